@@ -1,0 +1,109 @@
+import { Ctx, type Node } from "../ir/graph.js";
+import { FlatgradError, fmtShape, sameShape, type Shape, type Site } from "../ir/shape.js";
+import { registry, type OpName, type Registry } from "../ops/index.js";
+import type { Attrs, TensorLike } from "../ops/types.js";
+import { callSite } from "./callsite.js";
+import { checkName } from "../ir/names.js";
+
+type Method<C> = C extends (b: Builder, ...args: infer P) => infer R ? (...args: P) => R : never;
+/** The builder methods, derived from the op registry: `g.add`, `g.linear`, ... */
+export type OpMethods = { [K in OpName]: Method<Registry[K]["call"]> };
+
+/** What every builder has besides the ops. */
+export interface Core {
+  /** Make a primitive node (shape-checked and interned). */
+  apply(op: OpName, inputs: Node[], attrs?: Attrs): Node;
+  /** A plain number becomes a scalar constant; a node stays itself. */
+  lift(x: TensorLike): Node;
+  /** Check a numeric op argument. */
+  number(op: string, what: string, v: unknown): number;
+  /** Sum a gradient computed at a broadcast shape back to the operand's shape (the adjoint of broadcasting). */
+  unbroadcast(g: Node, shape: Shape): Node;
+  /** Declare a named input, parameter or output (the model's interface). */
+  declare(kind: "input" | "param" | "output", name: string, node: Node, meta?: Attrs): Node;
+}
+
+// An interface (not a type alias) so that op files may mention Builder while the registry is typed.
+export interface Builder extends OpMethods, Core {}
+
+export interface Declared {
+  inputs: Map<string, Node>;
+  params: Map<string, Node>;
+  paramInit: Map<string, Attrs>;
+  outputs: Map<string, Node>;
+}
+
+/**
+ * Make a builder over `ctx`. With `declared`, it is a model builder (`g` in `build(g)`), which
+ * records call sites; without, it is the builder the differentiator and passes use.
+ */
+export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
+  let depth = 0;
+  const core: Core = {
+    apply: (op, inputs, attrs = {}) => ctx.make(op, inputs, attrs),
+    lift: (x) => {
+      if (typeof x === "number") {
+        if (!Number.isFinite(x)) throw new FlatgradError(`constant: ${x} is not a finite number`);
+        return ctx.make("constant", [], { values: [x], shape: [] });
+      }
+      if (!isNode(x)) throw new FlatgradError(`expected a tensor or a number, got ${describeValue(x)}`);
+      return x;
+    },
+    number: (op, what, v) => {
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new FlatgradError(`${op}: ${what} must be a finite number, got ${describeValue(v)}`);
+      return v;
+    },
+    unbroadcast: (g, shape) => {
+      if (sameShape(g.shape, shape)) return g;
+      const lead = g.shape.length - shape.length;
+      const axes = g.shape.map((_, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1));
+      const summed = axes.length ? ctx.make("sum", [g], { axes, keepDims: false }) : g;
+      return sameShape(summed.shape, shape) ? summed : ctx.make("reshape", [summed], { shape: [...shape] });
+    },
+    declare: (kind, name, node, meta) => {
+      if (!declared) throw new FlatgradError(`${kind}: only a model's build(g) can declare ${kind}s`);
+      checkName(kind, name);
+      const map = kind === "input" ? declared.inputs : kind === "param" ? declared.params : declared.outputs;
+      const other = kind === "input" ? declared.params : kind === "param" ? declared.inputs : undefined;
+      if (map.has(name) || other?.has(name))
+        throw new FlatgradError(`${kind}: duplicate name "${name}": ${map.has(name) ? `another ${kind}` : `an ${kind === "input" ? "param" : "input"}`} already has it`, undefined, "FG111");
+      map.set(name, node);
+      if (kind === "param") declared.paramInit.set(name, meta ?? {});
+      if (kind !== "output") ctx.names.set(node, name);
+      else ctx.name(node, name);
+      return node;
+    },
+  };
+  const b = core as Builder;
+  for (const [op, def] of Object.entries(registry) as [OpName, Registry[OpName]][]) {
+    const call = def.call as (b: Builder, ...args: unknown[]) => Node;
+    (b as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
+      if (!declared || depth > 0) return call(b, ...args);
+      const site = callSite();
+      depth++;
+      try {
+        const result = ctx.at(site, () => call(b, ...args));
+        if (site && isNode(result) && !ctx.results.has(result)) ctx.results.set(result, site);
+        return result;
+      } catch (e) {
+        if (e instanceof FlatgradError && !e.site) e.site = site;
+        throw e;
+      } finally {
+        depth--;
+      }
+    };
+  }
+  return b;
+}
+
+export function isNode(x: unknown): x is Node {
+  return typeof x === "object" && x !== null && "key" in x && "shape" in x && "op" in x;
+}
+
+function describeValue(v: unknown): string {
+  if (isNode(v)) return `a tensor ${fmtShape(v.shape)}`;
+  if (typeof v === "string") return JSON.stringify(v).slice(0, 60);
+  return Array.isArray(v) ? `an array` : String(v);
+}
+
+export type { Site };

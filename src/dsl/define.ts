@@ -1,0 +1,28 @@
+import type { Node } from "../ir/graph.js";
+import type { DType } from "../ir/graph.js";
+import type { Builder } from "./builder.js";
+
+export const MODEL = Symbol.for("flatgrad.model");
+
+export type OptimizerConfig =
+  | { type: "sgd"; lr?: number; momentum?: number; nesterov?: boolean; weightDecay?: number; clipGradNorm?: number };
+
+export interface ModelDefinition {
+  /** Element type of every tensor (default "float32"). */
+  dtype?: DType;
+  /** The update `step` applies (default { type: "sgd", lr: 0.01 }). */
+  optimizer?: OptimizerConfig;
+  /** Declare inputs, params and outputs; return the scalar loss (or nothing, for inference only). */
+  build(g: Builder): Node | void;
+}
+
+export interface Model extends ModelDefinition {
+  readonly [MODEL]: true;
+}
+
+/** A model file's default export. */
+export function defineModel(def: ModelDefinition): Model {
+  return { ...def, [MODEL]: true };
+}
+
+export const isModel = (x: unknown): x is Model => typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[MODEL] === true;

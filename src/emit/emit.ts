@@ -1,0 +1,191 @@
+/**
+ * Emission: the module skeleton from templates/module.ts, filled in with ts-morph (spec, types,
+ * arena, initialisation, one function per entry point with its kernels written as loops), then
+ * formatted by prettier in memory. Same program, same bytes.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { CodeBlockWriter, Project } from "ts-morph";
+import * as prettier from "prettier";
+import type { OptimizerConfig } from "../dsl/define.js";
+import { fmtShape, size, type Site } from "../ir/shape.js";
+import type { Attrs } from "../ops/types.js";
+import type { Kernel, Program } from "../lower/lower.js";
+import type { KernelWriter } from "../lower/view.js";
+import { emitClip, emitUpdate, stateRoles, type UpdateTarget } from "../optim/sgd.js";
+
+const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../templates/module.ts");
+let templateText: string | undefined;
+
+export interface EmitOptions {
+  /** The model file, relative to the project root, POSIX-style (for the header and comments). */
+  file: string;
+  optimizer: OptimizerConfig;
+  paramInit: Map<string, Attrs>;
+}
+
+/** Text that is safe inside a line comment. */
+const safe = (s: string) => s.replace(/[\r\n\u2028\u2029]/g, " ");
+const dims = (s: readonly number[]) => (s.length ? `[${s.join("×")}]` : "scalar");
+
+function writerFor(cw: CodeBlockWriter): KernelWriter {
+  const kw: KernelWriter = {
+    line: (t) => void cw.writeLine(t),
+    block: (head, body) => void cw.write(`${head} `).block(body),
+    loop: (name, extent, body) => kw.block(`for (let ${name} = 0; ${name} < ${extent}; ${name}++)`, body),
+  };
+  return kw;
+}
+
+export async function emitModule(prog: Program, opts: EmitOptions): Promise<string> {
+  templateText ??= readFileSync(TEMPLATE, "utf8");
+  const g = prog.graph;
+  const T = g.dtype === "float32" ? "Float32Array" : "Float64Array";
+  const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true });
+  const sf = project.createSourceFile("module.ts", templateText);
+  const relSite = (s: Site | undefined) => (s ? `${safe(opts.file)}:${s.line}` : safe(opts.file));
+
+  sf.getTypeAliasOrThrow("Arr").setType(T);
+  sf.getVariableDeclarationOrThrow("ArrayType").setInitializer(T);
+  const shapes = (m: ReadonlyMap<string, { shape: readonly number[] }>) => `{ ${[...m].map(([k, n]) => `${JSON.stringify(k)}: [${n.shape.join(", ")}]`).join(", ")} }`;
+  sf.getVariableDeclarationOrThrow("spec").setInitializer(
+    `{ name: ${JSON.stringify(g.name)}, dtype: ${JSON.stringify(g.dtype)} as "float32" | "float64", inputs: ${shapes(g.inputs)}, params: ${shapes(g.params)}, outputs: ${shapes(g.outputs)} }`,
+  );
+  const props = (m: ReadonlyMap<string, { shape: readonly number[] }>) => [...m].map(([k, n]) => ({ name: JSON.stringify(k), type: T, docs: [`${dims(n.shape)}, ${size(n.shape)} values, row-major`] }));
+  sf.getInterfaceOrThrow("Inputs").addProperties(props(g.inputs));
+  sf.getInterfaceOrThrow("Params").addProperties(props(g.params));
+  sf.getInterfaceOrThrow("Outputs").addProperties(props(g.outputs));
+
+  // optimizer state lives after everything else in the arena
+  const roles = stateRoles(opts.optimizer);
+  let arenaSize = prog.arenaSize;
+  const targets: UpdateTarget[] = [...prog.params].map(([pn, buf]) => {
+    const n = size(g.params.get(pn)!.shape);
+    const state: Record<string, string> = {};
+    for (const r of roles) {
+      state[r] = prog.namer.claim(`${r === "momentum_buffer" ? "m" : r}_${pn}`);
+      prog.buffers.push({ name: state[r]!, size: n, offset: arenaSize, role: "state" });
+      arenaSize += n;
+    }
+    return { param: buf, grad: prog.grads.get(pn)!, size: n, state };
+  });
+
+  const fn = sf.getFunctionOrThrow("createModel");
+  fn.setBodyText((cw) => {
+    const w = writerFor(cw);
+    w.line(`// One arena holds every buffer (${arenaSize} values); temporaries whose lifetimes do not overlap share memory.`);
+    w.line(`const arena = new ${T}(${arenaSize});`);
+    const groups: [string, string][] = [
+      ["param", "parameters"],
+      ["grad", "gradients dL/dparam"],
+      ["state", "optimizer state"],
+      ["constant", "constants"],
+      ["temp", "activations and intermediate gradients"],
+    ];
+    for (const [role, title] of groups) {
+      const bs = prog.buffers.filter((b) => b.role === role);
+      if (!bs.length) continue;
+      w.line(`// ${title}`);
+      for (const b of bs) w.line(`const ${b.name} = arena.subarray(${b.offset}, ${b.offset + b.size});`);
+    }
+    for (const b of prog.buffers.filter((b) => b.values)) w.line(`${b.name}.set([${b.values!.join(", ")}]);`);
+
+    w.line("");
+    w.line("// initialisation: deterministic for a seed");
+    w.line("const rand = prng(options.seed ?? 0);");
+    for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {});
+
+    const inputLines = (names: string[], partial: boolean) => {
+      for (const n of names) w.line(`const ${prog.inputLocals.get(n)} = input(inputs, ${JSON.stringify(n)}, ${size(g.inputs.get(n)!.shape)});`);
+      void partial;
+    };
+    const kernels = (ks: Kernel[]) => {
+      let phase: boolean | undefined;
+      for (const k of ks) {
+        if (k.backward !== phase && ks.some((q) => q.backward)) {
+          w.line("");
+          w.line(k.backward ? "// ---- backward: the chain rule, from the loss back to every parameter ----" : "// ---- forward ----");
+          phase = k.backward;
+        }
+        emitKernel(w, k, relSite);
+      }
+    };
+
+    w.line("");
+    w.block("function forward(inputs: Partial<Inputs>): Outputs", () => {
+      inputLines(prog.forwardInputs, true);
+      kernels(prog.forward);
+      w.line(`return { ${[...prog.outputs].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} };`);
+    });
+    w.line("");
+    w.block("function lossAndGrad(inputs: Inputs): number", () => {
+      if (!prog.loss) {
+        w.line("void inputs;");
+        w.line(`throw new Error(\`\${spec.name}: the model returns no loss, so it has nothing to differentiate\`);`);
+        return;
+      }
+      inputLines(prog.trainInputs, false);
+      kernels(prog.train);
+      w.line(`return ${prog.loss}[0]!;`);
+    });
+    w.line("");
+    w.block("function step(inputs: Inputs, options?: { lr?: number }): number", () => {
+      w.line(`const lr = rate(options, ${opts.optimizer.lr ?? 0.01});`);
+      w.line("const loss = lossAndGrad(inputs);");
+      if (opts.optimizer.clipGradNorm !== undefined) emitClip(w, targets, opts.optimizer.clipGradNorm);
+      w.line(`// ${opts.optimizer.type} update`);
+      emitUpdate(w, opts.optimizer, targets);
+      w.line("return loss;");
+    });
+    w.line("");
+    w.block("function resetOptimizer(): void", () => {
+      const st = prog.buffers.filter((b) => b.role === "state");
+      for (const b of st) w.line(`${b.name}.fill(0);`);
+    });
+    w.line("");
+    const obj = (m: Map<string, string>) => `{ ${[...m].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} }`;
+    w.line(`return { params: ${obj(prog.params)}, grads: ${obj(prog.grads)}, forward, lossAndGrad, step, resetOptimizer };`);
+  });
+
+  let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
+  // the template's own explanation is for flatgrad's developers, not for the generated file
+  text = text.replace(/\/\* The skeleton of every generated module\.[\s\S]*?\*\/\n/, "");
+  return prettier.format(text, { parser: "typescript", printWidth: 120 });
+}
+
+function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string): void {
+  w.line("");
+  w.line(`// ${safe(k.comment)}   ${dims(k.node.shape)}   ${relSite(k.site)}`);
+  const sub = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
+  k.emit(writerFor(sub));
+  const body = sub.toString();
+  // a kernel that declares names at its top level gets a block of its own
+  if (/^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));
+  else body.trimEnd().split("\n").forEach((l) => w.line(l));
+}
+
+function emitInit(w: KernelWriter, buf: string, shape: readonly number[], init: Attrs): void {
+  const kind = init.init as string;
+  const fanIn = shape.length ? shape[shape.length - 1]! : 1;
+  const fanOut = shape.length ? size(shape) / fanIn : 1;
+  switch (kind) {
+    case "zeros":
+      return w.line(`// ${buf}: zeros (the arena starts at zero)`);
+    case "ones":
+      return w.line(`${buf}.fill(1); // ones`);
+    case "xavier": {
+      const lim = Math.sqrt(6 / (fanIn + fanOut));
+      return w.line(`fillUniform(${buf}, ${-lim}, ${lim}, rand); // xavier: U(±√(6/(fan_in + fan_out))), fan_in = ${fanIn}, fan_out = ${fanOut}`);
+    }
+    case "he":
+      return w.line(`fillNormal(${buf}, ${Math.sqrt(2 / fanIn)}, rand); // he: N(0, 2/fan_in), fan_in = ${fanIn}`);
+    case "normal":
+      return w.line(`fillNormal(${buf}, ${(init.std as number | undefined) ?? 0.01}, rand); // normal`);
+    case "uniform":
+      return w.line(`fillUniform(${buf}, ${(init.low as number | undefined) ?? -0.05}, ${(init.high as number | undefined) ?? 0.05}, rand); // uniform`);
+    default:
+      throw new Error(`internal: unknown init ${kind}`);
+  }
+}
+export { fmtShape };

@@ -1,0 +1,34 @@
+/**
+ * The reference interpreter: evaluates any IR graph in float64 with each op's plain-loop `eval`.
+ * It is the oracle every generated module is tested against.
+ */
+import { topo, type Graph, type Node } from "../ir/graph.js";
+import { size } from "../ir/shape.js";
+import { primitive } from "../ops/index.js";
+
+export type Values = Record<string, ArrayLike<number>>;
+
+export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Values): Map<Node, Float64Array> {
+  const vals = new Map<Node, Float64Array>();
+  for (const n of topo(rootNodes)) {
+    let v: Float64Array;
+    if (n.op === "input" || n.op === "param") {
+      const src = (n.op === "input" ? inputs : params)[n.attrs.name as string];
+      if (!src) throw new Error(`interpreter: no value for ${n.op} "${String(n.attrs.name)}"`);
+      if (src.length !== size(n.shape)) throw new Error(`interpreter: ${n.op} "${String(n.attrs.name)}" needs ${size(n.shape)} values, got ${src.length}`);
+      v = Float64Array.from(src);
+    } else {
+      v = primitive(n.op).eval(n.inputs.map((c) => vals.get(c)!), n.inputs.map((c) => c.shape), { ...n.attrs }, n.shape);
+    }
+    vals.set(n, v);
+  }
+  return vals;
+}
+
+/** Run a whole graph: outputs, loss and gradients, all in float64. */
+export function interpret(g: Graph, inputs: Values, params: Values) {
+  const rootNodes = [...g.outputs.values(), ...(g.loss ? [g.loss] : []), ...g.grads.values()];
+  const vals = evaluate(rootNodes, inputs, params);
+  const pick = (m: ReadonlyMap<string, Node>) => Object.fromEntries([...m].map(([k, n]) => [k, vals.get(n)!]));
+  return { outputs: pick(g.outputs), loss: g.loss ? vals.get(g.loss)![0]! : undefined, grads: pick(g.grads) };
+}

@@ -1,0 +1,142 @@
+import { FlatgradError, fmtShape, type Shape, type Site } from "./shape.js";
+
+export type DType = "float32" | "float64";
+
+/**
+ * An immutable, interned IR node. Two nodes with the same op, inputs and attributes are the
+ * same object, so structural equality is identity and common-subexpression elimination is free.
+ */
+export interface Node {
+  readonly id: number;
+  readonly op: string;
+  readonly inputs: readonly Node[];
+  readonly attrs: Readonly<Record<string, unknown>>;
+  readonly shape: Shape;
+  /** Interning key: op, input ids and attributes. */
+  readonly key: string;
+}
+
+export type ShapeRule = (op: string, inputs: readonly Node[], attrs: Record<string, unknown>) => number[];
+
+/**
+ * The node factory of one compilation: interns nodes and records, for each, the model-file
+ * call site it came from and a readable name (a variable name from the model file, or
+ * `dz1` for the gradient of `z1`). Passes build new nodes in the same context.
+ */
+export class Ctx {
+  private table = new Map<string, Node>();
+  private nextId = 0;
+  readonly sites = new Map<Node, Site>();
+  readonly names = new Map<Node, string>();
+  /** The node each outermost builder call returned, with its call site (what a `const x = g.op(...)` names). */
+  readonly results = new Map<Node, Site>();
+  /** For gradient nodes: the forward node they differentiate (for comments and names). */
+  readonly gradOf = new Map<Node, Node>();
+  /** The call site new nodes are attributed to when the caller gives none. */
+  site: Site | undefined;
+
+  constructor(private shapeRule: ShapeRule) {}
+
+  make(op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}): Node {
+    const key = `${op}(${inputs.map((n) => n.id).join(",")})${Object.keys(attrs).length ? JSON.stringify(attrs) : ""}`;
+    const found = this.table.get(key);
+    if (found) return found;
+    let shape: number[];
+    try {
+      shape = this.shapeRule(op, inputs, attrs);
+    } catch (e) {
+      if (e instanceof FlatgradError && !e.site && this.site) e.site = this.site;
+      throw e;
+    }
+    const node: Node = Object.freeze({ id: this.nextId++, op, inputs: Object.freeze([...inputs]), attrs: Object.freeze({ ...attrs }), shape: Object.freeze(shape), key });
+    this.table.set(key, node);
+    if (this.site) this.sites.set(node, this.site);
+    return node;
+  }
+
+  /** Run `fn` with new nodes attributed to `site` (used by autodiff: a gradient comes from its forward node's line). */
+  at<T>(site: Site | undefined, fn: () => T): T {
+    const prev = this.site;
+    this.site = site ?? prev;
+    try {
+      return fn();
+    } finally {
+      this.site = prev;
+    }
+  }
+
+  name(n: Node, name: string): void {
+    if (!this.names.has(n)) this.names.set(n, name);
+  }
+}
+
+/** A compiled model's graph: named sources and roots. Passes map it to a new Graph over the same Ctx. */
+export interface Graph {
+  readonly ctx: Ctx;
+  readonly name: string;
+  readonly dtype: DType;
+  readonly inputs: ReadonlyMap<string, Node>;
+  readonly params: ReadonlyMap<string, Node>;
+  readonly outputs: ReadonlyMap<string, Node>;
+  readonly loss: Node | undefined;
+  /** dL/dparam for every param, once autodiff has run. */
+  readonly grads: ReadonlyMap<string, Node>;
+}
+
+/** All roots of a graph, in a fixed order: outputs, loss, gradients. */
+export function roots(g: Graph): Node[] {
+  return [...g.outputs.values(), ...(g.loss ? [g.loss] : []), ...g.grads.values()];
+}
+
+/** Nodes reachable from `rootNodes`, inputs before users, in deterministic order. */
+export function topo(rootNodes: readonly Node[]): Node[] {
+  const seen = new Set<Node>();
+  const order: Node[] = [];
+  const stack: [Node, number][] = [];
+  for (const r of rootNodes) {
+    if (seen.has(r)) continue;
+    stack.push([r, 0]);
+    seen.add(r);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const [n, i] = top;
+      if (i < n.inputs.length) {
+        top[1]++;
+        const c = n.inputs[i]!;
+        if (!seen.has(c)) {
+          seen.add(c);
+          stack.push([c, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(n);
+      }
+    }
+  }
+  return order;
+}
+
+/** Map every root through a memoised bottom-up rewrite. */
+export function mapGraph(g: Graph, rewrite: (n: Node, inputs: Node[]) => Node): Graph {
+  const memo = new Map<Node, Node>();
+  for (const n of topo(roots(g))) {
+    const ins = n.inputs.map((c) => memo.get(c)!);
+    const out = g.ctx.at(g.ctx.sites.get(n), () => rewrite(n, ins));
+    if (out !== n) {
+      const nm = g.ctx.names.get(n);
+      if (nm) g.ctx.name(out, nm);
+      const go = g.ctx.gradOf.get(n);
+      if (go && !g.ctx.gradOf.has(out)) g.ctx.gradOf.set(out, go);
+    }
+    memo.set(n, out);
+  }
+  const m = (map: ReadonlyMap<string, Node>) => new Map([...map].map(([k, v]) => [k, memo.get(v) ?? v]));
+  return { ...g, outputs: m(g.outputs), grads: m(g.grads), loss: g.loss && memo.get(g.loss) };
+}
+
+/** Rebuild a node with new inputs (through the interning table). */
+export function withInputs(ctx: Ctx, n: Node, inputs: Node[]): Node {
+  return inputs.every((c, i) => c === n.inputs[i]) ? n : ctx.make(n.op, inputs, { ...n.attrs });
+}
+
+export const describe = (n: Node): string => `${n.op}${fmtShape(n.shape)}`;

@@ -1,0 +1,10 @@
+import { unary } from "./family.js";
+
+export const abs = unary("abs", {
+  doc: "|x|",
+  f: Math.abs,
+  expr: (x) => `Math.abs(${x})`,
+  math: (x) => `|${x}|`,
+  // d|x| = sign(x)·dx  (0 at x = 0)
+  vjp: (b, x, _y, g) => b.mul(g, b.sign(x)),
+});

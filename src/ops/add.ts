@@ -1,0 +1,10 @@
+import { binary } from "./family.js";
+
+export const add = binary("add", {
+  doc: "a + b, elementwise with broadcasting",
+  f: (a, b) => a + b,
+  expr: (a, b) => `${a} + ${b}`,
+  math: (a, b) => `${a} + ${b}`,
+  // d(a+b) = da + db
+  vjp: (_b, _x, _y, _o, g) => [g, g],
+});

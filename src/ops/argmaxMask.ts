@@ -1,0 +1,65 @@
+import { normAxes, size, type Shape } from "../ir/shape.js";
+import { at } from "../lower/view.js";
+import { broadcastIndex } from "./family.js";
+import type { Builder, Node, Primitive, TensorLike } from "./types.js";
+
+/** 1 at the first maximum of each group reduced over `axes`, 0 elsewhere: the derivative of max. */
+export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | number[]) => Node> = {
+  kind: "primitive",
+  doc: "one-hot of the first maximum over the given axes",
+  call: (b, x, axes) => {
+    const xn = b.lift(x);
+    return b.apply("argmaxMask", [xn], { axes: normAxes("argmaxMask", axes, xn.shape) });
+  },
+  shape: (ins) => [...ins[0]!],
+  eval: (xs, ins, attrs) => {
+    const s = ins[0]!;
+    const x = xs[0]!;
+    const axes = attrs.axes as number[];
+    const kept: Shape = s.map((d, i) => (axes.includes(i) ? 1 : d));
+    const best = new Float64Array(size(kept)).fill(-Infinity);
+    const where = new Int32Array(size(kept)).fill(-1);
+    const group = broadcastIndex(kept, s);
+    for (let i = 0; i < x.length; i++) {
+      const gi = group(i);
+      if (where[gi]! < 0 || x[i]! > best[gi]!) {
+        best[gi] = x[i]!;
+        where[gi] = i;
+      }
+    }
+    const out = new Float64Array(x.length);
+    for (const i of where) out[i] = 1;
+    return out;
+  },
+  // piecewise constant: no gradient
+  vjp: () => [null],
+  math: ([x], attrs) => `onehot(argmax[axes ${(attrs.axes as number[]).join(",")}](${x}))`,
+  lower: {
+    kind: "kernel",
+    emit: (w, out, [x], attrs) => {
+      const axes = attrs.axes as number[];
+      const s = x!.shape;
+      const vars = s.map((_, i) => `i${i}`);
+      const keptAxes = s.map((_, i) => i).filter((i) => !axes.includes(i));
+      const nest = (list: number[], body: () => void): void => {
+        if (!list.length) return body();
+        const [first, ...rest] = list;
+        w.loop(vars[first!]!, s[first!]!, () => nest(rest, body));
+      };
+      nest(keptAxes, () => {
+        w.line("let best = -Infinity;");
+        w.line("let where = -1;");
+        nest(axes, () => {
+          w.line(`const o = ${at(out, vars).slice(out.base.length + 1, -1)};`);
+          w.line(`const v = ${at(x!, vars)};`);
+          w.line(`${out.base}[o] = 0;`);
+          w.block("if (where < 0 || v > best)", () => {
+            w.line("best = v;");
+            w.line("where = o;");
+          });
+        });
+        w.line(`${out.base}[where] = 1;`);
+      });
+    },
+  },
+};

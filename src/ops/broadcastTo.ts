@@ -1,0 +1,26 @@
+import { FlatgradError, broadcastShapes, checkShape, fmtShape, sameShape } from "../ir/shape.js";
+import { evalElementwise } from "./family.js";
+import type { Builder, Node, Primitive, TensorLike } from "./types.js";
+
+export const broadcastTo: Primitive<(b: Builder, x: TensorLike, shape: number[]) => Node> = {
+  kind: "primitive",
+  doc: "repeat x along new or size-1 axes to the given shape (NumPy broadcasting)",
+  call: (b, x, shape) => b.apply("broadcastTo", [b.lift(x)], { shape: checkShape("broadcastTo", "shape", shape) }),
+  shape: ([s], attrs) => {
+    const t = attrs.shape as number[];
+    const r = broadcastShapes("broadcastTo", s!, t, ["x", "the target"]);
+    if (!sameShape(r, t)) throw new FlatgradError(`broadcastTo: x is ${fmtShape(s!)} but the target is ${fmtShape(t)}: x cannot be broadcast to it`);
+    return r;
+  },
+  eval: (xs, ins, _a, out) => evalElementwise((v) => v, xs, ins, out),
+  // d broadcast(x) = Σ of dy over the broadcast axes
+  vjp: (b, n, g) => [b.unbroadcast(g, n.inputs[0]!.shape)],
+  math: ([x], attrs) => `broadcast(${x}, ${fmtShape(attrs.shape as number[])})`,
+  lower: {
+    kind: "view",
+    view: (v, _a, out) => {
+      const lead = out.length - v.shape.length;
+      return { ...v, shape: [...out], strides: out.map((d, i) => (i < lead || v.shape[i - lead] !== d ? 0 : v.strides[i - lead]!)) };
+    },
+  },
+};

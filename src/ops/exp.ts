@@ -1,0 +1,10 @@
+import { unary } from "./family.js";
+
+export const exp = unary("exp", {
+  doc: "eˣ",
+  f: Math.exp,
+  expr: (x) => `Math.exp(${x})`,
+  math: (x) => `exp(${x})`,
+  // d eˣ = eˣ·dx
+  vjp: (b, _x, y, g) => b.mul(g, y),
+});

@@ -1,0 +1,150 @@
+/**
+ * Family helpers: they take the boilerplate of elementwise and reduction ops, so that an op
+ * file holds only what is particular to it.
+ */
+import { broadcastShapes, fmtShape, normAxes, rowMajorStrides, size, type Shape } from "../ir/shape.js";
+import type { Attrs, Builder, Node, Primitive, TensorLike } from "./types.js";
+import type { OpName } from "./index.js";
+
+/** Index of an output element in an input of shape `inShape` broadcast to `outShape`. */
+export function broadcastIndex(inShape: Shape, outShape: Shape): (flat: number) => number {
+  const outStrides = rowMajorStrides(outShape);
+  const inStrides = rowMajorStrides(inShape);
+  const lead = outShape.length - inShape.length;
+  return (flat) => {
+    let idx = 0;
+    for (let d = 0; d < outShape.length; d++) {
+      const i = Math.floor(flat / outStrides[d]!) % outShape[d]!;
+      const di = d - lead;
+      if (di >= 0 && inShape[di] !== 1) idx += i * inStrides[di]!;
+    }
+    return idx;
+  };
+}
+
+/** Elementwise reference evaluation with NumPy broadcasting. */
+export function evalElementwise(f: (...v: number[]) => number, xs: readonly Float64Array[], ins: readonly Shape[], out: Shape): Float64Array {
+  const n = size(out);
+  const res = new Float64Array(n);
+  const maps = ins.map((s) => broadcastIndex(s, out));
+  const vals = new Array<number>(xs.length);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < xs.length; k++) vals[k] = xs[k]![maps[k]!(i)]!;
+    res[i] = f(...vals);
+  }
+  return res;
+}
+
+type UnaryCall = (b: Builder, x: TensorLike) => Node;
+type UnaryAttrCall<A> = (b: Builder, x: TensorLike, a: A) => Node;
+
+interface UnarySpec {
+  doc: string;
+  /** Reference semantics of one element. */
+  f(x: number, attrs: Attrs): number;
+  /** The same as a JavaScript expression over `x` (an identifier or element access). */
+  expr(x: string, attrs: Attrs): string;
+  math(x: string, attrs: Attrs): string;
+  vjp(b: Builder, x: Node, y: Node, g: Node, attrs: Attrs): Node | null;
+}
+
+function unaryCore(name: OpName, s: UnarySpec): Omit<Primitive, "call"> {
+  return {
+    kind: "primitive",
+    doc: s.doc,
+    shape: (ins) => [...ins[0]!],
+    eval: (xs, ins, attrs, out) => evalElementwise((v) => s.f(v, attrs), xs, ins, out),
+    vjp: (b, n, g) => [s.vjp(b, n.inputs[0]!, n, g, n.attrs)],
+    math: ([x], attrs) => s.math(x!, attrs),
+    lower: { kind: "elementwise", expr: ([x], attrs) => s.expr(x!, attrs) },
+  };
+}
+
+/** A unary elementwise op `y = f(x)`. */
+export function unary(name: OpName, s: UnarySpec): Primitive<UnaryCall> {
+  return { ...unaryCore(name, s), call: (b, x) => b.apply(name, [b.lift(x)]) };
+}
+
+/** A unary elementwise op with one numeric attribute (`leakyRelu(x, slope)`, `pow(x, exponent)`). */
+export function unaryWithAttr(name: OpName, attr: string, dflt: number | undefined, s: UnarySpec): Primitive<UnaryAttrCall<number>> {
+  return {
+    ...unaryCore(name, s),
+    call: (b, x, a) => b.apply(name, [b.lift(x)], { [attr]: b.number(name, attr, a ?? dflt) }),
+  };
+}
+
+interface BinarySpec {
+  doc: string;
+  f(a: number, b: number): number;
+  expr(a: string, b: string): string;
+  math(a: string, b: string): string;
+  /** Gradients for a and b, at the output shape; `unbroadcast` sums them back to each operand's shape. */
+  vjp(b: Builder, x: Node, y: Node, out: Node, g: Node): [Node | null, Node | null];
+}
+
+/** A binary elementwise op with NumPy broadcasting; plain numbers are accepted for either operand. */
+export function binary(name: OpName, s: BinarySpec): Primitive<(b: Builder, x: TensorLike, y: TensorLike) => Node> {
+  return {
+    kind: "primitive",
+    doc: s.doc,
+    call: (b, x, y) => b.apply(name, [b.lift(x), b.lift(y)]),
+    shape: (ins) => broadcastShapes(name, ins[0]!, ins[1]!),
+    eval: (xs, ins, _attrs, out) => evalElementwise(s.f, xs, ins, out),
+    vjp: (b, n, g) => {
+      const [x, y] = n.inputs as [Node, Node];
+      const [gx, gy] = s.vjp(b, x, y, n, g);
+      return [gx && b.unbroadcast(gx, x.shape), gy && b.unbroadcast(gy, y.shape)];
+    },
+    math: ([a, c]) => s.math(a!, c!),
+    lower: { kind: "elementwise", expr: ([a, c]) => s.expr(a!, c!) },
+  };
+}
+
+/** Shape after reducing `axes` of `s`. */
+export function reducedShape(s: Shape, axes: readonly number[], keepDims: boolean): number[] {
+  return keepDims ? s.map((d, i) => (axes.includes(i) ? 1 : d)) : s.filter((_, i) => !axes.includes(i));
+}
+
+interface ReduceSpec {
+  doc: string;
+  init: number;
+  combine(acc: number, v: number): number;
+  lowerInit: string;
+  lowerCombine(acc: string, v: string): string;
+  symbol: string;
+  vjp(b: Builder, x: Node, y: Node, g: Node, axes: number[], keepDims: boolean): Node | null;
+}
+
+type ReduceCall = (b: Builder, x: TensorLike, axes?: number | number[], keepDims?: boolean) => Node;
+
+/** A reduction over some axes (all by default), with NumPy's keepDims. */
+export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall> {
+  return {
+    kind: "primitive",
+    doc: s.doc,
+    call: (b, x, axes, keepDims = false) => {
+      const xn = b.lift(x);
+      return b.apply(name, [xn], { axes: normAxes(name, axes, xn.shape), keepDims: keepDims === true });
+    },
+    shape: (ins, attrs) => reducedShape(ins[0]!, normAxes(name, attrs.axes, ins[0]!), attrs.keepDims === true),
+    eval: (xs, ins, attrs) => {
+      const inS = ins[0]!;
+      const axes = attrs.axes as number[];
+      const keptShape = inS.map((d, i) => (axes.includes(i) ? 1 : d));
+      const res = new Float64Array(size(keptShape)).fill(s.init);
+      const map = broadcastIndex(keptShape, inS); // input element -> its output slot
+      const x = xs[0]!;
+      for (let i = 0; i < x.length; i++) {
+        const o = map(i);
+        res[o] = s.combine(res[o]!, x[i]!);
+      }
+      return res;
+    },
+    vjp: (b, n, g) => [s.vjp(b, n.inputs[0]!, n, g, n.attrs.axes as number[], n.attrs.keepDims === true)],
+    math: ([x], attrs) => `${s.symbol}${(attrs.axes as number[]).length ? `[axes ${(attrs.axes as number[]).join(",")}]` : ""}${x!.startsWith("(") ? x : `(${x})`}`,
+    lower: { kind: "reduce", init: s.lowerInit, combine: s.lowerCombine },
+  };
+}
+
+export const shapeErr = (op: string, names: string[], shapes: readonly Shape[], why: string): string =>
+  `${op}: ${names.map((n, i) => `${n} is ${fmtShape(shapes[i]!)}`).join(" but ")}: ${why}`;

@@ -1,0 +1,11 @@
+import { binary } from "./family.js";
+
+/** The comparison mask [a ≥ b] (1 or 0): a building block of derivatives, with no gradient itself. */
+export const ge = binary("ge", {
+  doc: "[a ≥ b] as 1 or 0, elementwise with broadcasting",
+  f: (a, b) => (a >= b ? 1 : 0),
+  expr: (a, b) => `${a} >= ${b} ? 1 : 0`,
+  math: (a, b) => `[${a} ≥ ${b}]`,
+  // piecewise constant: no gradient
+  vjp: () => [null, null],
+});

@@ -1,0 +1,11 @@
+import { unary } from "./family.js";
+
+/** relu'(x) = [x > 0]: a building block of derivatives, with no gradient itself. */
+export const heaviside = unary("heaviside", {
+  doc: "[x > 0] as 1 or 0 (relu')",
+  f: (x) => (x > 0 ? 1 : 0),
+  expr: (x) => `${x} > 0 ? 1 : 0`,
+  math: (x) => `relu'(${x})`,
+  // piecewise constant: no gradient
+  vjp: () => null,
+});

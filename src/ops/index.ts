@@ -1,0 +1,61 @@
+/**
+ * The op registry: one entry per op, each defined in its own file. The builder's methods, the
+ * interpreter, the differentiator and the code generator all read this one object.
+ */
+import type { OpDef } from "./types.js";
+import { add } from "./add.js";
+import { sub } from "./sub.js";
+import { mul } from "./mul.js";
+import { div } from "./div.js";
+import { maximum } from "./maximum.js";
+import { minimum } from "./minimum.js";
+import { ge } from "./ge.js";
+import { pow } from "./pow.js";
+import { neg } from "./neg.js";
+import { exp } from "./exp.js";
+import { log } from "./log.js";
+import { sqrt } from "./sqrt.js";
+import { abs } from "./abs.js";
+import { sign } from "./sign.js";
+import { square } from "./square.js";
+import { tanh } from "./tanh.js";
+import { sigmoid } from "./sigmoid.js";
+import { relu } from "./relu.js";
+import { heaviside } from "./heaviside.js";
+import { leakyRelu } from "./leakyRelu.js";
+import { softplus } from "./softplus.js";
+import { matmul } from "./matmul.js";
+import { transpose } from "./transpose.js";
+import { reshape } from "./reshape.js";
+import { broadcastTo } from "./broadcastTo.js";
+import { stopGradient } from "./stopGradient.js";
+import { sum } from "./sum.js";
+import { max } from "./max.js";
+import { argmaxMask } from "./argmaxMask.js";
+import { input, param, constant, output } from "./sources.js";
+import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
+
+export const registry = {
+  // sources
+  input, param, constant, output,
+  // binary elementwise
+  add, sub, mul, div, maximum, minimum, ge,
+  // unary elementwise
+  pow, neg, exp, log, sqrt, abs, sign, square, tanh, sigmoid, relu, heaviside, leakyRelu, softplus,
+  // linear algebra and movement
+  matmul, linear, transpose, reshape, broadcastTo, stopGradient,
+  // reductions
+  sum, mean, max, argmaxMask,
+  // softmax and losses
+  softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy,
+} satisfies Record<string, OpDef>;
+
+export type Registry = typeof registry;
+export type OpName = keyof Registry;
+export type PrimitiveName = { [K in OpName]: Registry[K]["kind"] extends "primitive" ? K : never }[OpName];
+
+export function primitive(op: string) {
+  const def = (registry as Record<string, OpDef>)[op];
+  if (!def || def.kind !== "primitive") throw new Error(`internal: ${op} is not a primitive op`);
+  return def;
+}

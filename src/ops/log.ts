@@ -1,0 +1,10 @@
+import { unary } from "./family.js";
+
+export const log = unary("log", {
+  doc: "natural logarithm",
+  f: Math.log,
+  expr: (x) => `Math.log(${x})`,
+  math: (x) => `log(${x})`,
+  // d log x = dx / x
+  vjp: (b, x, _y, g) => b.div(g, x),
+});

@@ -1,0 +1,106 @@
+import { FlatgradError, broadcastShapes, fmtShape, rowMajorStrides, size, type Shape } from "../ir/shape.js";
+import { at, type View } from "../lower/view.js";
+import { broadcastIndex } from "./family.js";
+import type { Builder, Node, Primitive, TensorLike } from "./types.js";
+
+/** NumPy matmul dimensions: a 1-D a is a row [1,k], a 1-D b a column [k,1]; leading axes broadcast. */
+export function matmulDims(a: Shape, b: Shape) {
+  if (a.length === 0 || b.length === 0)
+    throw new FlatgradError(`matmul: a is ${fmtShape(a)} and b is ${fmtShape(b)}: matmul needs operands of rank 1 or more (use mul for scalars)`);
+  const a2 = a.length === 1 ? [1, a[0]!] : [...a];
+  const b2 = b.length === 1 ? [b[0]!, 1] : [...b];
+  const [m, k] = a2.slice(-2) as [number, number];
+  const [k2, n] = b2.slice(-2) as [number, number];
+  if (k !== k2) throw new FlatgradError(`matmul: a is ${fmtShape(a)} but b is ${fmtShape(b)}: inner sizes ${k} and ${k2} differ`);
+  let batch: number[];
+  try {
+    batch = broadcastShapes("matmul", a2.slice(0, -2), b2.slice(0, -2));
+  } catch {
+    throw new FlatgradError(`matmul: a is ${fmtShape(a)} but b is ${fmtShape(b)}: batch axes ${fmtShape(a2.slice(0, -2))} and ${fmtShape(b2.slice(0, -2))} cannot be broadcast`);
+  }
+  const out = [...batch, ...(a.length > 1 ? [m] : []), ...(b.length > 1 ? [n] : [])];
+  return { a2, b2, batch, m, k, n, out };
+}
+
+/** The batch-broadcast, 1-D-promoted view of an operand, shaped [...batch, rows, cols]. */
+function promote(v: View, promoted: number[], batch: number[]): View {
+  const vs = v.shape.length === 1 ? (promoted[0] === 1 ? [0, v.strides[0]!] : [v.strides[0]!, 0]) : [...v.strides];
+  const lead = batch.length - (promoted.length - 2);
+  const bStrides = batch.map((d, i) => (i < lead || promoted[i - lead] !== d ? 0 : vs[i - lead]!));
+  return { ...v, shape: [...batch, ...promoted.slice(-2)], strides: [...bStrides, ...vs.slice(-2)] };
+}
+
+export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => Node> = {
+  kind: "primitive",
+  doc: "matrix product with NumPy semantics (1-D vectors, 2-D matrices, batched 3-D and more)",
+  call: (b, x, y) => b.apply("matmul", [b.lift(x), b.lift(y)]),
+  shape: ([a, b]) => matmulDims(a!, b!).out,
+  eval: ([x, y], [as, bs]) => {
+    const { a2, b2, batch, m, k, n } = matmulDims(as!, bs!);
+    const nb = size(batch);
+    const ia = broadcastIndex(a2.slice(0, -2), batch);
+    const ib = broadcastIndex(b2.slice(0, -2), batch);
+    const res = new Float64Array(nb * m * n);
+    for (let t = 0; t < nb; t++) {
+      const oa = ia(t) * m * k;
+      const ob = ib(t) * k * n;
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let p = 0; p < k; p++) acc += x![oa + i * k + p]! * y![ob + p * n + j]!;
+          res[t * m * n + i * n + j] = acc;
+        }
+    }
+    return res;
+  },
+  // d(a·b) = dy·bᵀ for a and aᵀ·dy for b (1-D operands promoted, broadcast batch axes summed)
+  vjp: (b, n, g) => {
+    const [x, y] = n.inputs as [Node, Node];
+    const { a2, b2, batch, m, n: nn } = matmulDims(x.shape, y.shape);
+    const xa = x.shape.length === 1 ? b.reshape(x, a2) : x;
+    const yb = y.shape.length === 1 ? b.reshape(y, b2) : y;
+    const g2 = g.shape.length === batch.length + 2 ? g : b.reshape(g, [...batch, m, nn]);
+    const swap = (t: Node) => b.transpose(t, t.shape.map((_, i) => (i < t.shape.length - 2 ? i : t.shape.length * 2 - 3 - i)));
+    const back = (d: Node, promoted: number[], orig: Node) => b.reshape(b.unbroadcast(d, promoted), [...orig.shape]);
+    return [back(b.matmul(g2, swap(yb)), a2, x), back(b.matmul(swap(xa), g2), b2, y)];
+  },
+  math: ([a, c]) => `${a}·${c}`,
+  lower: {
+    kind: "kernel",
+    emit: (w, out, [av, bv]) => {
+      const { a2, b2, batch, m, k, n } = matmulDims(av!.shape, bv!.shape);
+      const A = promote(av!, a2, batch);
+      const B = promote(bv!, b2, batch);
+      const C: View = { ...out, shape: [...batch, m, n], strides: rowMajorStrides([...batch, m, n]) };
+      const bvars = batch.map((_, i) => `bi${i}`);
+      const r = batch.length;
+      const sBn = B.strides[r + 1]!;
+      const nest = (d: number): void => {
+        if (d < r) return w.loop(bvars[d]!, batch[d]!, () => nest(d + 1));
+        const aIdx = (i: string, p: string) => at(A, [...bvars, i, p]);
+        const bIdx = (p: string, j: string) => at(B, [...bvars, p, j]);
+        const cIdx = (i: string, j: string) => at(C, [...bvars, i, j]);
+        if (sBn === 1 && n > 1) {
+          // rows of b are contiguous: i-k-j order, the inner loop streams a row of b into a row of c
+          w.loop("i", m, () => {
+            w.loop("j", n, () => w.line(`${cIdx("i", "j")} = 0;`));
+            w.loop("p", k, () => {
+              w.line(`const aip = ${aIdx("i", "p")};`);
+              w.loop("j", n, () => w.line(`${cIdx("i", "j")} += aip * ${bIdx("p", "j")};`));
+            });
+          });
+        } else {
+          // dot-product order: the inner loop runs along k
+          w.loop("i", m, () =>
+            w.loop("j", n, () => {
+              w.line("let acc = 0;");
+              w.loop("p", k, () => w.line(`acc += ${aIdx("i", "p")} * ${bIdx("p", "j")};`));
+              w.line(`${cIdx("i", "j")} = acc;`);
+            }),
+          );
+        }
+      };
+      nest(0);
+    },
+  },
+};

@@ -1,0 +1,13 @@
+import { binary } from "./family.js";
+
+export const maximum = binary("maximum", {
+  doc: "max(a, b), elementwise with broadcasting",
+  f: (a, b) => Math.max(a, b),
+  expr: (a, b) => `Math.max(${a}, ${b})`,
+  math: (a, b) => `max(${a}, ${b})`,
+  // d max(a,b) = [a ≥ b]·da + [a < b]·db  (a tie sends the whole gradient to a)
+  vjp: (b, x, y, _o, g) => {
+    const m = b.ge(x, y);
+    return [b.mul(g, m), b.mul(g, b.sub(1, m))];
+  },
+});

@@ -1,0 +1,13 @@
+import { binary } from "./family.js";
+
+export const minimum = binary("minimum", {
+  doc: "min(a, b), elementwise with broadcasting",
+  f: (a, b) => Math.min(a, b),
+  expr: (a, b) => `Math.min(${a}, ${b})`,
+  math: (a, b) => `min(${a}, ${b})`,
+  // d min(a,b) = [a ≤ b]·da + [a > b]·db  (a tie sends the whole gradient to a)
+  vjp: (b, x, y, _o, g) => {
+    const m = b.ge(y, x);
+    return [b.mul(g, m), b.mul(g, b.sub(1, m))];
+  },
+});

@@ -1,0 +1,10 @@
+import { binary } from "./family.js";
+
+export const mul = binary("mul", {
+  doc: "a ⊙ b, elementwise product with broadcasting",
+  f: (a, b) => a * b,
+  expr: (a, b) => `${a} * ${b}`,
+  math: (a, b) => `${a} ⊙ ${b}`,
+  // d(a⊙b) = da⊙b + a⊙db
+  vjp: (b, x, y, _o, g) => [b.mul(g, y), b.mul(g, x)],
+});

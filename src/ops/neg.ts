@@ -1,0 +1,10 @@
+import { unary } from "./family.js";
+
+export const neg = unary("neg", {
+  doc: "−x",
+  f: (x) => -x,
+  expr: (x) => `-${x}`,
+  math: (x) => `−${x}`,
+  // d(−x) = −dx
+  vjp: (b, _x, _y, g) => b.neg(g),
+});

@@ -1,0 +1,98 @@
+/** Sources: the model's inputs, parameters and constants. They exist before any kernel runs. */
+import { FlatgradError, checkShape, fmtShape, size } from "../ir/shape.js";
+import { checkName } from "../ir/names.js";
+import type { Builder, Composite, Node, Primitive, TensorLike } from "./types.js";
+
+const source = (what: string) => ({
+  kind: "primitive" as const,
+  shape: (_ins: unknown, attrs: Record<string, unknown>) => [...(attrs.shape as number[])],
+  eval: (): Float64Array => {
+    throw new Error(`${what}: the interpreter binds ${what}s by name`);
+  },
+  // a leaf: nothing to pass the gradient on to
+  vjp: () => [],
+  math: (_args: string[], attrs: Record<string, unknown>) => String(attrs.name),
+  lower: { kind: "source" as const },
+});
+
+export const input: Primitive<(b: Builder, name: string, shape: number[]) => Node> = {
+  ...source("input"),
+  doc: "a named input of fixed shape (data or labels); never differentiated",
+  call: (b, name, shape) => {
+    checkName("input", name);
+    return b.declare("input", name, b.apply("input", [], { name, shape: checkShape("input", `shape of "${name}"`, shape) }));
+  },
+};
+
+export const INITS = ["zeros", "ones", "xavier", "he", "normal", "uniform"] as const;
+export type Init = (typeof INITS)[number];
+export interface ParamOptions {
+  init?: Init;
+  /** std of `normal` (default 0.01). */
+  std?: number;
+  /** bounds of `uniform` (default ±0.05). */
+  low?: number;
+  high?: number;
+}
+
+function checkInit(name: string, shape: number[], opts: unknown): Required<Pick<ParamOptions, "init">> & ParamOptions {
+  if (opts !== undefined && (typeof opts !== "object" || opts === null)) throw new FlatgradError(`param "${name}": options must be an object like { init: "zeros" }`);
+  const o = (opts ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!["init", "std", "low", "high"].includes(k)) throw new FlatgradError(`param "${name}": unknown option "${k}" (known: init, std, low, high)`);
+  const init = o.init ?? (shape.length >= 2 ? "xavier" : "zeros");
+  if (!INITS.includes(init as Init)) throw new FlatgradError(`param "${name}": unknown init ${JSON.stringify(init)} (known: ${INITS.join(", ")})`);
+  const num = (k: string) => {
+    if (o[k] !== undefined && (typeof o[k] !== "number" || !Number.isFinite(o[k]))) throw new FlatgradError(`param "${name}": ${k} must be a finite number`);
+    return o[k] as number | undefined;
+  };
+  const std = num("std");
+  const low = num("low");
+  const high = num("high");
+  if (std !== undefined && (init !== "normal" || std < 0)) throw new FlatgradError(`param "${name}": std applies to init "normal" and must be ≥ 0`);
+  if ((low !== undefined || high !== undefined) && init !== "uniform") throw new FlatgradError(`param "${name}": low and high apply to init "uniform"`);
+  if (init === "uniform" && (low ?? -0.05) > (high ?? 0.05)) throw new FlatgradError(`param "${name}": low must not exceed high`);
+  return { init: init as Init, ...(std !== undefined && { std }), ...(low !== undefined && { low }), ...(high !== undefined && { high }) };
+}
+
+export const param: Primitive<(b: Builder, name: string, shape: number[], options?: ParamOptions) => Node> = {
+  ...source("param"),
+  doc: "a named trainable parameter of fixed shape",
+  call: (b, name, shape, options) => {
+    checkName("param", name);
+    const s = checkShape("param", `shape of "${name}"`, shape);
+    return b.declare("param", name, b.apply("param", [], { name, shape: s }), { ...checkInit(name, s, options) });
+  },
+};
+
+export const constant: Primitive<(b: Builder, value: number | number[], shape?: number[]) => Node> = {
+  ...source("constant"),
+  doc: "a constant tensor (a number fills the shape)",
+  call: (b, value, shape) => {
+    const values = typeof value === "number" ? [value] : value;
+    if (!Array.isArray(values) || values.some((v) => typeof v !== "number" || !Number.isFinite(v)))
+      throw new FlatgradError(`constant: values must be finite numbers (a number or a flat array of numbers)`);
+    const s = shape === undefined ? (typeof value === "number" ? [] : [values.length]) : checkShape("constant", "shape", shape);
+    if (values.length !== 1 && values.length !== size(s))
+      throw new FlatgradError(`constant: ${values.length} values do not fill shape ${fmtShape(s)} (${size(s)} elements)`);
+    return b.apply("constant", [], { values: values.length === 1 ? [values[0]!] : [...values], shape: s });
+  },
+  eval: (_xs, _ins, attrs) => {
+    const v = attrs.values as number[];
+    const n = size(attrs.shape as number[]);
+    return v.length === n ? Float64Array.from(v) : new Float64Array(n).fill(v[0]!);
+  },
+  math: (_args, attrs) => {
+    const v = attrs.values as number[];
+    return v.length === 1 ? String(v[0]) : `const${fmtShape(attrs.shape as number[])}`;
+  },
+};
+
+export const output: Composite<(b: Builder, name: string, x: TensorLike) => Node> = {
+  kind: "composite",
+  doc: "name a tensor as a model output (returned by forward)",
+  call: (b: Builder, name: string, x: TensorLike): Node => {
+    checkName("output", name);
+    return b.declare("output", name, b.lift(x));
+  },
+};

@@ -1,0 +1,14 @@
+import type { Builder, Node, Primitive, TensorLike } from "./types.js";
+
+/** Identity forward, no gradient backward (the max shift of a stable softmax, whose true gradient is 0). */
+export const stopGradient: Primitive<(b: Builder, x: TensorLike) => Node> = {
+  kind: "primitive",
+  doc: "x, with no gradient flowing back through it",
+  call: (b, x) => b.apply("stopGradient", [b.lift(x)]),
+  shape: ([s]) => [...s!],
+  eval: ([x]) => Float64Array.from(x!),
+  // no gradient, by definition
+  vjp: () => [null],
+  math: ([x]) => `stop(${x})`,
+  lower: { kind: "view", view: (v) => v },
+};

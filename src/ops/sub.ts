@@ -1,0 +1,10 @@
+import { binary } from "./family.js";
+
+export const sub = binary("sub", {
+  doc: "a − b, elementwise with broadcasting",
+  f: (a, b) => a - b,
+  expr: (a, b) => `${a} - ${b}`,
+  math: (a, b) => `${a} − ${b}`,
+  // d(a−b) = da − db
+  vjp: (b, _x, _y, _o, g) => [g, b.neg(g)],
+});

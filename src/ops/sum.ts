@@ -1,0 +1,12 @@
+import { reduce, reducedShape } from "./family.js";
+
+export const sum = reduce("sum", {
+  doc: "Σ over the given axes (all by default)",
+  init: 0,
+  combine: (acc, v) => acc + v,
+  lowerInit: "0",
+  lowerCombine: (acc, v) => `${acc} + ${v}`,
+  symbol: "Σ",
+  // d Σx = broadcast(dy): every summed element receives the whole gradient
+  vjp: (b, x, _y, g, axes, keepDims) => b.broadcastTo(keepDims ? g : b.reshape(g, reducedShape(x.shape, axes, true)), [...x.shape]),
+});

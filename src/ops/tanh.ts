@@ -1,0 +1,10 @@
+import { unary } from "./family.js";
+
+export const tanh = unary("tanh", {
+  doc: "hyperbolic tangent",
+  f: Math.tanh,
+  expr: (x) => `Math.tanh(${x})`,
+  math: (x) => `tanh(${x})`,
+  // d tanh x = (1 − tanh²x)·dx
+  vjp: (b, _x, y, g) => b.mul(g, b.sub(1, b.square(y))),
+});

@@ -1,0 +1,51 @@
+import { FlatgradError, fmtShape, rowMajorStrides, size } from "../ir/shape.js";
+import type { Builder, Node, Primitive, TensorLike } from "./types.js";
+
+function checkPerm(perm: unknown, rank: number, shape: readonly number[]): number[] {
+  const ok = Array.isArray(perm) && perm.length === rank && perm.every((p) => Number.isInteger(p) && p >= -rank && p < rank);
+  const norm = ok ? (perm as number[]).map((p) => (p < 0 ? p + rank : p)) : [];
+  if (!ok || new Set(norm).size !== rank)
+    throw new FlatgradError(`transpose: perm ${JSON.stringify(perm)} is not a permutation of the ${rank} axes of x ${fmtShape(shape)}`);
+  return norm;
+}
+
+export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) => Node> = {
+  kind: "primitive",
+  doc: "permute the axes (default: reverse them)",
+  call: (b, x, perm) => {
+    const xn = b.lift(x);
+    const r = xn.shape.length;
+    return b.apply("transpose", [xn], { perm: checkPerm(perm ?? xn.shape.map((_d: number, i: number) => r - 1 - i), r, xn.shape) });
+  },
+  shape: ([s], attrs) => checkPerm(attrs.perm, s!.length, s!).map((p) => s![p]!),
+  eval: ([x], [s], attrs, out) => {
+    const perm = attrs.perm as number[];
+    const inStrides = rowMajorStrides(s!);
+    const outStrides = rowMajorStrides(out);
+    const res = new Float64Array(size(out));
+    for (let o = 0; o < res.length; o++) {
+      let src = 0;
+      for (let d = 0; d < out.length; d++) src += (Math.floor(o / outStrides[d]!) % out[d]!) * inStrides[perm[d]!]!;
+      res[o] = x![src]!;
+    }
+    return res;
+  },
+  // d xᵀ = (dy)ᵀ with the inverse permutation
+  vjp: (b, n, g) => {
+    const perm = n.attrs.perm as number[];
+    const inv = perm.map((_, i) => perm.indexOf(i));
+    return [b.transpose(g, inv)];
+  },
+  math: ([x], attrs) => {
+    const perm = attrs.perm as number[];
+    const swapsLast2 = perm.length >= 2 && perm.every((p, i) => (i < perm.length - 2 ? p === i : p === perm.length * 2 - 3 - i));
+    return swapsLast2 ? `${x}ᵀ` : `transpose(${x}, [${perm.join(",")}])`;
+  },
+  lower: {
+    kind: "view",
+    view: (v, attrs) => {
+      const perm = attrs.perm as number[];
+      return { ...v, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) };
+    },
+  },
+};

@@ -1,0 +1,49 @@
+import type { Node } from "../ir/graph.js";
+import type { Shape } from "../ir/shape.js";
+import type { Builder } from "../dsl/builder.js";
+import type { KernelWriter, View } from "../lower/view.js";
+
+export type Attrs = Record<string, unknown>;
+/** What a builder method accepts as a tensor: a node, or a plain number (a scalar constant). */
+export type TensorLike = Node | number;
+export type { Node, Shape, Builder };
+
+/** How a primitive becomes loops. */
+export type Lowering =
+  /** One expression per element; inputs are broadcast to the output shape by index maps. */
+  | { kind: "elementwise"; expr(args: string[], attrs: Attrs): string }
+  /** A reduction over `attrs.axes`: acc = init; acc = combine(acc, v). */
+  | { kind: "reduce"; init: string; combine(acc: string, v: string): string }
+  /** A movement op: a new index map over the same buffer, never a copy (null: needs a contiguous input). */
+  | { kind: "view"; view(v: View, attrs: Attrs, out: Shape): View | null }
+  /** Parameters, inputs and constants: buffers that exist before any kernel runs. */
+  | { kind: "source" }
+  /** An op with loops of its own (matmul, the max mask). */
+  | { kind: "kernel"; emit(w: KernelWriter, out: View, ins: View[], attrs: Attrs): void };
+
+/** A primitive: shape rule, reference semantics, derivative and lowering, in one place. */
+export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node> {
+  kind: "primitive";
+  /** What the op means, one line. */
+  doc: string;
+  /** The builder method `g.<op>(...)`. */
+  call: C;
+  /** Output shape from input shapes; throws a FlatgradError naming the op and every operand shape. */
+  shape(ins: readonly Shape[], attrs: Attrs): number[];
+  /** Reference semantics in float64 (the interpreter's oracle), written as plain loops. */
+  eval(xs: readonly Float64Array[], ins: readonly Shape[], attrs: Attrs, out: Shape): Float64Array;
+  /** Vector-Jacobian product: one entry per input, `null` where no gradient flows. */
+  vjp(b: Builder, n: Node, g: Node): (Node | null)[];
+  /** The math in the tutorial's notation, for comments and `explain`. */
+  math(args: string[], attrs: Attrs): string;
+  lower: Lowering;
+}
+
+/** A composite: built from other ops by the builder (the differentiator never sees it). */
+export interface Composite<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node> {
+  kind: "composite";
+  doc: string;
+  call: C;
+}
+
+export type OpDef = Primitive | Composite;

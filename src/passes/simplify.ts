@@ -1,0 +1,143 @@
+/**
+ * Algebraic simplification: one row per law, applied bottom-up until nothing changes.
+ * Every rule preserves shapes; a rule that would change a node's shape does not fire.
+ */
+import { makeBuilder } from "../dsl/builder.js";
+import { mapGraph, type Ctx, type Graph, type Node } from "../ir/graph.js";
+import { broadcastShapes, sameShape } from "../ir/shape.js";
+import { primitive } from "../ops/index.js";
+
+const scalarConst = (n: Node, v?: number): boolean =>
+  n.op === "constant" && (n.attrs.values as number[]).length === 1 && (v === undefined || (n.attrs.values as number[])[0] === v);
+const isSwapLast2 = (perm: number[]) => perm.length >= 2 && perm.every((p, i) => (i < perm.length - 2 ? p === i : p === perm.length * 2 - 3 - i));
+const isIdentityPerm = (perm: number[]) => perm.every((p, i) => p === i);
+const elementwise = (n: Node) => n.inputs.length > 0 && primitive(n.op).lower.kind === "elementwise";
+
+interface Rule {
+  law: string;
+  apply(n: Node, ctx: Ctx): Node | undefined;
+}
+
+const B = (ctx: Ctx) => makeBuilder(ctx);
+
+export const rules: Rule[] = [
+  // reshape(x, shape(x)) → x
+  { law: "reshape(x, shape(x)) → x", apply: (n) => (n.op === "reshape" && sameShape(n.shape, n.inputs[0]!.shape) ? n.inputs[0] : undefined) },
+  // reshape(reshape(x)) → reshape(x)
+  { law: "reshape(reshape(x)) → reshape(x)", apply: (n, c) => (n.op === "reshape" && n.inputs[0]!.op === "reshape" ? B(c).reshape(n.inputs[0]!.inputs[0]!, [...n.shape]) : undefined) },
+  // transpose(x, id) → x
+  { law: "transpose(x, identity) → x", apply: (n) => (n.op === "transpose" && isIdentityPerm(n.attrs.perm as number[]) ? n.inputs[0] : undefined) },
+  // transpose(transpose(x, p), q) → transpose(x, p∘q)
+  {
+    law: "transpose(transpose(x, p), q) → transpose(x, p∘q)",
+    apply: (n, c) => {
+      if (n.op !== "transpose" || n.inputs[0]!.op !== "transpose") return undefined;
+      const p = n.inputs[0]!.attrs.perm as number[];
+      const q = n.attrs.perm as number[];
+      return B(c).transpose(n.inputs[0]!.inputs[0]!, q.map((i) => p[i]!));
+    },
+  },
+  // (A·B)ᵀ → Bᵀ·Aᵀ: the transpose becomes an index map inside the matmul, never a copy
+  {
+    law: "(A·B)ᵀ → Bᵀ·Aᵀ",
+    apply: (n, c) => {
+      if (n.op !== "transpose" || n.inputs[0]!.op !== "matmul" || !isSwapLast2(n.attrs.perm as number[])) return undefined;
+      const [a, b] = n.inputs[0]!.inputs as [Node, Node];
+      if (a.shape.length < 2 || b.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
+      const g = B(c);
+      const sw = (t: Node) => g.transpose(t, t.shape.map((_, i) => (i < t.shape.length - 2 ? i : t.shape.length * 2 - 3 - i)));
+      return g.matmul(sw(b), sw(a));
+    },
+  },
+  // broadcast(x, shape(x)) → x
+  { law: "broadcast(x, shape(x)) → x", apply: (n) => (n.op === "broadcastTo" && sameShape(n.shape, n.inputs[0]!.shape) ? n.inputs[0] : undefined) },
+  // f(x, broadcast(y)) → f(x, y) when f's own broadcasting gives the same shape
+  {
+    law: "f(x, broadcast(y)) → f(x, y)",
+    apply: (n, c) => {
+      if (!elementwise(n) || n.inputs.length !== 2 || !n.inputs.some((i) => i.op === "broadcastTo")) return undefined;
+      const ins = n.inputs.map((i) => (i.op === "broadcastTo" ? i.inputs[0]! : i));
+      try {
+        if (!sameShape(broadcastShapes(n.op, ins[0]!.shape, ins[1]!.shape), n.shape)) return undefined;
+      } catch {
+        return undefined;
+      }
+      return c.make(n.op, ins, { ...n.attrs });
+    },
+  },
+  // f(broadcast(x)) → broadcast(f(x)): compute once, then broadcast
+  {
+    law: "f(broadcast(x)) → broadcast(f(x))",
+    apply: (n, c) => (elementwise(n) && n.inputs.length === 1 && n.inputs[0]!.op === "broadcastTo" ? B(c).broadcastTo(c.make(n.op, [n.inputs[0]!.inputs[0]!], { ...n.attrs }), [...n.shape]) : undefined),
+  },
+  // stop(x) → x once the gradient is derived
+  { law: "stop(x) → x", apply: (n) => (n.op === "stopGradient" ? n.inputs[0] : undefined) },
+  // x · 1 → x, 1 · x → x
+  {
+    law: "x · 1 → x",
+    apply: (n) => {
+      if (n.op !== "mul") return undefined;
+      const [a, b] = n.inputs as [Node, Node];
+      if (scalarConst(b, 1) && sameShape(a.shape, n.shape)) return a;
+      if (scalarConst(a, 1) && sameShape(b.shape, n.shape)) return b;
+      return undefined;
+    },
+  },
+  // x + 0 → x, 0 + x → x, x − 0 → x
+  {
+    law: "x + 0 → x",
+    apply: (n) => {
+      if (n.op !== "add" && n.op !== "sub") return undefined;
+      const [a, b] = n.inputs as [Node, Node];
+      if (scalarConst(b, 0) && sameShape(a.shape, n.shape)) return a;
+      if (n.op === "add" && scalarConst(a, 0) && sameShape(b.shape, n.shape)) return b;
+      return undefined;
+    },
+  },
+  // −(−x) → x
+  { law: "−(−x) → x", apply: (n) => (n.op === "neg" && n.inputs[0]!.op === "neg" ? n.inputs[0]!.inputs[0] : undefined) },
+  // x · (−1) → −x
+  {
+    law: "x · (−1) → −x",
+    apply: (n, c) => {
+      if (n.op !== "mul") return undefined;
+      const [a, b] = n.inputs as [Node, Node];
+      if (scalarConst(b, -1) && sameShape(a.shape, n.shape)) return B(c).neg(a);
+      if (scalarConst(a, -1) && sameShape(b.shape, n.shape)) return B(c).neg(b);
+      return undefined;
+    },
+  },
+  // x + (−y) → x − y
+  { law: "x + (−y) → x − y", apply: (n, c) => (n.op === "add" && n.inputs[1]!.op === "neg" ? B(c).sub(n.inputs[0]!, n.inputs[1]!.inputs[0]!) : undefined) },
+  // xᵖ with p = 1 → x
+  { law: "x¹ → x", apply: (n) => (n.op === "pow" && n.attrs.exponent === 1 ? n.inputs[0] : undefined) },
+  // x² (pow) → square(x)
+  { law: "x^2 → square(x)", apply: (n, c) => (n.op === "pow" && n.attrs.exponent === 2 ? B(c).square(n.inputs[0]!) : undefined) },
+];
+
+/** Apply the rules bottom-up; each rewrite is recorded (law and node) for `explain`. */
+export function simplify(g: Graph, log?: string[]): Graph {
+  let cur = g;
+  for (let round = 0; round < 8; round++) {
+    let changed = false;
+    cur = mapGraph(cur, (n, ins) => {
+      let m = ins.every((c, i) => c === n.inputs[i]) ? n : g.ctx.make(n.op, ins, { ...n.attrs });
+      for (let guard = 0; guard < 16; guard++) {
+        let fired = false;
+        for (const r of rules) {
+          const out = r.apply(m, g.ctx);
+          if (out && out !== m) {
+            log?.push(`${r.law}  at ${m.op}#${m.id}`);
+            m = out;
+            fired = changed = true;
+            break;
+          }
+        }
+        if (!fired) break;
+      }
+      return m;
+    });
+    if (!changed) break;
+  }
+  return cur;
+}
