@@ -57,6 +57,18 @@ export async function compileModelFile(file: string, root = process.cwd()): Prom
   return emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit });
 }
 
+/**
+ * Compile a model definition held in memory (tests, tools): the same pipeline without a model file.
+ * Returns the generated module's text and the optimised graph it was generated from.
+ */
+export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`) {
+  const built = buildModel(def, name);
+  const graph = runPipeline(built.graph);
+  const prog = lower(graph);
+  const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit });
+  return { text, graph, built, program: prog };
+}
+
 export function toDiagnostic(e: unknown, file: string, root: string): Diagnostic {
   const rel = (f: string) => posix(path.relative(root, f));
   if (e instanceof FlatgradError) {

@@ -4,6 +4,8 @@ const INTERNAL = new Set(
     "acc aip best where o v p i j k gi mi sq coef Math Number Object Array Error Float32Array Float64Array ArrayType Arr Inputs Params Outputs Model " +
     "createModel undefined NaN Infinity arguments eval this").split(" "),
 );
+import { RESERVED } from "../ir/names.js";
+
 const PATTERN = /^(i|bi|tmp)\d+$/;
 
 export class Namer {
@@ -12,7 +14,7 @@ export class Namer {
     let base = preferred.replace(/[^A-Za-z0-9_]/g, "_");
     if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
     let name = base;
-    for (let k = 2; this.used.has(name) || INTERNAL.has(name) || PATTERN.test(name); k++) name = `${base}_${k}`;
+    for (let k = 2; this.used.has(name) || INTERNAL.has(name) || RESERVED.has(name) || PATTERN.test(name); k++) name = `${base}_${k}`;
     this.used.add(name);
     return name;
   }

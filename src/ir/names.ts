@@ -1,7 +1,7 @@
 import { FlatgradError } from "./shape.js";
 
 /** Words that may not name an input, param or output: JavaScript's reserved words and Object's own keys. */
-const RESERVED = new Set(
+export const RESERVED = new Set(
   ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in " +
     "instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface " +
     "package private protected public await async arguments eval undefined NaN Infinity constructor prototype __proto__ toString " +

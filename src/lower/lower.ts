@@ -412,7 +412,7 @@ function mergeAxes(extents: number[], viewsStrides: number[][], groupOf: number[
   }
   // size-1 axes need no loop
   for (let d = ex.length - 1; d >= 0; d--)
-    if (ex[d] === 1 && ex.length > 1) {
+    if (ex[d] === 1) {
       ex.splice(d, 1);
       for (const s of st) s.splice(d, 1);
     }
@@ -458,8 +458,7 @@ function emitElementwise(w: KernelWriter, out: View, e: Expr): void {
     w.line(`${outAt} = ${rhs};`);
   };
   const nest = (d: number): void => (d < extents.length ? w.loop(vars[d]!, extents[d]!, () => nest(d + 1)) : body());
-  if (size(S) === 1) body();
-  else nest(0);
+  nest(0);
 }
 
 function emitReduce(w: KernelWriter, outName: string, S: Shape, axes: number[], e: Expr, init: string, combine: (a: string, v: string) => string): void {

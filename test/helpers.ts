@@ -1,0 +1,59 @@
+/** Test helpers: compile a model in memory, write it under test/.tmp, import it. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { compileDefinition } from "../src/compile.js";
+import { defineModel, type ModelDefinition } from "../src/index.js";
+import type { Graph } from "../src/ir/graph.js";
+import { size } from "../src/ir/shape.js";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const TMP = path.join(ROOT, "test", ".tmp");
+
+export interface GeneratedModel {
+  params: Record<string, Float32Array | Float64Array>;
+  grads: Record<string, Float32Array | Float64Array>;
+  forward(inputs: Record<string, Float32Array | Float64Array>): Record<string, Float32Array | Float64Array>;
+  lossAndGrad(inputs: Record<string, Float32Array | Float64Array>): number;
+  step(inputs: Record<string, Float32Array | Float64Array>, options?: { lr?: number }): number;
+  resetOptimizer(): void;
+}
+export interface GeneratedModule {
+  spec: { name: string; dtype: string; inputs: Record<string, number[]>; params: Record<string, number[]>; outputs: Record<string, number[]> };
+  createModel(options?: { seed?: number }): GeneratedModel;
+}
+
+let counter = 0;
+/** Compile a definition, import the generated module. */
+export async function compileAndLoad(def: ModelDefinition, name = "m") {
+  const out = await compileDefinition(defineModel(def), name);
+  mkdirSync(TMP, { recursive: true });
+  const file = path.join(TMP, `${name}-${process.pid}-${counter++}.ts`);
+  writeFileSync(file, out.text);
+  const mod = (await import(file)) as GeneratedModule;
+  return { ...out, mod, file };
+}
+
+/** A deterministic generator for test data (mulberry32). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomInputs(g: Graph, rand: () => number, Arr: Float32ArrayConstructor | Float64ArrayConstructor = Float64Array, scale = 1) {
+  const out: Record<string, Float64Array | Float32Array> = {};
+  for (const [n, node] of g.inputs) out[n] = Arr.from({ length: size(node.shape) }, () => (rand() * 2 - 1) * scale);
+  return out;
+}
+
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
+  return m;
+}
