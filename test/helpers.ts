@@ -48,7 +48,11 @@ export function rng(seed: number): () => number {
 
 export function randomInputs(g: Graph, rand: () => number, Arr: Float32ArrayConstructor | Float64ArrayConstructor = Float64Array, scale = 1) {
   const out: Record<string, Float64Array | Float32Array> = {};
-  for (const [n, node] of g.inputs) out[n] = Arr.from({ length: size(node.shape) }, () => (rand() * 2 - 1) * scale);
+  for (const [n, node] of g.inputs) {
+    const a = new Arr(size(node.shape));
+    for (let i = 0; i < a.length; i++) a[i] = (rand() * 2 - 1) * scale;
+    out[n] = a;
+  }
   return out;
 }
 

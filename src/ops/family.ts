@@ -36,7 +36,7 @@ export function evalElementwise(f: (...v: number[]) => number, xs: readonly Floa
 }
 
 type UnaryCall = (b: Builder, x: TensorLike) => Node;
-type UnaryAttrCall<A> = (b: Builder, x: TensorLike, a: A) => Node;
+type UnaryAttrCall<A> = (b: Builder, x: TensorLike, a?: A) => Node;
 
 interface UnarySpec {
   doc: string;
