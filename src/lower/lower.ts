@@ -485,7 +485,7 @@ function emitReduce(w: KernelWriter, outName: string, S: Shape, axes: number[], 
     if (d < extents.length) return w.loop(vars[d]!, extents[d]!, () => inner(d + 1));
     const temps = { n: 0 };
     const v = render(e, access, w, temps);
-    w.line(`acc = ${combine("acc", v)};`);
+    w.line(`acc = ${combine("acc", `(${v})`)};`);
   };
   const outer = (d: number): void => {
     if (d < nk) return w.loop(vars[d]!, extents[d]!, () => outer(d + 1));

@@ -70,6 +70,12 @@ export const rules: Rule[] = [
     law: "f(broadcast(x)) → broadcast(f(x))",
     apply: (n, c) => (elementwise(n) && n.inputs.length === 1 && n.inputs[0]!.op === "broadcastTo" ? B(c).broadcastTo(c.make(n.op, [n.inputs[0]!.inputs[0]!], { ...n.attrs }), [...n.shape]) : undefined),
   },
+  // a reduction over axes of size 1 only moves no data: Σ₍size-1 axes₎ x → reshape(x)
+  {
+    law: "reduce over size-1 axes → reshape(x)",
+    apply: (n, c) =>
+      primitive(n.op).lower.kind === "reduce" && (n.attrs.axes as number[]).every((a) => n.inputs[0]!.shape[a] === 1) ? B(c).reshape(n.inputs[0]!, [...n.shape]) : undefined,
+  },
   // stop(x) → x once the gradient is derived
   { law: "stop(x) → x", apply: (n) => (n.op === "stopGradient" ? n.inputs[0] : undefined) },
   // x · 1 → x, 1 · x → x
