@@ -132,11 +132,11 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line("");
     w.block("function step(inputs: Inputs, options?: { lr?: number }): number", () => {
       w.line(`const lr = rate(options, ${opts.optimizer.lr ?? 0.01});`);
-      w.line("const loss = lossAndGrad(inputs);");
+      w.line("const lossValue = lossAndGrad(inputs);");
       if (opts.optimizer.clipGradNorm !== undefined) emitClip(w, targets, opts.optimizer.clipGradNorm);
       w.line(`// ${opts.optimizer.type} update`);
       emitUpdate(w, opts.optimizer, targets);
-      w.line("return loss;");
+      w.line("return lossValue;");
     });
     w.line("");
     w.block("function resetOptimizer(): void", () => {

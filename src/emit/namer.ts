@@ -1,6 +1,6 @@
 /** Identifiers for the generated module: readable, unique, and never an internal or reserved word. */
 const INTERNAL = new Set(
-  ("arena rand options inputs model params grads spec lr rate loss input prng fillUniform fillNormal fillConst forward lossAndGrad step " +
+  ("arena rand options inputs model params grads spec lr rate lossValue input prng fillUniform fillNormal fillConst forward lossAndGrad step " +
     "acc aip best where o v p i j k gi mi sq coef Math Number Object Array Error Float32Array Float64Array ArrayType Arr Inputs Params Outputs Model " +
     "createModel undefined NaN Infinity arguments eval this").split(" "),
 );

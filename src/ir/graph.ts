@@ -39,7 +39,7 @@ export class Ctx {
 
   make(op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}): Node {
     const key = `${op}(${inputs.map((n) => n.id).join(",")})${Object.keys(attrs).length ? JSON.stringify(attrs) : ""}`;
-    const found = this.table.get(key);
+    const found = this.find(op, inputs, attrs);
     if (found) return found;
     let shape: number[];
     try {
@@ -52,6 +52,11 @@ export class Ctx {
     this.table.set(key, node);
     if (this.site) this.sites.set(node, this.site);
     return node;
+  }
+
+  /** The interned node for op(inputs, attrs) if it exists, without creating it. */
+  find(op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}): Node | undefined {
+    return this.table.get(`${op}(${inputs.map((n) => n.id).join(",")})${Object.keys(attrs).length ? JSON.stringify(attrs) : ""}`);
   }
 
   /** Run `fn` with new nodes attributed to `site` (used by autodiff: a gradient comes from its forward node's line). */

@@ -76,6 +76,15 @@ export const rules: Rule[] = [
     apply: (n, c) =>
       primitive(n.op).lower.kind === "reduce" && (n.attrs.axes as number[]).every((a) => n.inputs[0]!.shape[a] === 1) ? B(c).reshape(n.inputs[0]!, [...n.shape]) : undefined,
   },
+  // relu'(z) → relu'(relu(z)) when relu(z) is computed anyway: then z has one reader and
+  // z = x·Wᵀ + b, a = relu(z) become one kernel (the mask reads a instead of z)
+  {
+    law: "relu'(z) → relu'(relu(z))",
+    apply: (n, c) => {
+      if (n.op !== "heaviside" || n.inputs[0]!.op === "relu") return undefined;
+      return c.find("relu", [n.inputs[0]!]) ? c.make("heaviside", [c.make("relu", [n.inputs[0]!])]) : undefined;
+    },
+  },
   // stop(x) → x once the gradient is derived
   { law: "stop(x) → x", apply: (n) => (n.op === "stopGradient" ? n.inputs[0] : undefined) },
   // x · 1 → x, 1 · x → x
@@ -111,6 +120,24 @@ export const rules: Rule[] = [
       if (scalarConst(b, -1) && sameShape(a.shape, n.shape)) return B(c).neg(a);
       if (scalarConst(a, -1) && sameShape(b.shape, n.shape)) return B(c).neg(b);
       return undefined;
+    },
+  },
+  // k·x + (−k)·y → k·(x − y): the gradient of a mean loss reads (ŷ − y)/n
+  {
+    law: "k·x + (−k)·y → k·(x − y)",
+    apply: (n, c) => {
+      if (n.op !== "add") return undefined;
+      const split = (m: Node): [Node, number] | undefined => {
+        if (m.op !== "mul") return undefined;
+        const [a, b] = m.inputs as [Node, Node];
+        if (scalarConst(b) && sameShape(a.shape, m.shape)) return [a, (b.attrs.values as number[])[0]!];
+        if (scalarConst(a) && sameShape(b.shape, m.shape)) return [b, (a.attrs.values as number[])[0]!];
+        return undefined;
+      };
+      const l = split(n.inputs[0]!);
+      const r = split(n.inputs[1]!);
+      if (!l || !r || l[1] !== -r[1] || !sameShape(l[0].shape, r[0].shape)) return undefined;
+      return l[1] > 0 ? B(c).mul(B(c).sub(l[0], r[0]), l[1]) : B(c).mul(B(c).sub(r[0], l[0]), r[1]);
     },
   },
   // x + (−y) → x − y
