@@ -7,7 +7,7 @@ import { topo, type Graph, type Node } from "../ir/graph.js";
 import { rowMajorStrides, size, type Shape, type Site } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 import { Namer } from "../emit/namer.js";
-import { at, contiguous, isContiguous, type KernelWriter, type View } from "./view.js";
+import { at, contiguous, read, type KernelWriter, type View } from "./view.js";
 
 export type Role = "param" | "grad" | "state" | "constant" | "temp";
 
@@ -210,14 +210,24 @@ export function lower(g: Graph): Program {
   };
 
   // --- kernels ------------------------------------------------------------------
-  const mathOf = (n: Node, top: boolean): string => {
+  /** The math of `n` in the tutorial's notation; folded nodes with a model-file name are listed in `steps` first. */
+  const mathOf = (n: Node, top: boolean, steps?: string[]): string => {
     if (!top && names.has(n)) return names.get(n)!;
     if (isScalarConst(n)) return fmtNum((n.attrs.values as number[])[0]!);
-    if (kindOf(n) === "view" && viewOf(n) === null) return mathOf(n.inputs[0]!, false);
+    if (kindOf(n) === "view" && viewOf(n) === null) return mathOf(n.inputs[0]!, false, steps);
     const def = primitive(n.op);
-    const args = n.inputs.map((c) => {
-      const s = mathOf(c, false);
-      return /[ +−⊙/·]/.test(s) && !/^\(.*\)$/.test(s) && !/^[a-zA-Z_']+\([^()]*\)$/.test(s) ? `(${s})` : s;
+    const sentinels = n.inputs.map((_, i) => `\u0000${i}\u0000`);
+    const template = def.math(sentinels, { ...n.attrs });
+    const args = n.inputs.map((c, i) => {
+      let s = mathOf(c, false, steps);
+      const own = inlined.has(c) && ctx.names.get(c);
+      if (own && steps && c.inputs.length) {
+        steps.push(`${own} = ${s}`);
+        s = own;
+      }
+      // an argument is parenthesised unless it is atomic or the op already encloses it, as in relu(x)
+      const enclosed = new RegExp(`[(\\[]${sentinels[i]}[),\\]]`).test(template) || template === sentinels[i];
+      return !enclosed && /[ +−⊙/·]/.test(s) && !/^\([^()]*\)$/.test(s) ? `(${s})` : s;
     });
     return def.math(args, { ...n.attrs });
   };
@@ -244,8 +254,9 @@ export function lower(g: Graph): Program {
       const lw = primitive(n.op).lower as { kind: "kernel"; emit: (w: KernelWriter, o: View, i: View[], a: Record<string, unknown>) => void };
       emit = (w) => lw.emit(w, outView, ins, { ...n.attrs });
     } else throw new Error(`internal: no kernel for ${n.op}`);
-    const math = mathOf(n, true);
-    return { node: n, out: outName, comment: `${outName} = ${math}`, site: ctx.sites.get(n), backward: false, reads, emit };
+    const steps: string[] = [];
+    const math = mathOf(n, true, steps);
+    return { node: n, out: outName, comment: [...steps, `${outName} = ${math}`].join(";  "), site: ctx.sites.get(n), backward: false, reads, emit };
   };
   const kernelFor = (n: Node): Kernel => {
     let k = kernelCache.get(n);
@@ -430,7 +441,7 @@ function render(e: Expr, access: Map<Expr, string>, w: KernelWriter, temps: { n:
   const args = e.args.map((a, i) => {
     let s = render(a, access, w, temps);
     const count = template.split(sentinels[i]!).length - 1;
-    const simple = /^[A-Za-z_$][\w$]*(\[[^\]]*\])?$/.test(s) || /^\(?-?[\d.e+-]+\)?$/.test(s);
+    const simple = /^[A-Za-z_$][\w$]*(\[[^\]]*\]!?)?$/.test(s) || /^\(?-?[\d.e+-]+\)?$/.test(s);
     if (count > 1 && !simple) {
       const t = `tmp${temps.n++}`;
       w.line(`const ${t} = ${s};`);
@@ -449,7 +460,7 @@ function emitElementwise(w: KernelWriter, out: View, e: Expr): void {
   const access = new Map<Expr, string>();
   ls.forEach((l, k) => {
     const v = (l as { view: View }).view;
-    access.set(l, at({ ...v, shape: extents, strides: strides[k + 1]! }, vars));
+    access.set(l, read({ ...v, shape: extents, strides: strides[k + 1]! }, vars));
   });
   const outAt = at({ ...out, shape: extents, strides: strides[0]! }, vars);
   const body = () => {
@@ -479,7 +490,7 @@ function emitReduce(w: KernelWriter, outName: string, S: Shape, axes: number[], 
   if (kept.length === 0) nk = 0;
   const vars = extents.map((_, i) => `i${i}`);
   const access = new Map<Expr, string>();
-  ls.forEach((l, k) => access.set(l, at({ ...(l as { view: View }).view, shape: extents, strides: strides[k + 1]! }, vars)));
+  ls.forEach((l, k) => access.set(l, read({ ...(l as { view: View }).view, shape: extents, strides: strides[k + 1]! }, vars)));
   const outAt = at({ base: outName, shape: extents, strides: strides[0]!, offset: 0 }, vars);
   const inner = (d: number): void => {
     if (d < extents.length) return w.loop(vars[d]!, extents[d]!, () => inner(d + 1));

@@ -32,8 +32,11 @@ export function affine(offset: number, vars: readonly string[], strides: readonl
   return terms.join(" + ");
 }
 
-/** The element of `v` at loop indices `vars` (one per axis of the view). */
+/** The element of `v` at loop indices `vars` (one per axis of the view), as an assignment target. */
 export const at = (v: View, vars: readonly string[]): string => `${v.base}[${affine(v.offset, vars, v.strides)}]`;
+
+/** The element of `v` at `vars`, read. The `!` keeps generated code valid under noUncheckedIndexedAccess. */
+export const read = (v: View, vars: readonly string[]): string => `${at(v, vars)}!`;
 
 /** What kernels write loops with (backed by ts-morph's CodeBlockWriter). */
 export interface KernelWriter {

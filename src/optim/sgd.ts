@@ -22,7 +22,7 @@ export function stateRoles(cfg: OptimizerConfig): string[] {
 export function emitClip(w: KernelWriter, targets: UpdateTarget[], maxNorm: number): void {
   w.line(`// clip_grad_norm: g ← g · min(1, ${maxNorm} / (‖g‖₂ + 1e-6)) over all gradients together`);
   w.line("let sq = 0;");
-  for (const t of targets) w.loop("i", t.size, () => w.line(`sq += ${t.grad}[i] * ${t.grad}[i];`));
+  for (const t of targets) w.loop("i", t.size, () => w.line(`sq += ${t.grad}[i]! * ${t.grad}[i]!;`));
   w.line(`const coef = ${maxNorm} / (Math.sqrt(sq) + 1e-6);`);
   w.block("if (coef < 1)", () => {
     for (const t of targets) w.loop("i", t.size, () => w.line(`${t.grad}[i] *= coef;`));
@@ -32,7 +32,7 @@ export function emitClip(w: KernelWriter, targets: UpdateTarget[], maxNorm: numb
 export function emitUpdate(w: KernelWriter, cfg: OptimizerConfig, targets: UpdateTarget[]): void {
   const momentum = cfg.momentum ?? 0;
   const wd = cfg.weightDecay ?? 0;
-  const grad = (t: UpdateTarget) => (wd ? `${t.grad}[i] + ${wd} * ${t.param}[i]` : `${t.grad}[i]`);
+  const grad = (t: UpdateTarget) => (wd ? `${t.grad}[i]! + ${wd} * ${t.param}[i]!` : `${t.grad}[i]!`);
   for (const t of targets) {
     if (momentum === 0) {
       w.line(`// ${t.param} ← ${t.param} − η·${wd ? `(d${t.param} + λ·${t.param})` : t.grad}`);
@@ -42,7 +42,7 @@ export function emitUpdate(w: KernelWriter, cfg: OptimizerConfig, targets: Updat
       w.line(`// b ← μ·b + g;  ${t.param} ← ${t.param} − η·${cfg.nesterov ? "(g + μ·b)" : "b"}   (μ = ${momentum}${wd ? `, g = d${t.param} + λ·${t.param}` : ""})`);
       w.loop("i", t.size, () => {
         w.line(`const gi = ${grad(t)};`);
-        w.line(`const mi = ${momentum} * ${buf}[i] + gi;`);
+        w.line(`const mi = ${momentum} * ${buf}[i]! + gi;`);
         w.line(`${buf}[i] = mi;`);
         w.line(`${t.param}[i] -= lr * ${cfg.nesterov ? `(gi + ${momentum} * mi)` : "mi"};`);
       });
