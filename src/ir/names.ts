@@ -1,21 +1,43 @@
 import { FlatgradError } from "./shape.js";
 
+/** JavaScript's reserved words (and the globals generated code must not shadow). */
+const JS_WORDS =
+  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in " +
+  "instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface " +
+  "package private protected public await async arguments eval undefined NaN Infinity";
+/** Keys every JavaScript object already has: as names they would collide with Object's own members. */
+const OBJECT_KEYS = "constructor prototype __proto__ toString valueOf hasOwnProperty isPrototypeOf propertyIsEnumerable toLocaleString";
+
 /** Words that may not name an input, param or output: JavaScript's reserved words and Object's own keys. */
-export const RESERVED = new Set(
-  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in " +
-    "instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface " +
-    "package private protected public await async arguments eval undefined NaN Infinity constructor prototype __proto__ toString " +
-    "valueOf hasOwnProperty isPrototypeOf propertyIsEnumerable toLocaleString").split(" "),
-);
-const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+export const RESERVED = new Set(`${JS_WORDS} ${OBJECT_KEYS}`.split(" "));
+const OBJECT_KEY_SET = new Set(OBJECT_KEYS.split(" "));
+export const MAX_NAME_LENGTH = 64;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const RULE = `names are ASCII identifiers: a letter or _ then letters, digits or _, at most ${MAX_NAME_LENGTH} characters`;
+
+const show = (name: string): string => JSON.stringify(name.length > 40 ? name.slice(0, 40) + "…" : name);
+
+/** Why `name` is not a valid name, or undefined when it is. */
+export function nameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return `a name must be a string, got ${typeof name === "object" ? (name === null ? "null" : "an object") : `${typeof name} ${String(name)}`}`;
+  if (name.length === 0) return `a name must not be empty (${RULE})`;
+  if (name.length > MAX_NAME_LENGTH) return `it is ${name.length} characters long (${RULE})`;
+  if (!NAME.test(name)) {
+    if (/^[0-9]/.test(name)) return `a name must not start with a digit (${RULE})`;
+    const bad = [...name].find((c) => !/[A-Za-z0-9_]/.test(c))!;
+    const cp = bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+    return `the character ${JSON.stringify(bad)} (U+${cp}) is not allowed (${RULE})`;
+  }
+  if (OBJECT_KEY_SET.has(name)) return `it is a property every JavaScript object has, so it cannot be a key in the generated code`;
+  if (RESERVED.has(name)) return `it is a JavaScript reserved word`;
+  return undefined;
+}
 
 /** Names from model files become identifiers and keys in generated code, so only plain ASCII identifiers pass. */
 export function checkName(kind: string, name: unknown): string {
-  if (typeof name !== "string" || !NAME.test(name) || RESERVED.has(name))
-    throw new FlatgradError(
-      `${kind}: invalid name ${typeof name === "string" ? JSON.stringify(name.length > 40 ? name.slice(0, 40) + "…" : name) : String(name)}: names are ASCII identifiers ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters) and not JavaScript reserved words`,
-      undefined,
-      "FG110",
-    );
-  return name;
+  const why = nameProblem(name);
+  if (why !== undefined)
+    throw new FlatgradError(`${kind}: invalid name${typeof name === "string" ? ` ${show(name)}` : ""}: ${why}`, undefined, "FG110");
+  return name as string;
 }

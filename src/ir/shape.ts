@@ -1,12 +1,57 @@
 /** Shapes are row-major arrays of positive integers; [] is a scalar. */
 export type Shape = readonly number[];
 
+/**
+ * Every error a model file can cause, by stable code, with a one-line meaning.
+ * docs/errors.md holds the same table; test/errors.test.ts checks that they agree.
+ */
+export const ERROR_CODES = {
+  FG100: "an op argument has the wrong type (e.g. a string where a tensor or number is needed)",
+  FG101: "the model file threw an error while it was loading (top-level code)",
+  FG102: "the model file has no default export",
+  FG103: "the default export is not a model made by defineModel({ ... })",
+  FG104: "the model file cannot be read",
+  FG105: "two model files would write the same generated file",
+  FG106: "syntax error in the model file",
+  FG107: "the model file imports a module that cannot be found",
+  FG108: "build(g) threw an error of its own (not a flatgrad error)",
+  FG109: "defineModel: an unknown field, or build is not a function",
+  FG110: "invalid name for an input, param or output",
+  FG111: "duplicate name: two inputs, two params, an input and a param, or two outputs share a name",
+  FG112: "a declaration outside build(g)",
+  FG120: "build(g) returned something that is not a tensor",
+  FG121: "the loss is not a scalar",
+  FG122: "the loss does not depend on any param",
+  FG123: "the model has no outputs and no loss",
+  FG130: "unknown optimizer type, or the optimizer is not an object",
+  FG131: "unknown optimizer field",
+  FG132: "invalid optimizer field value",
+  FG140: "elementwise operands cannot be broadcast together (add, sub, mul, div, maximum, minimum)",
+  FG141: "matmul: the inner sizes differ",
+  FG142: "matmul: the batch axes cannot be broadcast",
+  FG143: "matmul: an operand is a scalar",
+  FG144: "linear: x and W do not fit (inner sizes differ, or W is not 2-D, or x is a scalar)",
+  FG145: "linear: the bias does not match W's out size",
+  FG146: "broadcastTo: x cannot be broadcast to the target shape",
+  FG147: "a loss's operands have different shapes (mse, bce, bceWithLogits, softmaxCrossEntropy)",
+  FG150: "bad axis: out of range, not an integer, or repeated (sum, mean, max, softmax, logSoftmax)",
+  FG151: "transpose: perm is not a permutation of the axes",
+  FG152: "reshape: the new shape does not hold the same number of elements, or is not a valid shape",
+  FG160: "invalid shape: not an array, or a dimension that is not a positive integer",
+  FG161: "constant: the number of values does not fill the shape",
+  FG162: "a non-finite number (NaN or ±Infinity) as a constant, operand or op attribute",
+  FG163: "invalid dtype",
+  FG164: "unknown param init, or invalid param options",
+  FG900: "internal compiler error (a bug in flatgrad: please report it)",
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 /** A user mistake found at build time. `site` is filled in by the builder with the model file position. */
 export class FlatgradError extends Error {
   constructor(
     message: string,
     public site?: Site,
-    public code = "FG100",
+    public code: ErrorCode = "FG100",
   ) {
     super(message);
     this.name = "FlatgradError";
@@ -35,17 +80,32 @@ export function rowMajorStrides(s: Shape): number[] {
   return st;
 }
 
+/** A user-given value that should be a shape, printed as written (NaN and Infinity stay readable). */
+export function fmtValue(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(fmtValue).join(",")}]`;
+  if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" || v === undefined || v === null) return String(v);
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
+  if (typeof v === "function") return "a function";
+  return typeof v === "object" && "shape" in v && Array.isArray((v as { shape: unknown }).shape) ? `a tensor ${fmtValue((v as { shape: unknown }).shape)}` : "an object";
+}
+
+/** Check a user-given shape: an array of positive integers. */
 export function checkShape(op: string, what: string, shape: unknown): number[] {
-  if (!Array.isArray(shape)) throw new FlatgradError(`${op}: ${what} must be an array of positive integers, got ${String(shape)}`);
-  for (const d of shape) {
+  if (!Array.isArray(shape))
+    throw new FlatgradError(`${op}: ${what} must be an array of positive integers like [8, 30], got ${fmtValue(shape)}`, undefined, "FG160");
+  for (const [i, d] of shape.entries()) {
     if (typeof d !== "number" || !Number.isInteger(d) || d < 1 || d > 2 ** 31 - 1)
-      throw new FlatgradError(`${op}: ${what} ${JSON.stringify(shape)} has an invalid dimension ${String(d)} (dimensions are positive integers)`);
+      throw new FlatgradError(
+        `${op}: ${what} ${fmtValue(shape)} has an invalid dimension ${fmtValue(d)} at axis ${i}: dimensions are positive integers`,
+        undefined,
+        "FG160",
+      );
   }
   return [...shape] as number[];
 }
 
 /** NumPy broadcasting of two shapes; throws naming the op, both shapes and the axis that disagrees. */
-export function broadcastShapes(op: string, a: Shape, b: Shape, names = ["a", "b"]): number[] {
+export function broadcastShapes(op: string, a: Shape, b: Shape, names = ["a", "b"], code: ErrorCode = "FG140"): number[] {
   const r = Math.max(a.length, b.length);
   const out = new Array<number>(r);
   for (let i = 0; i < r; i++) {
@@ -54,29 +114,39 @@ export function broadcastShapes(op: string, a: Shape, b: Shape, names = ["a", "b
     if (da !== db && da !== 1 && db !== 1)
       throw new FlatgradError(
         `${op}: ${names[0]} is ${fmtShape(a)} but ${names[1]} is ${fmtShape(b)}: sizes ${da} and ${db} at axis ${i - r} cannot be broadcast`,
+        undefined,
+        code,
       );
     out[i] = da === 1 ? db : da;
   }
   return out;
 }
 
-/** Normalise one axis (negative counts from the end) for a tensor of rank `rank`. */
-export function normAxis(op: string, axis: unknown, rank: number, shape: Shape): number {
-  if (typeof axis !== "number" || !Number.isInteger(axis) || axis < -rank || axis >= rank)
-    throw new FlatgradError(
-      `${op}: axis ${String(axis)} is out of range for a tensor of shape ${fmtShape(shape)} (rank ${rank}; valid axes ${rank === 0 ? "none" : `${-rank}..${rank - 1}`})`,
-    );
+const validAxes = (rank: number) => (rank === 0 ? "a scalar has no axes" : `valid axes for rank ${rank} are ${-rank}..${rank - 1}`);
+
+/** Normalise one axis (negative counts from the end) of operand `what` shaped `shape`. */
+export function normAxis(op: string, axis: unknown, rank: number, shape: Shape, what = "x"): number {
+  if (typeof axis !== "number" || !Number.isInteger(axis))
+    throw new FlatgradError(`${op}: ${what} is ${fmtShape(shape)} but axis ${fmtValue(axis)} is not an integer (${validAxes(rank)})`, undefined, "FG150");
+  if (axis < -rank || axis >= rank)
+    throw new FlatgradError(`${op}: ${what} is ${fmtShape(shape)} but axis ${axis} is out of range: ${validAxes(rank)}`, undefined, "FG150");
   return axis < 0 ? axis + rank : axis;
 }
 
 /** Normalise a list of axes (undefined = all axes), sorted and checked for duplicates. */
-export function normAxes(op: string, axes: unknown, shape: Shape): number[] {
+export function normAxes(op: string, axes: unknown, shape: Shape, what = "x"): number[] {
   const rank = shape.length;
   if (axes === undefined || axes === null) return shape.map((_, i) => i);
   const list = typeof axes === "number" ? [axes] : axes;
-  if (!Array.isArray(list)) throw new FlatgradError(`${op}: axes must be a number or an array of numbers, got ${String(axes)}`);
-  const out = list.map((a) => normAxis(op, a, rank, shape));
-  const sorted = [...new Set(out)].sort((x, y) => x - y);
-  if (sorted.length !== out.length) throw new FlatgradError(`${op}: axes ${JSON.stringify(list)} repeat an axis for shape ${fmtShape(shape)}`);
-  return sorted;
+  if (!Array.isArray(list))
+    throw new FlatgradError(`${op}: ${what} is ${fmtShape(shape)} but axes ${fmtValue(axes)} are not a number or an array of numbers`, undefined, "FG150");
+  const out = list.map((a) => normAxis(op, a, rank, shape, what));
+  const dup = out.find((a, i) => out.indexOf(a) !== i);
+  if (dup !== undefined)
+    throw new FlatgradError(
+      `${op}: ${what} is ${fmtShape(shape)} but axes ${fmtValue(list)} name axis ${dup} more than once (${list.filter((_, i) => out[i] === dup).join(" and ")})`,
+      undefined,
+      "FG150",
+    );
+  return [...out].sort((x, y) => x - y);
 }
