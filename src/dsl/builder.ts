@@ -1,5 +1,5 @@
 import { Ctx, type Node } from "../ir/graph.js";
-import { FlatgradError, fmtShape, sameShape, type Shape, type Site } from "../ir/shape.js";
+import { FlatgradError, fmtShape, fmtValue, sameShape, type Shape, type Site } from "../ir/shape.js";
 import { registry, type OpName, type Registry } from "../ops/index.js";
 import type { Attrs, TensorLike } from "../ops/types.js";
 import { callSite } from "./callsite.js";
@@ -13,8 +13,8 @@ export type OpMethods = { [K in OpName]: Method<Registry[K]["call"]> };
 export interface Core {
   /** Make a primitive node (shape-checked and interned). */
   apply(op: OpName, inputs: Node[], attrs?: Attrs): Node;
-  /** A plain number becomes a scalar constant; a node stays itself. */
-  lift(x: TensorLike): Node;
+  /** A plain number becomes a scalar constant; a node stays itself. `op` and `what` name the operand in errors. */
+  lift(x: TensorLike, op?: string, what?: string): Node;
   /** Check a numeric op argument. */
   number(op: string, what: string, v: unknown): number;
   /** Sum a gradient computed at a broadcast shape back to the operand's shape (the adjoint of broadcasting). */
@@ -31,6 +31,8 @@ export interface Declared {
   params: Map<string, Node>;
   paramInit: Map<string, Attrs>;
   outputs: Map<string, Node>;
+  /** Where each `kind:name` was declared (for duplicate-name errors). */
+  sites: Map<string, Site>;
 }
 
 /**
@@ -41,16 +43,17 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
   let depth = 0;
   const core: Core = {
     apply: (op, inputs, attrs = {}) => ctx.make(op, inputs, attrs),
-    lift: (x) => {
+    lift: (x, op = "constant", what = "the operand") => {
       if (typeof x === "number") {
-        if (!Number.isFinite(x)) throw new FlatgradError(`constant: ${x} is not a finite number`);
+        if (!Number.isFinite(x)) throw new FlatgradError(`${op}: ${what} is ${x}: a number operand must be finite`, undefined, "FG162");
         return ctx.make("constant", [], { values: [x], shape: [] });
       }
-      if (!isNode(x)) throw new FlatgradError(`expected a tensor or a number, got ${describeValue(x)}`);
+      if (!isNode(x)) throw new FlatgradError(`${op}: ${what} must be a tensor or a number, got ${describeValue(x)}`, undefined, "FG100");
       return x;
     },
     number: (op, what, v) => {
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new FlatgradError(`${op}: ${what} must be a finite number, got ${describeValue(v)}`);
+      if (typeof v !== "number") throw new FlatgradError(`${op}: ${what} must be a finite number, got ${describeValue(v)}`, undefined, "FG100");
+      if (!Number.isFinite(v)) throw new FlatgradError(`${op}: ${what} is ${v}: it must be a finite number`, undefined, "FG162");
       return v;
     },
     unbroadcast: (g, shape) => {
@@ -61,12 +64,23 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
       return sameShape(summed.shape, shape) ? summed : ctx.make("reshape", [summed], { shape: [...shape] });
     },
     declare: (kind, name, node, meta) => {
-      if (!declared) throw new FlatgradError(`${kind}: only a model's build(g) can declare ${kind}s`);
+      if (!declared) throw new FlatgradError(`${kind}: only a model's build(g) can declare ${kind}s`, undefined, "FG112");
       checkName(kind, name);
       const map = kind === "input" ? declared.inputs : kind === "param" ? declared.params : declared.outputs;
-      const other = kind === "input" ? declared.params : kind === "param" ? declared.inputs : undefined;
-      if (map.has(name) || other?.has(name))
-        throw new FlatgradError(`${kind}: duplicate name "${name}": ${map.has(name) ? `another ${kind}` : `an ${kind === "input" ? "param" : "input"}`} already has it`, undefined, "FG111");
+      const otherKind = kind === "input" ? "param" : kind === "param" ? "input" : undefined;
+      const other = otherKind === "param" ? declared.params : otherKind === "input" ? declared.inputs : undefined;
+      if (map.has(name) || other?.has(name)) {
+        const firstKind = map.has(name) ? kind : otherKind!;
+        const first = declared.sites.get(`${firstKind}:${name}`);
+        const where = first ? ` at ${first.file === ctx.site?.file ? "" : `${first.file}:`}line ${first.line}` : "";
+        const names = kind === "output" ? "outputs" : "inputs and params";
+        throw new FlatgradError(
+          `${kind}: duplicate name "${name}": ${firstKind} "${name}" is already declared${where} (${names} share one namespace; names must be unique)`,
+          undefined,
+          "FG111",
+        );
+      }
+      if (ctx.site) declared.sites.set(`${kind}:${name}`, ctx.site);
       map.set(name, node);
       if (kind === "param") declared.paramInit.set(name, meta ?? {});
       if (kind !== "output") ctx.names.set(node, name);
@@ -102,8 +116,10 @@ export function isNode(x: unknown): x is Node {
 
 function describeValue(v: unknown): string {
   if (isNode(v)) return `a tensor ${fmtShape(v.shape)}`;
-  if (typeof v === "string") return JSON.stringify(v).slice(0, 60);
-  return Array.isArray(v) ? `an array` : String(v);
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
+  if (Array.isArray(v)) return `an array ${fmtValue(v).slice(0, 60)}`;
+  if (typeof v === "object" && v !== null) return "an object";
+  return typeof v === "function" ? "a function" : String(v);
 }
 
 export type { Site };

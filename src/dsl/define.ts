@@ -1,6 +1,8 @@
 import type { Node } from "../ir/graph.js";
 import type { DType } from "../ir/graph.js";
 import type { Builder } from "./builder.js";
+import type { Site } from "../ir/shape.js";
+import { callSite } from "./callsite.js";
 
 export const MODEL = Symbol.for("flatgrad.model");
 
@@ -20,9 +22,15 @@ export interface Model extends ModelDefinition {
   readonly [MODEL]: true;
 }
 
+/** Where `defineModel(...)` was called: the fallback position of errors in the model's configuration. */
+export const DEFINED_AT = Symbol.for("flatgrad.definedAt");
+
 /** A model file's default export. */
 export function defineModel(def: ModelDefinition): Model {
-  return { ...def, [MODEL]: true };
+  const site = callSite();
+  return { ...def, [MODEL]: true, ...(site && { [DEFINED_AT]: site }) };
 }
+
+export const definedAt = (m: Model): Site | undefined => (m as unknown as Record<symbol, Site | undefined>)[DEFINED_AT];
 
 export const isModel = (x: unknown): x is Model => typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[MODEL] === true;

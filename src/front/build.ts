@@ -1,12 +1,13 @@
 /** From a model definition to an IR graph: run build(g), check the model's interface, name the nodes. */
-import { makeBuilder, type Declared } from "../dsl/builder.js";
-import { isModel, type OptimizerConfig } from "../dsl/define.js";
+import { isNode, makeBuilder, type Declared } from "../dsl/builder.js";
+import { definedAt, isModel, type OptimizerConfig } from "../dsl/define.js";
 import { Ctx, topo, type DType, type Graph, type Node } from "../ir/graph.js";
-import { FlatgradError, fmtShape, size, type Site } from "../ir/shape.js";
+import { FlatgradError, fmtShape, fmtValue, type Site } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 import type { Attrs } from "../ops/types.js";
 import { checkOptimizer } from "../optim/config.js";
 import { nameNodesFromSource } from "./names.js";
+import { ModelSource } from "./sites.js";
 
 export interface BuiltModel {
   graph: Graph;
@@ -17,40 +18,81 @@ export interface BuiltModel {
 const KNOWN = ["dtype", "optimizer", "build"];
 
 export function buildModel(def: unknown, name: string, file?: string, source?: string): BuiltModel {
-  if (!isModel(def)) throw new FlatgradError(`the default export is not a model: write \`export default defineModel({ build(g) { ... } })\``, file ? { file, line: 1, col: 1 } : undefined, "FG102");
-  const fileSite = file ? { file, line: 1, col: 1 } : undefined;
-  for (const k of Object.keys(def)) if (!KNOWN.includes(k)) throw new FlatgradError(`defineModel: unknown field "${k}" (known: ${KNOWN.join(", ")})`, fileSite, "FG103");
+  // the source is parsed only when an error needs a position that no stack frame gives
+  let parsed: ModelSource | undefined;
+  const src = () => (file !== undefined && source !== undefined ? (parsed ??= new ModelSource(file, source)) : undefined);
+  const top: Site | undefined = file ? { file, line: 1, col: 1 } : undefined;
+  if (!isModel(def)) {
+    const at = src()?.defaultExport();
+    throw new FlatgradError(
+      `the default export is not a model (it is ${describeExport(def)}): write \`export default defineModel({ build(g) { ... } })\``,
+      at ? src()!.site(at) : top,
+      "FG103",
+    );
+  }
+  const defined = definedAt(def);
+  // a configuration field's position in the source; else the defineModel(...) call; else the file
+  const field = (path: string[]): Site | undefined => src()?.fieldSite(path, defined) ?? defined ?? top;
+  for (const k of Object.keys(def))
+    if (!KNOWN.includes(k)) throw new FlatgradError(`defineModel: unknown field "${k}" (known: ${KNOWN.join(", ")})`, field([k]), "FG109");
   const dtype: DType = def.dtype ?? "float32";
-  if (dtype !== "float32" && dtype !== "float64") throw new FlatgradError(`defineModel: dtype must be "float32" or "float64", got ${JSON.stringify(def.dtype)}`, fileSite, "FG103");
-  const optimizer = checkOptimizer(def.optimizer, fileSite);
-  if (typeof def.build !== "function") throw new FlatgradError(`defineModel: build(g) must be a function`, fileSite, "FG103");
+  if (dtype !== "float32" && dtype !== "float64")
+    throw new FlatgradError(`defineModel: dtype must be "float32" or "float64", got ${fmtValue(def.dtype)}`, field(["dtype"]), "FG163");
+  const optimizer = checkOptimizer(def.optimizer, (path) => field(["optimizer", ...path]));
+  if (typeof def.build !== "function")
+    throw new FlatgradError(`defineModel: build must be a function build(g) { ... }, got ${fmtValue(def.build)}`, field(["build"]), "FG109");
 
   const ctx = new Ctx((op, inputs, attrs) => primitive(op).shape(inputs.map((n) => n.shape), attrs));
-  const declared: Declared = { inputs: new Map(), params: new Map(), paramInit: new Map(), outputs: new Map() };
+  const declared: Declared = { inputs: new Map(), params: new Map(), paramInit: new Map(), outputs: new Map(), sites: new Map() };
   const g = makeBuilder(ctx, declared);
   let loss: unknown;
   try {
     loss = def.build(g);
   } catch (e) {
-    if (e instanceof FlatgradError) throw e;
-    throw new FlatgradError(`build(g) threw: ${e instanceof Error ? e.message : String(e)}`, (e instanceof Error && siteOfError(e, file)) || fileSite, "FG101");
+    if (e instanceof FlatgradError) {
+      e.site ??= siteOfError(e, file) ?? field(["build"]);
+      throw e;
+    }
+    const err = e instanceof Error ? e : undefined;
+    const what = err ? `${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${err.message.split("\n")[0]}` : fmtValue(e);
+    throw new FlatgradError(`build(g) threw: ${what}`, (err && siteOfError(err, file)) || field(["build"]), "FG108");
   }
   let lossNode: Node | undefined;
   if (loss !== undefined) {
-    if (typeof loss !== "object" || loss === null || !("shape" in loss)) throw new FlatgradError(`build(g) must return the loss tensor or nothing, got ${typeof loss}`, fileSite, "FG120");
-    lossNode = loss as Node;
-    const at = ctx.sites.get(lossNode) ?? fileSite;
-    if (size(lossNode.shape) !== 1 || lossNode.shape.length > 0)
+    if (!isNode(loss))
+      throw new FlatgradError(
+        `build(g) must return the loss tensor (or nothing, for an inference-only model), but it returned ${fmtValue(loss)}`,
+        src()?.returnSite(defined) ?? field(["build"]),
+        "FG120",
+      );
+    lossNode = loss;
+    const at = ctx.results.get(lossNode) ?? ctx.sites.get(lossNode) ?? src()?.returnSite(defined) ?? field(["build"]);
+    if (lossNode.shape.length > 0)
       throw new FlatgradError(`loss: the loss must be a scalar (shape []), but it is ${fmtShape(lossNode.shape)}: reduce it, e.g. with g.mean(...)`, at, "FG121");
-    const reached = new Set(topo([lossNode]));
-    if (![...declared.params.values()].some((p) => reached.has(p)))
-      throw new FlatgradError(`loss: the loss does not depend on any param, so there is nothing to train`, at, "FG122");
+    const reached = topo([lossNode]);
+    if (!reached.some((n) => n.op === "param")) {
+      const used = [...declared.inputs].filter(([, n]) => reached.includes(n)).map(([k]) => k);
+      throw new FlatgradError(
+        `loss: the loss does not depend on any param (${used.length ? `it uses only the input${used.length > 1 ? "s" : ""} ${used.join(", ")}` : "it uses no param and no input"}), so there is nothing to train: build the loss from the model's params, or return nothing for an inference-only model`,
+        at,
+        "FG122",
+      );
+    }
   }
-  if (!lossNode && declared.outputs.size === 0) throw new FlatgradError(`the model has no outputs and no loss: declare g.output(name, tensor) or return a loss`, fileSite, "FG123");
+  if (!lossNode && declared.outputs.size === 0)
+    throw new FlatgradError(`the model has no outputs and no loss: declare g.output(name, tensor) or return a loss from build(g)`, field(["build"]), "FG123");
   if (file && source) nameNodesFromSource(ctx, file, source);
   if (lossNode) ctx.name(lossNode, "loss");
   const graph: Graph = { ctx, name, dtype, inputs: declared.inputs, params: declared.params, outputs: declared.outputs, loss: lossNode, grads: new Map() };
   return { graph, optimizer, paramInit: declared.paramInit };
+}
+
+function describeExport(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (typeof v === "function") return "a function";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "a plain object, not the result of defineModel";
+  return `${typeof v} ${fmtValue(v)}`;
 }
 
 /** The model-file line of an error thrown by user code, from its stack. */

@@ -2,8 +2,10 @@
 import { createJiti } from "jiti";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { FlatgradError } from "../ir/shape.js";
+import { FlatgradError, type Site } from "../ir/shape.js";
+import { isModel } from "../dsl/define.js";
 import { siteOfError } from "./build.js";
+import { ModelSource } from "./sites.js";
 
 export interface LoadedFile {
   file: string;
@@ -11,13 +13,15 @@ export interface LoadedFile {
   exported: unknown;
 }
 
+const firstLine = (s: string) => s.split("\n")[0]!.trim();
+
 export async function loadModelFile(file: string): Promise<LoadedFile> {
   const abs = path.resolve(file);
   let source: string;
   try {
     source = readFileSync(abs, "utf8");
   } catch (e) {
-    throw new FlatgradError(`cannot read model file: ${(e as Error).message}`, undefined, "FG104");
+    throw new FlatgradError(`cannot read model file: ${(e as Error).message}`, top(abs), "FG104");
   }
   // a fresh loader per load: an edited model (or a model it imports) is never served from a stale cache
   const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, sourceMaps: true });
@@ -25,11 +29,55 @@ export async function loadModelFile(file: string): Promise<LoadedFile> {
   try {
     mod = await jiti.import(abs);
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    if (err instanceof FlatgradError) throw err;
-    throw new FlatgradError(`the model file threw while loading: ${err.message.split("\n")[0]}`, siteOfError(err, abs) ?? { file: abs, line: 1, col: 1 }, "FG101");
+    throw loadError(e, abs, source);
   }
-  const exported = (mod as { default?: unknown } | undefined)?.default;
-  if (exported === undefined) throw new FlatgradError(`the model file has no default export: write \`export default defineModel({ ... })\``, { file: abs, line: 1, col: 1 }, "FG102");
-  return { file: abs, source, exported };
+  const hasDefault = typeof mod === "object" && mod !== null && "default" in mod;
+  if (!hasDefault) throw noDefaultExport(mod, abs, source);
+  return { file: abs, source, exported: (mod as { default: unknown }).default };
+}
+
+/** An error thrown while loading the model file, as a FlatgradError at the right line. */
+function loadError(e: unknown, abs: string, source: string): FlatgradError {
+  if (e instanceof FlatgradError) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  const src = new ModelSource(abs, source);
+  // a syntax error in the model file: TypeScript's parser says where and what
+  const syntax = src.syntaxError();
+  if (syntax) return new FlatgradError(`syntax error: ${syntax.message}`, syntax.site, "FG106");
+  // jiti's own parse errors (e.g. in a file the model imports): "ParseError: <why>\n <file>:<line>:<col0>"
+  const parse = /^(?:ParseError|SyntaxError): (.*)\n\s*(\S+?):(\d+):(\d+)\s*$/s.exec(err.message.trim());
+  if (parse) {
+    const file = path.resolve(parse[2]!);
+    const where = file === abs ? "" : ` in ${path.relative(path.dirname(abs), file)}`;
+    return new FlatgradError(`syntax error${where}: ${firstLine(parse[1]!)}`, { file, line: Number(parse[3]), col: Number(parse[4]) + 1 }, "FG106");
+  }
+  const code = (err as { code?: unknown }).code;
+  if (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND" || /^Cannot find (module|package) /.test(err.message)) {
+    const spec = /Cannot find (?:module|package) ['"]([^'"]+)['"]/.exec(err.message)?.[1];
+    const at = spec !== undefined ? src.importSite(spec) : undefined;
+    if (at) return new FlatgradError(`cannot find module "${spec}" imported by the model file: check the path (relative imports start with ./ and name an existing file) or install the package`, at, "FG107");
+    const by = (err as { requireStack?: string[] }).requireStack?.[0];
+    return new FlatgradError(
+      `cannot find module ${spec !== undefined ? `"${spec}"` : ""}${by && path.resolve(by) !== abs ? ` imported by ${path.relative(path.dirname(abs), by)}` : ""}: ${firstLine(err.message)}`,
+      siteOfError(err, abs) ?? top(abs),
+      "FG107",
+    );
+  }
+  return new FlatgradError(`the model file threw while loading: ${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${firstLine(err.message)}`, siteOfError(err, abs) ?? top(abs), "FG101");
+}
+
+const top = (file: string): Site => ({ file, line: 1, col: 1 });
+
+/** No `export default`: point at what the file does export or define, and say what to write. */
+function noDefaultExport(mod: unknown, abs: string, source: string): FlatgradError {
+  const src = new ModelSource(abs, source);
+  const fix = "write `export default defineModel({ ... })`";
+  const exports = src.namedExports();
+  const values = (mod ?? {}) as Record<string, unknown>;
+  const model = exports.find((e) => isModel(values[e.name]));
+  if (model) return new FlatgradError(`the model file has no default export; it exports the model as "${model.name}" instead: ${fix}`, src.site(model.node), "FG102");
+  const call = src.defineModelCalls()[0];
+  if (call) return new FlatgradError(`the model file has no default export; this defineModel(...) is not exported: ${fix}`, src.site(call), "FG102");
+  const names = exports.map((e) => `"${e.name}"`).join(", ");
+  return new FlatgradError(`the model file has no default export${names ? ` (it exports ${names})` : ""}: ${fix}`, exports[0] ? src.site(exports[0].node) : top(abs), "FG102");
 }
