@@ -8,7 +8,7 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
   kind: "primitive",
   doc: "one-hot of the first maximum over the given axes",
   call: (b, x, axes) => {
-    const xn = b.lift(x);
+    const xn = b.lift(x, "argmaxMask", "x");
     return b.apply("argmaxMask", [xn], { axes: normAxes("argmaxMask", axes, xn.shape) });
   },
   shape: (ins) => [...ins[0]!],

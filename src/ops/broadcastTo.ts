@@ -5,11 +5,17 @@ import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 export const broadcastTo: Primitive<(b: Builder, x: TensorLike, shape: number[]) => Node> = {
   kind: "primitive",
   doc: "repeat x along new or size-1 axes to the given shape (NumPy broadcasting)",
-  call: (b, x, shape) => b.apply("broadcastTo", [b.lift(x)], { shape: checkShape("broadcastTo", "shape", shape) }),
+  call: (b, x, shape) => b.apply("broadcastTo", [b.lift(x, "broadcastTo", "x")], { shape: checkShape("broadcastTo", "the target shape", shape) }),
   shape: ([s], attrs) => {
     const t = attrs.shape as number[];
-    const r = broadcastShapes("broadcastTo", s!, t, ["x", "the target"]);
-    if (!sameShape(r, t)) throw new FlatgradError(`broadcastTo: x is ${fmtShape(s!)} but the target is ${fmtShape(t)}: x cannot be broadcast to it`);
+    const r = broadcastShapes("broadcastTo", s!, t, ["x", "the target"], "FG146");
+    if (!sameShape(r, t)) {
+      const why =
+        s!.length > t.length
+          ? `x has ${s!.length} axes and the target ${t.length}: broadcasting never removes axes`
+          : `size 1 at axis ${r.findIndex((d, i) => d !== t[i]) - r.length} of the target cannot grow to ${r.find((d, i) => d !== t[i])}`;
+      throw new FlatgradError(`broadcastTo: x is ${fmtShape(s!)} but the target is ${fmtShape(t)}: ${why}`, undefined, "FG146");
+    }
     return r;
   },
   eval: (xs, ins, _a, out) => evalElementwise((v) => v, xs, ins, out),

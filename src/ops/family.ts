@@ -62,14 +62,14 @@ function unaryCore(name: OpName, s: UnarySpec): Omit<Primitive, "call"> {
 
 /** A unary elementwise op `y = f(x)`. */
 export function unary(name: OpName, s: UnarySpec): Primitive<UnaryCall> {
-  return { ...unaryCore(name, s), call: (b, x) => b.apply(name, [b.lift(x)]) };
+  return { ...unaryCore(name, s), call: (b, x) => b.apply(name, [b.lift(x, name, "x")]) };
 }
 
 /** A unary elementwise op with one numeric attribute (`leakyRelu(x, slope)`, `pow(x, exponent)`). */
 export function unaryWithAttr(name: OpName, attr: string, dflt: number | undefined, s: UnarySpec): Primitive<UnaryAttrCall<number>> {
   return {
     ...unaryCore(name, s),
-    call: (b, x, a) => b.apply(name, [b.lift(x)], { [attr]: b.number(name, attr, a ?? dflt) }),
+    call: (b, x, a) => b.apply(name, [b.lift(x, name, "x")], { [attr]: b.number(name, attr, a ?? dflt) }),
   };
 }
 
@@ -87,7 +87,7 @@ export function binary(name: OpName, s: BinarySpec): Primitive<(b: Builder, x: T
   return {
     kind: "primitive",
     doc: s.doc,
-    call: (b, x, y) => b.apply(name, [b.lift(x), b.lift(y)]),
+    call: (b, x, y) => b.apply(name, [b.lift(x, name, "a"), b.lift(y, name, "b")]),
     shape: (ins) => broadcastShapes(name, ins[0]!, ins[1]!),
     eval: (xs, ins, _attrs, out) => evalElementwise(s.f, xs, ins, out),
     vjp: (b, n, g) => {
@@ -123,7 +123,7 @@ export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall> {
     kind: "primitive",
     doc: s.doc,
     call: (b, x, axes, keepDims = false) => {
-      const xn = b.lift(x);
+      const xn = b.lift(x, name, "x");
       return b.apply(name, [xn], { axes: normAxes(name, axes, xn.shape), keepDims: keepDims === true });
     },
     shape: (ins, attrs) => reducedShape(ins[0]!, normAxes(name, attrs.axes, ins[0]!), attrs.keepDims === true),

@@ -6,17 +6,17 @@ import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 /** NumPy matmul dimensions: a 1-D a is a row [1,k], a 1-D b a column [k,1]; leading axes broadcast. */
 export function matmulDims(a: Shape, b: Shape) {
   if (a.length === 0 || b.length === 0)
-    throw new FlatgradError(`matmul: a is ${fmtShape(a)} and b is ${fmtShape(b)}: matmul needs operands of rank 1 or more (use mul for scalars)`);
+    throw new FlatgradError(`matmul: a is ${fmtShape(a)} but b is ${fmtShape(b)}: matmul needs operands of rank 1 or more (use mul for a scalar)`, undefined, "FG143");
   const a2 = a.length === 1 ? [1, a[0]!] : [...a];
   const b2 = b.length === 1 ? [b[0]!, 1] : [...b];
   const [m, k] = a2.slice(-2) as [number, number];
   const [k2, n] = b2.slice(-2) as [number, number];
-  if (k !== k2) throw new FlatgradError(`matmul: a is ${fmtShape(a)} but b is ${fmtShape(b)}: inner sizes ${k} and ${k2} differ`);
+  if (k !== k2) throw new FlatgradError(`matmul: a is ${fmtShape(a)} but b is ${fmtShape(b)}: inner sizes ${k} and ${k2} differ`, undefined, "FG141");
   let batch: number[];
   try {
     batch = broadcastShapes("matmul", a2.slice(0, -2), b2.slice(0, -2));
   } catch {
-    throw new FlatgradError(`matmul: a is ${fmtShape(a)} but b is ${fmtShape(b)}: batch axes ${fmtShape(a2.slice(0, -2))} and ${fmtShape(b2.slice(0, -2))} cannot be broadcast`);
+    throw new FlatgradError(`matmul: a is ${fmtShape(a)} but b is ${fmtShape(b)}: batch axes ${fmtShape(a2.slice(0, -2))} and ${fmtShape(b2.slice(0, -2))} cannot be broadcast`, undefined, "FG142");
   }
   const out = [...batch, ...(a.length > 1 ? [m] : []), ...(b.length > 1 ? [n] : [])];
   return { a2, b2, batch, m, k, n, out };
@@ -33,7 +33,7 @@ function promote(v: View, promoted: number[], batch: number[]): View {
 export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => Node> = {
   kind: "primitive",
   doc: "matrix product with NumPy semantics (1-D vectors, 2-D matrices, batched 3-D and more)",
-  call: (b, x, y) => b.apply("matmul", [b.lift(x), b.lift(y)]),
+  call: (b, x, y) => b.apply("matmul", [b.lift(x, "matmul", "a"), b.lift(y, "matmul", "b")]),
   shape: ([a, b]) => matmulDims(a!, b!).out,
   eval: ([x, y], [as, bs]) => {
     const { a2, b2, batch, m, k, n } = matmulDims(as!, bs!);

@@ -1,5 +1,5 @@
 /** Sources: the model's inputs, parameters and constants. They exist before any kernel runs. */
-import { FlatgradError, checkShape, fmtShape, size } from "../ir/shape.js";
+import { FlatgradError, checkShape, fmtShape, fmtValue, size } from "../ir/shape.js";
 import { checkName } from "../ir/names.js";
 import type { Builder, Composite, Node, Primitive, TensorLike } from "./types.js";
 
@@ -36,22 +36,23 @@ export interface ParamOptions {
 }
 
 function checkInit(name: string, shape: number[], opts: unknown): Required<Pick<ParamOptions, "init">> & ParamOptions {
-  if (opts !== undefined && (typeof opts !== "object" || opts === null)) throw new FlatgradError(`param "${name}": options must be an object like { init: "zeros" }`);
+  const err = (msg: string) => new FlatgradError(`param "${name}": ${msg}`, undefined, "FG164");
+  if (opts !== undefined && (typeof opts !== "object" || opts === null || Array.isArray(opts)))
+    throw err(`options must be an object like { init: "zeros" }, got ${fmtValue(opts)}`);
   const o = (opts ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!["init", "std", "low", "high"].includes(k)) throw new FlatgradError(`param "${name}": unknown option "${k}" (known: init, std, low, high)`);
+  for (const k of Object.keys(o)) if (!["init", "std", "low", "high"].includes(k)) throw err(`unknown option "${k}" (known: init, std, low, high)`);
   const init = o.init ?? (shape.length >= 2 ? "xavier" : "zeros");
-  if (!INITS.includes(init as Init)) throw new FlatgradError(`param "${name}": unknown init ${JSON.stringify(init)} (known: ${INITS.join(", ")})`);
+  if (!INITS.includes(init as Init)) throw err(`unknown init ${fmtValue(init)} (known: ${INITS.join(", ")})`);
   const num = (k: string) => {
-    if (o[k] !== undefined && (typeof o[k] !== "number" || !Number.isFinite(o[k]))) throw new FlatgradError(`param "${name}": ${k} must be a finite number`);
+    if (o[k] !== undefined && (typeof o[k] !== "number" || !Number.isFinite(o[k]))) throw err(`${k} must be a finite number, got ${fmtValue(o[k])}`);
     return o[k] as number | undefined;
   };
   const std = num("std");
   const low = num("low");
   const high = num("high");
-  if (std !== undefined && (init !== "normal" || std < 0)) throw new FlatgradError(`param "${name}": std applies to init "normal" and must be ≥ 0`);
-  if ((low !== undefined || high !== undefined) && init !== "uniform") throw new FlatgradError(`param "${name}": low and high apply to init "uniform"`);
-  if (init === "uniform" && (low ?? -0.05) > (high ?? 0.05)) throw new FlatgradError(`param "${name}": low must not exceed high`);
+  if (std !== undefined && (init !== "normal" || std < 0)) throw err(`std applies to init "normal" and must be ≥ 0`);
+  if ((low !== undefined || high !== undefined) && init !== "uniform") throw err(`low and high apply to init "uniform"`);
+  if (init === "uniform" && (low ?? -0.05) > (high ?? 0.05)) throw err(`low must not exceed high`);
   return { init: init as Init, ...(std !== undefined && { std }), ...(low !== undefined && { low }), ...(high !== undefined && { high }) };
 }
 
@@ -69,12 +70,22 @@ export const constant: Primitive<(b: Builder, value: number | number[], shape?: 
   ...source("constant"),
   doc: "a constant tensor (a number fills the shape)",
   call: (b, value, shape) => {
-    const values = typeof value === "number" ? [value] : value;
-    if (!Array.isArray(values) || values.some((v) => typeof v !== "number" || !Number.isFinite(v)))
-      throw new FlatgradError(`constant: values must be finite numbers (a number or a flat array of numbers)`);
+    const values: unknown = typeof value === "number" ? [value] : value;
+    if (!Array.isArray(values)) throw new FlatgradError(`constant: the value must be a number or a flat array of numbers, got ${fmtValue(value)}`, undefined, "FG100");
+    const bad = values.findIndex((v) => typeof v !== "number");
+    if (bad >= 0)
+      throw new FlatgradError(`constant: values[${bad}] is ${fmtValue(values[bad])}: the value must be a number or a flat array of numbers`, undefined, "FG100");
+    const nonFinite = values.findIndex((v) => !Number.isFinite(v));
+    if (nonFinite >= 0)
+      throw new FlatgradError(
+        typeof value === "number" ? `constant: the value is ${value}: values must be finite numbers` : `constant: values[${nonFinite}] is ${values[nonFinite]} (in ${fmtValue(values).slice(0, 60)}): values must be finite numbers`,
+        undefined,
+        "FG162",
+      );
+    if (values.length === 0) throw new FlatgradError(`constant: the value [] is empty: give a number or a non-empty array`, undefined, "FG161");
     const s = shape === undefined ? (typeof value === "number" ? [] : [values.length]) : checkShape("constant", "shape", shape);
     if (values.length !== 1 && values.length !== size(s))
-      throw new FlatgradError(`constant: ${values.length} values do not fill shape ${fmtShape(s)} (${size(s)} elements)`);
+      throw new FlatgradError(`constant: ${values.length} values do not fill shape ${fmtShape(s)} (${size(s)} elements)`, undefined, "FG161");
     return b.apply("constant", [], { values: values.length === 1 ? [values[0]!] : [...values], shape: s });
   },
   eval: (_xs, _ins, attrs) => {
@@ -93,6 +104,6 @@ export const output: Composite<(b: Builder, name: string, x: TensorLike) => Node
   doc: "name a tensor as a model output (returned by forward)",
   call: (b: Builder, name: string, x: TensorLike): Node => {
     checkName("output", name);
-    return b.declare("output", name, b.lift(x));
+    return b.declare("output", name, b.lift(x, "output", `the tensor for "${name}"`));
   },
 };

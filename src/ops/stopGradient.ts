@@ -4,7 +4,7 @@ import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 export const stopGradient: Primitive<(b: Builder, x: TensorLike) => Node> = {
   kind: "primitive",
   doc: "x, with no gradient flowing back through it",
-  call: (b, x) => b.apply("stopGradient", [b.lift(x)]),
+  call: (b, x) => b.apply("stopGradient", [b.lift(x, "stopGradient", "x")]),
   shape: ([s]) => [...s!],
   eval: ([x]) => Float64Array.from(x!),
   // no gradient, by definition

@@ -1,11 +1,16 @@
-import { FlatgradError, fmtShape, rowMajorStrides, size } from "../ir/shape.js";
+import { FlatgradError, fmtShape, fmtValue, rowMajorStrides, size } from "../ir/shape.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 function checkPerm(perm: unknown, rank: number, shape: readonly number[]): number[] {
-  const ok = Array.isArray(perm) && perm.length === rank && perm.every((p) => Number.isInteger(p) && p >= -rank && p < rank);
-  const norm = ok ? (perm as number[]).map((p) => (p < 0 ? p + rank : p)) : [];
-  if (!ok || new Set(norm).size !== rank)
-    throw new FlatgradError(`transpose: perm ${JSON.stringify(perm)} is not a permutation of the ${rank} axes of x ${fmtShape(shape)}`);
+  const err = (why: string) =>
+    new FlatgradError(`transpose: x is ${fmtShape(shape)} but perm ${fmtValue(perm)} is not a permutation of its ${rank} axes: ${why}`, undefined, "FG151");
+  if (!Array.isArray(perm)) throw err(`perm must be an array of axes`);
+  if (perm.length !== rank) throw err(`it has ${perm.length} entr${perm.length === 1 ? "y" : "ies"}`);
+  const badAxis = perm.find((p) => typeof p !== "number" || !Number.isInteger(p) || p < -rank || p >= rank);
+  if (badAxis !== undefined) throw err(`axis ${fmtValue(badAxis)} is not one of ${rank === 0 ? "its (no) axes" : `${-rank}..${rank - 1}`}`);
+  const norm = (perm as number[]).map((p) => (p < 0 ? p + rank : p));
+  const dup = norm.find((p, i) => norm.indexOf(p) !== i);
+  if (dup !== undefined) throw err(`axis ${dup} appears more than once and axis ${norm.map((_, i) => i).find((i) => !norm.includes(i))} is missing`);
   return norm;
 }
 
@@ -13,7 +18,7 @@ export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) =
   kind: "primitive",
   doc: "permute the axes (default: reverse them)",
   call: (b, x, perm) => {
-    const xn = b.lift(x);
+    const xn = b.lift(x, "transpose", "x");
     const r = xn.shape.length;
     return b.apply("transpose", [xn], { perm: checkPerm(perm ?? xn.shape.map((_d: number, i: number) => r - 1 - i), r, xn.shape) });
   },
