@@ -103,8 +103,8 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
 
 /** Create a model with its own arena; parameters are initialised from `seed` (default 0). */
 export function createModel(options: { seed?: number } = {}): Model {
-  // One arena holds every buffer (47124 values); temporaries whose lifetimes do not overlap share memory.
-  const arena = new Float32Array(47124);
+  // One arena holds every buffer (38292 values); temporaries whose lifetimes do not overlap share memory.
+  const arena = new Float32Array(38292);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);
@@ -116,25 +116,21 @@ export function createModel(options: { seed?: number } = {}): Model {
   const dW2 = arena.subarray(17930, 19210);
   const db2 = arena.subarray(19210, 19220);
   // activations and intermediate gradients
-  const loss_sum = arena.subarray(46485, 46549);
-  const dlogits = arena.subarray(44436, 45076);
-  const dz1 = arena.subarray(35604, 43796);
-  const probs = arena.subarray(46484, 47124);
-  const loss_2 = arena.subarray(46484, 46485);
-  const z1_matmul = arena.subarray(19220, 27412);
-  const z1 = arena.subarray(27412, 35604);
-  const a1 = arena.subarray(35604, 43796);
-  const logits_matmul = arena.subarray(43796, 44436);
-  const logits = arena.subarray(44436, 45076);
-  const probs_max = arena.subarray(45076, 45140);
-  const probs_sub = arena.subarray(45140, 45780);
-  const probs_exp = arena.subarray(45780, 46420);
-  const probs_sum = arena.subarray(46420, 46484);
-  const loss_log = arena.subarray(46484, 46548);
-  const loss_sum_2 = arena.subarray(46548, 46549);
-  const loss_mul = arena.subarray(43796, 44436);
-  const loss_div = arena.subarray(46549, 46613);
-  const da1 = arena.subarray(19220, 27412);
+  const loss_sum = arena.subarray(29461, 29525);
+  const dlogits = arena.subarray(28052, 28692);
+  const dz1 = arena.subarray(30100, 38292);
+  const probs = arena.subarray(29460, 30100);
+  const loss = arena.subarray(29460, 29461);
+  const a1 = arena.subarray(19220, 27412);
+  const logits = arena.subarray(27412, 28052);
+  const probs_max = arena.subarray(28052, 28116);
+  const probs_sub = arena.subarray(28116, 28756);
+  const probs_exp = arena.subarray(28756, 29396);
+  const probs_sum = arena.subarray(29396, 29460);
+  const loss_log = arena.subarray(29460, 29524);
+  const loss_sum_2 = arena.subarray(29524, 29525);
+  const loss_mul = arena.subarray(27412, 28052);
+  const loss_div = arena.subarray(29525, 29589);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -146,44 +142,87 @@ export function createModel(options: { seed?: number } = {}): Model {
   function forward(inputs: Partial<Inputs>): Outputs {
     const x = input(inputs, "x", 4096);
 
-    // z1_matmul = x·W1ᵀ   [64×128]   models/digits-mlp.model.ts:15
-    for (let i = 0; i < 64; i++) {
-      for (let j = 0; j < 128; j++) {
-        let acc = 0;
+    // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
+    for (let i = 0; i < 64; i += 4) {
+      for (let j = 0; j < 128; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
         for (let p = 0; p < 64; p++) {
-          acc += x[i * 64 + p] * W1[p + j * 64];
+          const ai0 = x[i * 64 + p]!;
+          const ai1 = x[(i + 1) * 64 + p]!;
+          const ai2 = x[(i + 2) * 64 + p]!;
+          const ai3 = x[(i + 3) * 64 + p]!;
+          const bj0 = W1[p + j * 64]!;
+          const bj1 = W1[p + (j + 1) * 64]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
-        z1_matmul[i * 128 + j] = acc;
+        const tmp0 = acc00 + b1[j]!;
+        a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
+        const tmp1 = acc01 + b1[j + 1]!;
+        a1[i * 128 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+        const tmp2 = acc10 + b1[j]!;
+        a1[(i + 1) * 128 + j] = tmp2 > 0 ? tmp2 : 0;
+        const tmp3 = acc11 + b1[j + 1]!;
+        a1[(i + 1) * 128 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+        const tmp4 = acc20 + b1[j]!;
+        a1[(i + 2) * 128 + j] = tmp4 > 0 ? tmp4 : 0;
+        const tmp5 = acc21 + b1[j + 1]!;
+        a1[(i + 2) * 128 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+        const tmp6 = acc30 + b1[j]!;
+        a1[(i + 3) * 128 + j] = tmp6 > 0 ? tmp6 : 0;
+        const tmp7 = acc31 + b1[j + 1]!;
+        a1[(i + 3) * 128 + j + 1] = tmp7 > 0 ? tmp7 : 0;
       }
     }
 
-    // z1 = z1_matmul + b1   [64×128]   models/digits-mlp.model.ts:15
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 128; i1++) {
-        z1[i0 * 128 + i1] = z1_matmul[i0 * 128 + i1] + b1[i1];
-      }
-    }
-
-    // a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
-    for (let i = 0; i < 8192; i++) {
-      a1[i] = z1[i] > 0 ? z1[i] : 0;
-    }
-
-    // logits_matmul = a1·W2ᵀ   [64×10]   models/digits-mlp.model.ts:17
-    for (let i = 0; i < 64; i++) {
-      for (let j = 0; j < 10; j++) {
-        let acc = 0;
+    // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
+    for (let i = 0; i < 64; i += 4) {
+      for (let j = 0; j < 10; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
         for (let p = 0; p < 128; p++) {
-          acc += a1[i * 128 + p] * W2[p + j * 128];
+          const ai0 = a1[i * 128 + p]!;
+          const ai1 = a1[(i + 1) * 128 + p]!;
+          const ai2 = a1[(i + 2) * 128 + p]!;
+          const ai3 = a1[(i + 3) * 128 + p]!;
+          const bj0 = W2[p + j * 128]!;
+          const bj1 = W2[p + (j + 1) * 128]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
-        logits_matmul[i * 10 + j] = acc;
-      }
-    }
-
-    // logits = logits_matmul + b2   [64×10]   models/digits-mlp.model.ts:17
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        logits[i0 * 10 + i1] = logits_matmul[i0 * 10 + i1] + b2[i1];
+        logits[i * 10 + j] = acc00 + b2[j]!;
+        logits[i * 10 + j + 1] = acc01 + b2[j + 1]!;
+        logits[(i + 1) * 10 + j] = acc10 + b2[j]!;
+        logits[(i + 1) * 10 + j + 1] = acc11 + b2[j + 1]!;
+        logits[(i + 2) * 10 + j] = acc20 + b2[j]!;
+        logits[(i + 2) * 10 + j + 1] = acc21 + b2[j + 1]!;
+        logits[(i + 3) * 10 + j] = acc30 + b2[j]!;
+        logits[(i + 3) * 10 + j + 1] = acc31 + b2[j + 1]!;
       }
     }
 
@@ -191,7 +230,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     for (let i0 = 0; i0 < 64; i0++) {
       let acc = -Infinity;
       for (let i1 = 0; i1 < 10; i1++) {
-        acc = Math.max(acc, logits[i0 * 10 + i1]);
+        acc = Math.max(acc, logits[i0 * 10 + i1]!);
       }
       probs_max[i0] = acc;
     }
@@ -199,20 +238,20 @@ export function createModel(options: { seed?: number } = {}): Model {
     // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       for (let i1 = 0; i1 < 10; i1++) {
-        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1] - probs_max[i0];
+        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
       }
     }
 
     // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
     for (let i = 0; i < 640; i++) {
-      probs_exp[i] = Math.exp(probs_sub[i]);
+      probs_exp[i] = Math.exp(probs_sub[i]!);
     }
 
     // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       let acc = 0;
       for (let i1 = 0; i1 < 10; i1++) {
-        acc = acc + probs_exp[i0 * 10 + i1];
+        acc = acc + probs_exp[i0 * 10 + i1]!;
       }
       probs_sum[i0] = acc;
     }
@@ -220,7 +259,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     // probs = probs_exp / probs_sum   [64×10]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       for (let i1 = 0; i1 < 10; i1++) {
-        probs[i0 * 10 + i1] = probs_exp[i0 * 10 + i1] / probs_sum[i0];
+        probs[i0 * 10 + i1] = probs_exp[i0 * 10 + i1]! / probs_sum[i0]!;
       }
     }
     return { probs: probs };
@@ -232,44 +271,87 @@ export function createModel(options: { seed?: number } = {}): Model {
 
     // ---- forward ----
 
-    // z1_matmul = x·W1ᵀ   [64×128]   models/digits-mlp.model.ts:15
-    for (let i = 0; i < 64; i++) {
-      for (let j = 0; j < 128; j++) {
-        let acc = 0;
+    // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
+    for (let i = 0; i < 64; i += 4) {
+      for (let j = 0; j < 128; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
         for (let p = 0; p < 64; p++) {
-          acc += x[i * 64 + p] * W1[p + j * 64];
+          const ai0 = x[i * 64 + p]!;
+          const ai1 = x[(i + 1) * 64 + p]!;
+          const ai2 = x[(i + 2) * 64 + p]!;
+          const ai3 = x[(i + 3) * 64 + p]!;
+          const bj0 = W1[p + j * 64]!;
+          const bj1 = W1[p + (j + 1) * 64]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
-        z1_matmul[i * 128 + j] = acc;
+        const tmp0 = acc00 + b1[j]!;
+        a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
+        const tmp1 = acc01 + b1[j + 1]!;
+        a1[i * 128 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+        const tmp2 = acc10 + b1[j]!;
+        a1[(i + 1) * 128 + j] = tmp2 > 0 ? tmp2 : 0;
+        const tmp3 = acc11 + b1[j + 1]!;
+        a1[(i + 1) * 128 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+        const tmp4 = acc20 + b1[j]!;
+        a1[(i + 2) * 128 + j] = tmp4 > 0 ? tmp4 : 0;
+        const tmp5 = acc21 + b1[j + 1]!;
+        a1[(i + 2) * 128 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+        const tmp6 = acc30 + b1[j]!;
+        a1[(i + 3) * 128 + j] = tmp6 > 0 ? tmp6 : 0;
+        const tmp7 = acc31 + b1[j + 1]!;
+        a1[(i + 3) * 128 + j + 1] = tmp7 > 0 ? tmp7 : 0;
       }
     }
 
-    // z1 = z1_matmul + b1   [64×128]   models/digits-mlp.model.ts:15
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 128; i1++) {
-        z1[i0 * 128 + i1] = z1_matmul[i0 * 128 + i1] + b1[i1];
-      }
-    }
-
-    // a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
-    for (let i = 0; i < 8192; i++) {
-      a1[i] = z1[i] > 0 ? z1[i] : 0;
-    }
-
-    // logits_matmul = a1·W2ᵀ   [64×10]   models/digits-mlp.model.ts:17
-    for (let i = 0; i < 64; i++) {
-      for (let j = 0; j < 10; j++) {
-        let acc = 0;
+    // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
+    for (let i = 0; i < 64; i += 4) {
+      for (let j = 0; j < 10; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
         for (let p = 0; p < 128; p++) {
-          acc += a1[i * 128 + p] * W2[p + j * 128];
+          const ai0 = a1[i * 128 + p]!;
+          const ai1 = a1[(i + 1) * 128 + p]!;
+          const ai2 = a1[(i + 2) * 128 + p]!;
+          const ai3 = a1[(i + 3) * 128 + p]!;
+          const bj0 = W2[p + j * 128]!;
+          const bj1 = W2[p + (j + 1) * 128]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
-        logits_matmul[i * 10 + j] = acc;
-      }
-    }
-
-    // logits = logits_matmul + b2   [64×10]   models/digits-mlp.model.ts:17
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        logits[i0 * 10 + i1] = logits_matmul[i0 * 10 + i1] + b2[i1];
+        logits[i * 10 + j] = acc00 + b2[j]!;
+        logits[i * 10 + j + 1] = acc01 + b2[j + 1]!;
+        logits[(i + 1) * 10 + j] = acc10 + b2[j]!;
+        logits[(i + 1) * 10 + j + 1] = acc11 + b2[j + 1]!;
+        logits[(i + 2) * 10 + j] = acc20 + b2[j]!;
+        logits[(i + 2) * 10 + j + 1] = acc21 + b2[j + 1]!;
+        logits[(i + 3) * 10 + j] = acc30 + b2[j]!;
+        logits[(i + 3) * 10 + j + 1] = acc31 + b2[j + 1]!;
       }
     }
 
@@ -277,7 +359,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     for (let i0 = 0; i0 < 64; i0++) {
       let acc = -Infinity;
       for (let i1 = 0; i1 < 10; i1++) {
-        acc = Math.max(acc, logits[i0 * 10 + i1]);
+        acc = Math.max(acc, logits[i0 * 10 + i1]!);
       }
       probs_max[i0] = acc;
     }
@@ -285,27 +367,27 @@ export function createModel(options: { seed?: number } = {}): Model {
     // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       for (let i1 = 0; i1 < 10; i1++) {
-        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1] - probs_max[i0];
+        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
       }
     }
 
     // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
     for (let i = 0; i < 640; i++) {
-      probs_exp[i] = Math.exp(probs_sub[i]);
+      probs_exp[i] = Math.exp(probs_sub[i]!);
     }
 
     // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       let acc = 0;
       for (let i1 = 0; i1 < 10; i1++) {
-        acc = acc + probs_exp[i0 * 10 + i1];
+        acc = acc + probs_exp[i0 * 10 + i1]!;
       }
       probs_sum[i0] = acc;
     }
 
     // loss_log = log(probs_sum)   [64×1]   models/digits-mlp.model.ts:19
     for (let i = 0; i < 64; i++) {
-      loss_log[i] = Math.log(probs_sum[i]);
+      loss_log[i] = Math.log(probs_sum[i]!);
     }
 
     // loss_sum_2 = Σ[axes 0,1](y ⊙ (probs_sub − loss_log))   scalar   models/digits-mlp.model.ts:19
@@ -313,40 +395,40 @@ export function createModel(options: { seed?: number } = {}): Model {
       let acc = 0;
       for (let i0 = 0; i0 < 64; i0++) {
         for (let i1 = 0; i1 < 10; i1++) {
-          acc = acc + y[i0 * 10 + i1] * (probs_sub[i0 * 10 + i1] - loss_log[i0]);
+          acc = acc + y[i0 * 10 + i1]! * (probs_sub[i0 * 10 + i1]! - loss_log[i0]!);
         }
       }
       loss_sum_2[0] = acc;
     }
 
-    // loss_2 = loss_sum_2 ⊙ -0.015625   scalar   models/digits-mlp.model.ts:19
-    loss_2[0] = loss_sum_2[0] * -0.015625;
+    // loss = loss_sum_2 ⊙ -0.015625   scalar   models/digits-mlp.model.ts:19
+    loss[0] = loss_sum_2[0]! * -0.015625;
 
     // ---- backward: the chain rule, from the loss back to every parameter ----
 
     // loss_mul = -0.015625 ⊙ y   [64×10]   models/digits-mlp.model.ts:19
     for (let i = 0; i < 640; i++) {
-      loss_mul[i] = -0.015625 * y[i];
+      loss_mul[i] = -0.015625 * y[i]!;
     }
 
     // loss_sum = Σ[axes 1](−loss_mul)   [64]   models/digits-mlp.model.ts:19
     for (let i0 = 0; i0 < 64; i0++) {
       let acc = 0;
       for (let i1 = 0; i1 < 10; i1++) {
-        acc = acc + -loss_mul[i0 * 10 + i1];
+        acc = acc + -loss_mul[i0 * 10 + i1]!;
       }
       loss_sum[i0] = acc;
     }
 
-    // loss_div = reshape(loss_sum, [64,1]) / probs_sum   [64×1]   models/digits-mlp.model.ts:19
+    // loss_div = (reshape(loss_sum, [64,1])) / probs_sum   [64×1]   models/digits-mlp.model.ts:19
     for (let i = 0; i < 64; i++) {
-      loss_div[i] = loss_sum[i] / probs_sum[i];
+      loss_div[i] = loss_sum[i]! / probs_sum[i]!;
     }
 
     // dlogits = loss_mul + (loss_div ⊙ probs_exp)   [64×10]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       for (let i1 = 0; i1 < 10; i1++) {
-        dlogits[i0 * 10 + i1] = loss_mul[i0 * 10 + i1] + loss_div[i0] * probs_exp[i0 * 10 + i1];
+        dlogits[i0 * 10 + i1] = loss_mul[i0 * 10 + i1]! + loss_div[i0]! * probs_exp[i0 * 10 + i1]!;
       }
     }
 
@@ -354,87 +436,177 @@ export function createModel(options: { seed?: number } = {}): Model {
     for (let i0 = 0; i0 < 10; i0++) {
       let acc = 0;
       for (let i1 = 0; i1 < 64; i1++) {
-        acc = acc + dlogits[i0 + i1 * 10];
+        acc = acc + dlogits[i0 + i1 * 10]!;
       }
       db2[i0] = acc;
     }
 
     // dW2 = dlogitsᵀ·a1   [10×128]   models/digits-mlp.model.ts:17
-    for (let i = 0; i < 10; i++) {
-      for (let j = 0; j < 128; j++) {
-        dW2[i * 128 + j] = 0;
+    for (let i = 0; i < 8; i += 4) {
+      for (let j = 0; j < 128; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
+        for (let p = 0; p < 64; p++) {
+          const ai0 = dlogits[i + p * 10]!;
+          const ai1 = dlogits[i + 1 + p * 10]!;
+          const ai2 = dlogits[i + 2 + p * 10]!;
+          const ai3 = dlogits[i + 3 + p * 10]!;
+          const bj0 = a1[p * 128 + j]!;
+          const bj1 = a1[p * 128 + j + 1]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
+        }
+        dW2[i * 128 + j] = acc00;
+        dW2[i * 128 + j + 1] = acc01;
+        dW2[(i + 1) * 128 + j] = acc10;
+        dW2[(i + 1) * 128 + j + 1] = acc11;
+        dW2[(i + 2) * 128 + j] = acc20;
+        dW2[(i + 2) * 128 + j + 1] = acc21;
+        dW2[(i + 3) * 128 + j] = acc30;
+        dW2[(i + 3) * 128 + j + 1] = acc31;
       }
+    }
+    for (let j = 0; j < 128; j += 2) {
+      let acc00 = 0,
+        acc01 = 0,
+        acc10 = 0,
+        acc11 = 0;
       for (let p = 0; p < 64; p++) {
-        const aip = dlogits[i + p * 10];
-        for (let j = 0; j < 128; j++) {
-          dW2[i * 128 + j] += aip * a1[p * 128 + j];
-        }
+        const ai0 = dlogits[p * 10 + 8]!;
+        const ai1 = dlogits[p * 10 + 9]!;
+        const bj0 = a1[p * 128 + j]!;
+        const bj1 = a1[p * 128 + j + 1]!;
+        acc00 += ai0 * bj0;
+        acc01 += ai0 * bj1;
+        acc10 += ai1 * bj0;
+        acc11 += ai1 * bj1;
       }
+      dW2[j + 1024] = acc00;
+      dW2[j + 1 + 1024] = acc01;
+      dW2[j + 1152] = acc10;
+      dW2[j + 1 + 1152] = acc11;
     }
 
-    // da1 = dlogits·W2   [64×128]   models/digits-mlp.model.ts:17
-    for (let i = 0; i < 64; i++) {
-      for (let j = 0; j < 128; j++) {
-        da1[i * 128 + j] = 0;
-      }
-      for (let p = 0; p < 10; p++) {
-        const aip = dlogits[i * 10 + p];
-        for (let j = 0; j < 128; j++) {
-          da1[i * 128 + j] += aip * W2[p * 128 + j];
+    // dz1 = dlogits·W2 ⊙ relu'(a1)   [64×128]   models/digits-mlp.model.ts:16
+    for (let i = 0; i < 64; i += 4) {
+      for (let j = 0; j < 128; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
+        for (let p = 0; p < 10; p++) {
+          const ai0 = dlogits[i * 10 + p]!;
+          const ai1 = dlogits[(i + 1) * 10 + p]!;
+          const ai2 = dlogits[(i + 2) * 10 + p]!;
+          const ai3 = dlogits[(i + 3) * 10 + p]!;
+          const bj0 = W2[p * 128 + j]!;
+          const bj1 = W2[p * 128 + j + 1]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
+        dz1[i * 128 + j] = acc00 * (a1[i * 128 + j]! > 0 ? 1 : 0);
+        dz1[i * 128 + j + 1] = acc01 * (a1[i * 128 + j + 1]! > 0 ? 1 : 0);
+        dz1[(i + 1) * 128 + j] = acc10 * (a1[(i + 1) * 128 + j]! > 0 ? 1 : 0);
+        dz1[(i + 1) * 128 + j + 1] = acc11 * (a1[(i + 1) * 128 + j + 1]! > 0 ? 1 : 0);
+        dz1[(i + 2) * 128 + j] = acc20 * (a1[(i + 2) * 128 + j]! > 0 ? 1 : 0);
+        dz1[(i + 2) * 128 + j + 1] = acc21 * (a1[(i + 2) * 128 + j + 1]! > 0 ? 1 : 0);
+        dz1[(i + 3) * 128 + j] = acc30 * (a1[(i + 3) * 128 + j]! > 0 ? 1 : 0);
+        dz1[(i + 3) * 128 + j + 1] = acc31 * (a1[(i + 3) * 128 + j + 1]! > 0 ? 1 : 0);
       }
-    }
-
-    // dz1 = da1 ⊙ relu'(z1)   [64×128]   models/digits-mlp.model.ts:16
-    for (let i = 0; i < 8192; i++) {
-      dz1[i] = da1[i] * (z1[i] > 0 ? 1 : 0);
     }
 
     // db1 = Σ[axes 0](dz1)   [128]   models/digits-mlp.model.ts:15
     for (let i0 = 0; i0 < 128; i0++) {
       let acc = 0;
       for (let i1 = 0; i1 < 64; i1++) {
-        acc = acc + dz1[i0 + i1 * 128];
+        acc = acc + dz1[i0 + i1 * 128]!;
       }
       db1[i0] = acc;
     }
 
     // dW1 = dz1ᵀ·x   [128×64]   models/digits-mlp.model.ts:15
-    for (let i = 0; i < 128; i++) {
-      for (let j = 0; j < 64; j++) {
-        dW1[i * 64 + j] = 0;
-      }
-      for (let p = 0; p < 64; p++) {
-        const aip = dz1[i + p * 128];
-        for (let j = 0; j < 64; j++) {
-          dW1[i * 64 + j] += aip * x[p * 64 + j];
+    for (let i = 0; i < 128; i += 4) {
+      for (let j = 0; j < 64; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
+        for (let p = 0; p < 64; p++) {
+          const ai0 = dz1[i + p * 128]!;
+          const ai1 = dz1[i + 1 + p * 128]!;
+          const ai2 = dz1[i + 2 + p * 128]!;
+          const ai3 = dz1[i + 3 + p * 128]!;
+          const bj0 = x[p * 64 + j]!;
+          const bj1 = x[p * 64 + j + 1]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
+        dW1[i * 64 + j] = acc00;
+        dW1[i * 64 + j + 1] = acc01;
+        dW1[(i + 1) * 64 + j] = acc10;
+        dW1[(i + 1) * 64 + j + 1] = acc11;
+        dW1[(i + 2) * 64 + j] = acc20;
+        dW1[(i + 2) * 64 + j + 1] = acc21;
+        dW1[(i + 3) * 64 + j] = acc30;
+        dW1[(i + 3) * 64 + j + 1] = acc31;
       }
     }
-    return loss_2[0]!;
+    return loss[0]!;
   }
 
   function step(inputs: Inputs, options?: { lr?: number }): number {
     const lr = rate(options, 0.1);
-    const loss = lossAndGrad(inputs);
+    const lossValue = lossAndGrad(inputs);
     // sgd update
     // W1 ← W1 − η·dW1
     for (let i = 0; i < 8192; i++) {
-      W1[i] -= lr * dW1[i];
+      W1[i] -= lr * dW1[i]!;
     }
     // b1 ← b1 − η·db1
     for (let i = 0; i < 128; i++) {
-      b1[i] -= lr * db1[i];
+      b1[i] -= lr * db1[i]!;
     }
     // W2 ← W2 − η·dW2
     for (let i = 0; i < 1280; i++) {
-      W2[i] -= lr * dW2[i];
+      W2[i] -= lr * dW2[i]!;
     }
     // b2 ← b2 − η·db2
     for (let i = 0; i < 10; i++) {
-      b2[i] -= lr * db2[i];
+      b2[i] -= lr * db2[i]!;
     }
-    return loss;
+    return lossValue;
   }
 
   function resetOptimizer(): void {}

@@ -103,8 +103,8 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
 
 /** Create a model with its own arena; parameters are initialised from `seed` (default 0). */
 export function createModel(options: { seed?: number } = {}): Model {
-  // One arena holds every buffer (2658 values); temporaries whose lifetimes do not overlap share memory.
-  const arena = new Float32Array(2658);
+  // One arena holds every buffer (2116 values); temporaries whose lifetimes do not overlap share memory.
+  const arena = new Float32Array(2116);
   // parameters
   const W1 = arena.subarray(0, 480);
   const b1 = arena.subarray(480, 496);
@@ -116,17 +116,13 @@ export function createModel(options: { seed?: number } = {}): Model {
   const dW2 = arena.subarray(1009, 1025);
   const db2 = arena.subarray(1025, 1026);
   // activations and intermediate gradients
-  const dz2 = arena.subarray(2564, 2596);
-  const dz1 = arena.subarray(2050, 2562);
-  const yhat = arena.subarray(2626, 2658);
-  const loss_2 = arena.subarray(2563, 2564);
-  const z1_matmul = arena.subarray(1026, 1538);
-  const z1 = arena.subarray(1538, 2050);
-  const a1 = arena.subarray(2050, 2562);
-  const z2_matmul = arena.subarray(2562, 2594);
-  const z2 = arena.subarray(2594, 2626);
-  const loss_sum = arena.subarray(2562, 2563);
-  const da1 = arena.subarray(1026, 1538);
+  const dz2 = arena.subarray(1538, 1570);
+  const dz1 = arena.subarray(1604, 2116);
+  const yhat = arena.subarray(1570, 1602);
+  const loss = arena.subarray(1603, 1604);
+  const a1 = arena.subarray(1026, 1538);
+  const z2 = arena.subarray(1538, 1570);
+  const loss_sum = arena.subarray(1602, 1603);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -138,48 +134,80 @@ export function createModel(options: { seed?: number } = {}): Model {
   function forward(inputs: Partial<Inputs>): Outputs {
     const x = input(inputs, "x", 960);
 
-    // z1_matmul = x·W1ᵀ   [32×16]   models/seed-net.model.ts:14
-    for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 16; j++) {
-        let acc = 0;
+    // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
+    for (let i = 0; i < 32; i += 4) {
+      for (let j = 0; j < 16; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
         for (let p = 0; p < 30; p++) {
-          acc += x[i * 30 + p] * W1[p + j * 30];
+          const ai0 = x[i * 30 + p]!;
+          const ai1 = x[(i + 1) * 30 + p]!;
+          const ai2 = x[(i + 2) * 30 + p]!;
+          const ai3 = x[(i + 3) * 30 + p]!;
+          const bj0 = W1[p + j * 30]!;
+          const bj1 = W1[p + (j + 1) * 30]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
-        z1_matmul[i * 16 + j] = acc;
+        const tmp0 = acc00 + b1[j]!;
+        a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
+        const tmp1 = acc01 + b1[j + 1]!;
+        a1[i * 16 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+        const tmp2 = acc10 + b1[j]!;
+        a1[(i + 1) * 16 + j] = tmp2 > 0 ? tmp2 : 0;
+        const tmp3 = acc11 + b1[j + 1]!;
+        a1[(i + 1) * 16 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+        const tmp4 = acc20 + b1[j]!;
+        a1[(i + 2) * 16 + j] = tmp4 > 0 ? tmp4 : 0;
+        const tmp5 = acc21 + b1[j + 1]!;
+        a1[(i + 2) * 16 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+        const tmp6 = acc30 + b1[j]!;
+        a1[(i + 3) * 16 + j] = tmp6 > 0 ? tmp6 : 0;
+        const tmp7 = acc31 + b1[j + 1]!;
+        a1[(i + 3) * 16 + j + 1] = tmp7 > 0 ? tmp7 : 0;
       }
     }
 
-    // z1 = z1_matmul + b1   [32×16]   models/seed-net.model.ts:14
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        z1[i0 * 16 + i1] = z1_matmul[i0 * 16 + i1] + b1[i1];
-      }
-    }
-
-    // a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
-    for (let i = 0; i < 512; i++) {
-      a1[i] = z1[i] > 0 ? z1[i] : 0;
-    }
-
-    // z2_matmul = a1·W2ᵀ   [32×1]   models/seed-net.model.ts:16
-    for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 1; j++) {
-        let acc = 0;
+    // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
+    for (let i = 0; i < 32; i += 4) {
+      {
+        let acc00 = 0,
+          acc10 = 0,
+          acc20 = 0,
+          acc30 = 0;
         for (let p = 0; p < 16; p++) {
-          acc += a1[i * 16 + p] * W2[p + j * 16];
+          const ai0 = a1[i * 16 + p]!;
+          const ai1 = a1[(i + 1) * 16 + p]!;
+          const ai2 = a1[(i + 2) * 16 + p]!;
+          const ai3 = a1[(i + 3) * 16 + p]!;
+          const bj0 = W2[p]!;
+          acc00 += ai0 * bj0;
+          acc10 += ai1 * bj0;
+          acc20 += ai2 * bj0;
+          acc30 += ai3 * bj0;
         }
-        z2_matmul[i + j] = acc;
+        z2[i] = acc00 + b2[0]!;
+        z2[i + 1] = acc10 + b2[0]!;
+        z2[i + 2] = acc20 + b2[0]!;
+        z2[i + 3] = acc30 + b2[0]!;
       }
-    }
-
-    // z2 = z2_matmul + b2   [32×1]   models/seed-net.model.ts:16
-    for (let i = 0; i < 32; i++) {
-      z2[i] = z2_matmul[i] + b2[0];
     }
 
     // yhat = σ(z2)   [32×1]   models/seed-net.model.ts:17
     for (let i = 0; i < 32; i++) {
-      yhat[i] = z2[i] >= 0 ? 1 / (1 + Math.exp(-z2[i])) : Math.exp(z2[i]) / (1 + Math.exp(z2[i]));
+      yhat[i] = z2[i]! >= 0 ? 1 / (1 + Math.exp(-z2[i]!)) : Math.exp(z2[i]!) / (1 + Math.exp(z2[i]!));
     }
     return { yhat: yhat };
   }
@@ -190,154 +218,233 @@ export function createModel(options: { seed?: number } = {}): Model {
 
     // ---- forward ----
 
-    // z1_matmul = x·W1ᵀ   [32×16]   models/seed-net.model.ts:14
-    for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 16; j++) {
-        let acc = 0;
+    // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
+    for (let i = 0; i < 32; i += 4) {
+      for (let j = 0; j < 16; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
         for (let p = 0; p < 30; p++) {
-          acc += x[i * 30 + p] * W1[p + j * 30];
+          const ai0 = x[i * 30 + p]!;
+          const ai1 = x[(i + 1) * 30 + p]!;
+          const ai2 = x[(i + 2) * 30 + p]!;
+          const ai3 = x[(i + 3) * 30 + p]!;
+          const bj0 = W1[p + j * 30]!;
+          const bj1 = W1[p + (j + 1) * 30]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
-        z1_matmul[i * 16 + j] = acc;
+        const tmp0 = acc00 + b1[j]!;
+        a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
+        const tmp1 = acc01 + b1[j + 1]!;
+        a1[i * 16 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+        const tmp2 = acc10 + b1[j]!;
+        a1[(i + 1) * 16 + j] = tmp2 > 0 ? tmp2 : 0;
+        const tmp3 = acc11 + b1[j + 1]!;
+        a1[(i + 1) * 16 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+        const tmp4 = acc20 + b1[j]!;
+        a1[(i + 2) * 16 + j] = tmp4 > 0 ? tmp4 : 0;
+        const tmp5 = acc21 + b1[j + 1]!;
+        a1[(i + 2) * 16 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+        const tmp6 = acc30 + b1[j]!;
+        a1[(i + 3) * 16 + j] = tmp6 > 0 ? tmp6 : 0;
+        const tmp7 = acc31 + b1[j + 1]!;
+        a1[(i + 3) * 16 + j + 1] = tmp7 > 0 ? tmp7 : 0;
       }
     }
 
-    // z1 = z1_matmul + b1   [32×16]   models/seed-net.model.ts:14
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        z1[i0 * 16 + i1] = z1_matmul[i0 * 16 + i1] + b1[i1];
-      }
-    }
-
-    // a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
-    for (let i = 0; i < 512; i++) {
-      a1[i] = z1[i] > 0 ? z1[i] : 0;
-    }
-
-    // z2_matmul = a1·W2ᵀ   [32×1]   models/seed-net.model.ts:16
-    for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 1; j++) {
-        let acc = 0;
+    // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
+    for (let i = 0; i < 32; i += 4) {
+      {
+        let acc00 = 0,
+          acc10 = 0,
+          acc20 = 0,
+          acc30 = 0;
         for (let p = 0; p < 16; p++) {
-          acc += a1[i * 16 + p] * W2[p + j * 16];
+          const ai0 = a1[i * 16 + p]!;
+          const ai1 = a1[(i + 1) * 16 + p]!;
+          const ai2 = a1[(i + 2) * 16 + p]!;
+          const ai3 = a1[(i + 3) * 16 + p]!;
+          const bj0 = W2[p]!;
+          acc00 += ai0 * bj0;
+          acc10 += ai1 * bj0;
+          acc20 += ai2 * bj0;
+          acc30 += ai3 * bj0;
         }
-        z2_matmul[i + j] = acc;
+        z2[i] = acc00 + b2[0]!;
+        z2[i + 1] = acc10 + b2[0]!;
+        z2[i + 2] = acc20 + b2[0]!;
+        z2[i + 3] = acc30 + b2[0]!;
       }
-    }
-
-    // z2 = z2_matmul + b2   [32×1]   models/seed-net.model.ts:16
-    for (let i = 0; i < 32; i++) {
-      z2[i] = z2_matmul[i] + b2[0];
     }
 
     // loss_sum = Σ[axes 0,1](softplus(z2) − (z2 ⊙ y))   scalar   models/seed-net.model.ts:18
     {
       let acc = 0;
       for (let i0 = 0; i0 < 32; i0++) {
-        acc = acc + (Math.max(z2[i0], 0) + Math.log1p(Math.exp(-Math.abs(z2[i0])))) - z2[i0] * y[i0];
+        acc = acc + (Math.max(z2[i0]!, 0) + Math.log1p(Math.exp(-Math.abs(z2[i0]!))) - z2[i0]! * y[i0]!);
       }
       loss_sum[0] = acc;
     }
 
-    // loss_2 = loss_sum ⊙ 0.03125   scalar   models/seed-net.model.ts:18
-    loss_2[0] = loss_sum[0] * 0.03125;
+    // loss = loss_sum ⊙ 0.03125   scalar   models/seed-net.model.ts:18
+    loss[0] = loss_sum[0]! * 0.03125;
 
     // yhat = σ(z2)   [32×1]   models/seed-net.model.ts:17
     for (let i = 0; i < 32; i++) {
-      yhat[i] = z2[i] >= 0 ? 1 / (1 + Math.exp(-z2[i])) : Math.exp(z2[i]) / (1 + Math.exp(z2[i]));
+      yhat[i] = z2[i]! >= 0 ? 1 / (1 + Math.exp(-z2[i]!)) : Math.exp(z2[i]!) / (1 + Math.exp(z2[i]!));
     }
 
     // ---- backward: the chain rule, from the loss back to every parameter ----
 
-    // dz2 = (-0.03125 ⊙ y) + (0.03125 ⊙ yhat)   [32×1]   models/seed-net.model.ts:16
+    // dz2 = (yhat − y) ⊙ 0.03125   [32×1]   models/seed-net.model.ts:16
     for (let i = 0; i < 32; i++) {
-      dz2[i] = -0.03125 * y[i] + 0.03125 * yhat[i];
+      dz2[i] = (yhat[i]! - y[i]!) * 0.03125;
     }
 
     // db2 = Σ[axes 0](dz2)   [1]   models/seed-net.model.ts:16
     {
       let acc = 0;
       for (let i0 = 0; i0 < 32; i0++) {
-        acc = acc + dz2[i0];
+        acc = acc + dz2[i0]!;
       }
       db2[0] = acc;
     }
 
     // dW2 = dz2ᵀ·a1   [1×16]   models/seed-net.model.ts:16
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 16; j++) {
-        dW2[i * 16 + j] = 0;
-      }
+    for (let j = 0; j < 16; j += 2) {
+      let acc00 = 0,
+        acc01 = 0;
       for (let p = 0; p < 32; p++) {
-        const aip = dz2[i + p];
-        for (let j = 0; j < 16; j++) {
-          dW2[i * 16 + j] += aip * a1[p * 16 + j];
-        }
+        const ai0 = dz2[p]!;
+        const bj0 = a1[p * 16 + j]!;
+        const bj1 = a1[p * 16 + j + 1]!;
+        acc00 += ai0 * bj0;
+        acc01 += ai0 * bj1;
       }
+      dW2[j] = acc00;
+      dW2[j + 1] = acc01;
     }
 
-    // da1 = dz2·W2   [32×16]   models/seed-net.model.ts:16
-    for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 16; j++) {
-        da1[i * 16 + j] = 0;
-      }
-      for (let p = 0; p < 1; p++) {
-        const aip = dz2[i + p];
-        for (let j = 0; j < 16; j++) {
-          da1[i * 16 + j] += aip * W2[p * 16 + j];
+    // dz1 = dz2·W2 ⊙ relu'(a1)   [32×16]   models/seed-net.model.ts:15
+    for (let i = 0; i < 32; i += 4) {
+      for (let j = 0; j < 16; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
+        for (let p = 0; p < 1; p++) {
+          const ai0 = dz2[i + p]!;
+          const ai1 = dz2[i + 1 + p]!;
+          const ai2 = dz2[i + 2 + p]!;
+          const ai3 = dz2[i + 3 + p]!;
+          const bj0 = W2[p * 16 + j]!;
+          const bj1 = W2[p * 16 + j + 1]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
+        dz1[i * 16 + j] = acc00 * (a1[i * 16 + j]! > 0 ? 1 : 0);
+        dz1[i * 16 + j + 1] = acc01 * (a1[i * 16 + j + 1]! > 0 ? 1 : 0);
+        dz1[(i + 1) * 16 + j] = acc10 * (a1[(i + 1) * 16 + j]! > 0 ? 1 : 0);
+        dz1[(i + 1) * 16 + j + 1] = acc11 * (a1[(i + 1) * 16 + j + 1]! > 0 ? 1 : 0);
+        dz1[(i + 2) * 16 + j] = acc20 * (a1[(i + 2) * 16 + j]! > 0 ? 1 : 0);
+        dz1[(i + 2) * 16 + j + 1] = acc21 * (a1[(i + 2) * 16 + j + 1]! > 0 ? 1 : 0);
+        dz1[(i + 3) * 16 + j] = acc30 * (a1[(i + 3) * 16 + j]! > 0 ? 1 : 0);
+        dz1[(i + 3) * 16 + j + 1] = acc31 * (a1[(i + 3) * 16 + j + 1]! > 0 ? 1 : 0);
       }
-    }
-
-    // dz1 = da1 ⊙ relu'(z1)   [32×16]   models/seed-net.model.ts:15
-    for (let i = 0; i < 512; i++) {
-      dz1[i] = da1[i] * (z1[i] > 0 ? 1 : 0);
     }
 
     // db1 = Σ[axes 0](dz1)   [16]   models/seed-net.model.ts:14
     for (let i0 = 0; i0 < 16; i0++) {
       let acc = 0;
       for (let i1 = 0; i1 < 32; i1++) {
-        acc = acc + dz1[i0 + i1 * 16];
+        acc = acc + dz1[i0 + i1 * 16]!;
       }
       db1[i0] = acc;
     }
 
     // dW1 = dz1ᵀ·x   [16×30]   models/seed-net.model.ts:14
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 30; j++) {
-        dW1[i * 30 + j] = 0;
-      }
-      for (let p = 0; p < 32; p++) {
-        const aip = dz1[i + p * 16];
-        for (let j = 0; j < 30; j++) {
-          dW1[i * 30 + j] += aip * x[p * 30 + j];
+    for (let i = 0; i < 16; i += 4) {
+      for (let j = 0; j < 30; j += 2) {
+        let acc00 = 0,
+          acc01 = 0,
+          acc10 = 0,
+          acc11 = 0,
+          acc20 = 0,
+          acc21 = 0,
+          acc30 = 0,
+          acc31 = 0;
+        for (let p = 0; p < 32; p++) {
+          const ai0 = dz1[i + p * 16]!;
+          const ai1 = dz1[i + 1 + p * 16]!;
+          const ai2 = dz1[i + 2 + p * 16]!;
+          const ai3 = dz1[i + 3 + p * 16]!;
+          const bj0 = x[p * 30 + j]!;
+          const bj1 = x[p * 30 + j + 1]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+          acc10 += ai1 * bj0;
+          acc11 += ai1 * bj1;
+          acc20 += ai2 * bj0;
+          acc21 += ai2 * bj1;
+          acc30 += ai3 * bj0;
+          acc31 += ai3 * bj1;
         }
+        dW1[i * 30 + j] = acc00;
+        dW1[i * 30 + j + 1] = acc01;
+        dW1[(i + 1) * 30 + j] = acc10;
+        dW1[(i + 1) * 30 + j + 1] = acc11;
+        dW1[(i + 2) * 30 + j] = acc20;
+        dW1[(i + 2) * 30 + j + 1] = acc21;
+        dW1[(i + 3) * 30 + j] = acc30;
+        dW1[(i + 3) * 30 + j + 1] = acc31;
       }
     }
-    return loss_2[0]!;
+    return loss[0]!;
   }
 
   function step(inputs: Inputs, options?: { lr?: number }): number {
     const lr = rate(options, 0.1);
-    const loss = lossAndGrad(inputs);
+    const lossValue = lossAndGrad(inputs);
     // sgd update
     // W1 ← W1 − η·dW1
     for (let i = 0; i < 480; i++) {
-      W1[i] -= lr * dW1[i];
+      W1[i] -= lr * dW1[i]!;
     }
     // b1 ← b1 − η·db1
     for (let i = 0; i < 16; i++) {
-      b1[i] -= lr * db1[i];
+      b1[i] -= lr * db1[i]!;
     }
     // W2 ← W2 − η·dW2
     for (let i = 0; i < 16; i++) {
-      W2[i] -= lr * dW2[i];
+      W2[i] -= lr * dW2[i]!;
     }
     // b2 ← b2 − η·db2
     for (let i = 0; i < 1; i++) {
-      b2[i] -= lr * db2[i];
+      b2[i] -= lr * db2[i]!;
     }
-    return loss;
+    return lossValue;
   }
 
   function resetOptimizer(): void {}

@@ -6,7 +6,8 @@ const INTERNAL = new Set(
 );
 import { RESERVED } from "../ir/names.js";
 
-const PATTERN = /^(i|bi|tmp)\d+$/;
+/** Kernel locals: loop indices, batch indices, temporaries, matmul accumulators and loads. */
+const PATTERN = /^(i|bi|tmp|acc|ai|bj)\d+$/;
 
 export class Namer {
   private used = new Set<string>();

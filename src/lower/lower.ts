@@ -7,7 +7,7 @@ import { topo, type Graph, type Node } from "../ir/graph.js";
 import { rowMajorStrides, size, type Shape, type Site } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 import { Namer } from "../emit/namer.js";
-import { at, contiguous, read, type KernelWriter, type View } from "./view.js";
+import { at, contiguous, read, type Epilogue, type KernelWriter, type View } from "./view.js";
 
 export type Role = "param" | "grad" | "state" | "constant" | "temp";
 
@@ -51,7 +51,8 @@ export interface Program {
   namer: Namer;
 }
 
-type Expr = { kind: "lit"; text: string } | { kind: "leaf"; view: View; node: Node } | { kind: "op"; node: Node; args: Expr[] };
+/** A kernel's value: a literal, an element read through a view, a folded op, or (in a matmul epilogue) the accumulator. */
+type Expr = { kind: "lit"; text: string } | { kind: "leaf"; view: View; node: Node } | { kind: "op"; node: Node; args: Expr[] } | { kind: "acc" };
 
 const fmtNum = (v: number): string => (Object.is(v, -0) ? "-0" : String(v));
 
@@ -80,6 +81,20 @@ export function lower(g: Graph): Program {
     if ((uk === "elementwise" && u.shape.join() === n.shape.join()) || uk === "reduce") inlined.add(n);
   }
   const isScalarConst = (n: Node) => n.op === "constant" && size(n.shape) === 1;
+
+  // --- matmul epilogues: z = x·Wᵀ + b, a = relu(z) is one kernel when x·Wᵀ has no other reader ---
+  /** Materialised elementwise node → the matmul folded into its loops as the accumulator. */
+  const epilogueOf = new Map<Node, Node>();
+  const fused = new Set<Node>();
+  for (const n of all) {
+    if (n.op !== "matmul" || rootSet.has(n) || n.inputs.some((c) => c.shape.length < 2)) continue;
+    const us = uses.get(n) ?? [];
+    let u: Node | undefined = us.length === 1 ? us[0] : undefined;
+    while (u && kindOf(u) === "elementwise" && u.shape.join() === n.shape.join() && inlined.has(u)) u = uses.get(u)![0];
+    if (!u || kindOf(u) !== "elementwise" || inlined.has(u) || u.shape.join() !== n.shape.join() || epilogueOf.has(u)) continue;
+    epilogueOf.set(u, n);
+    fused.add(n);
+  }
 
   // --- names ----------------------------------------------------------------
   const namer = new Namer();
@@ -197,6 +212,7 @@ export function lower(g: Graph): Program {
 
   /** The expression that computes `n` at loop shape `S` (inlined producers expanded). */
   const exprOf = (n: Node, S: Shape): Expr => {
+    if (fused.has(n)) return { kind: "acc" };
     if (isScalarConst(n) && !bufOf.has(n)) return { kind: "lit", text: fmtNum((n.attrs.values as number[])[0]!) };
     if (inlined.has(n)) return { kind: "op", node: n, args: n.inputs.map((c) => exprOf(c, S)) };
     const v = viewOf(n);
@@ -227,7 +243,7 @@ export function lower(g: Graph): Program {
       }
       // an argument is parenthesised unless it is atomic or the op already encloses it, as in relu(x)
       const enclosed = new RegExp(`[(\\[]${sentinels[i]}[),\\]]`).test(template) || template === sentinels[i];
-      return !enclosed && /[ +−⊙/·]/.test(s) && !/^\([^()]*\)$/.test(s) ? `(${s})` : s;
+      return !enclosed && /[ +−⊙/]/.test(s) && !/^\([^()]*\)$/.test(s) ? `(${s})` : s;
     });
     return def.math(args, { ...n.attrs });
   };
@@ -238,7 +254,23 @@ export function lower(g: Graph): Program {
     const reads = new Set<string>();
     const outView = contiguous(outName, n.shape);
     let emit: (w: KernelWriter) => void;
-    if (k === "elementwise" || k === "copy") {
+    const mm = !copy && epilogueOf.get(n);
+    if (mm) {
+      // the matmul's loops, storing through this node's expression
+      const e: Expr = { kind: "op", node: n, args: n.inputs.map((c) => exprOf(c, n.shape)) };
+      collectReads(e, reads);
+      const [av, bv] = mm.inputs.map((c) => viewOf(c)!) as [View, View];
+      reads.add(av.base).add(bv.base);
+      const lw = primitive("matmul").lower as { kind: "kernel"; emit: (w: KernelWriter, o: View, i: View[], a: Record<string, unknown>, epi: Epilogue) => void };
+      emit = (w) => {
+        const temps = { n: 0 };
+        lw.emit(w, outView, [av, bv], {}, (acc, vars) => {
+          const access = new Map<Expr, string>();
+          for (const l of leaves(e)) access.set(l, read(l.view, vars));
+          return render(e, access, w, temps, acc);
+        });
+      };
+    } else if (k === "elementwise" || k === "copy") {
       const e: Expr = k === "copy" ? rawExpr(n) : { kind: "op", node: n, args: n.inputs.map((c) => exprOf(c, n.shape)) };
       collectReads(e, reads);
       emit = (w) => emitElementwise(w, outView, e);
@@ -274,6 +306,7 @@ export function lower(g: Graph): Program {
       done.add(n);
       for (const c of n.inputs) ensure(c);
       const k = kindOf(n);
+      if (fused.has(n)) return;
       if (needCopy.has(n) || k === "elementwise" ? !inlined.has(n) : k === "reduce" || k === "kernel") out.push(kernelFor(n));
     };
     for (const r of rootsHere) {
@@ -398,7 +431,7 @@ function collectReads(e: Expr, reads: Set<string>): void {
   else if (e.kind === "op") for (const a of e.args) collectReads(a, reads);
 }
 
-function leaves(e: Expr, out: Expr[] = []): Expr[] {
+function leaves(e: Expr, out: Extract<Expr, { kind: "leaf" }>[] = []): Extract<Expr, { kind: "leaf" }>[] {
   if (e.kind === "leaf") out.push(e);
   else if (e.kind === "op") for (const a of e.args) leaves(a, out);
   return out;
@@ -431,7 +464,8 @@ function mergeAxes(extents: number[], viewsStrides: number[][], groupOf: number[
 }
 
 /** Render an expression; arguments that a template uses more than once are bound to a `const` first. */
-function render(e: Expr, access: Map<Expr, string>, w: KernelWriter, temps: { n: number }): string {
+function render(e: Expr, access: Map<Expr, string>, w: KernelWriter, temps: { n: number }, acc = "acc"): string {
+  if (e.kind === "acc") return acc;
   if (e.kind === "lit") return e.text.startsWith("-") ? `(${e.text})` : e.text;
   if (e.kind === "leaf") return access.get(e)!;
   const def = primitive(e.node.op);
@@ -439,7 +473,7 @@ function render(e: Expr, access: Map<Expr, string>, w: KernelWriter, temps: { n:
   const sentinels = e.args.map((_, i) => `\u0000${i}\u0000`);
   const template = lw.expr(sentinels, { ...e.node.attrs });
   const args = e.args.map((a, i) => {
-    let s = render(a, access, w, temps);
+    let s = render(a, access, w, temps, acc);
     const count = template.split(sentinels[i]!).length - 1;
     const simple = /^[A-Za-z_$][\w$]*(\[[^\]]*\]!?)?$/.test(s) || /^\(?-?[\d.e+-]+\)?$/.test(s);
     if (count > 1 && !simple) {

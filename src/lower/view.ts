@@ -20,13 +20,15 @@ export function isContiguous(v: View): boolean {
   return v.shape.every((d, i) => d === 1 || v.strides[i] === rm[i]);
 }
 
-/** `offset + Σ vars[i]·strides[i]` with the constants folded, e.g. `i0 * 30 + i1`. */
+/** `offset + Σ vars[i]·strides[i]` with the constants folded, e.g. `i0 * 30 + i1`; a var may be a literal or `i + 1`. */
 export function affine(offset: number, vars: readonly string[], strides: readonly number[]): string {
   const terms: string[] = [];
   vars.forEach((v, i) => {
     const s = strides[i]!;
     if (s === 0) return;
-    terms.push(s === 1 ? v : `${v} * ${s}`);
+    if (/^\d+$/.test(v)) offset += Number(v) * s;
+    else if (s === 1) terms.push(v);
+    else terms.push(/^[\w$]+$/.test(v) ? `${v} * ${s}` : `(${v}) * ${s}`);
   });
   if (offset !== 0 || terms.length === 0) terms.push(String(offset));
   return terms.join(" + ");
@@ -37,6 +39,9 @@ export const at = (v: View, vars: readonly string[]): string => `${v.base}[${aff
 
 /** The element of `v` at `vars`, read. The `!` keeps generated code valid under noUncheckedIndexedAccess. */
 export const read = (v: View, vars: readonly string[]): string => `${at(v, vars)}!`;
+
+/** A fused elementwise epilogue: the value to store for accumulator `acc` at output indices `vars`. */
+export type Epilogue = (acc: string, vars: readonly string[]) => string;
 
 /** What kernels write loops with (backed by ts-morph's CodeBlockWriter). */
 export interface KernelWriter {

@@ -1,5 +1,5 @@
 import { FlatgradError, broadcastShapes, fmtShape, rowMajorStrides, size, type Shape } from "../ir/shape.js";
-import { at, type View } from "../lower/view.js";
+import { emitMatmul } from "../lower/matmulKernel.js";
 import { broadcastIndex } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -20,14 +20,6 @@ export function matmulDims(a: Shape, b: Shape) {
   }
   const out = [...batch, ...(a.length > 1 ? [m] : []), ...(b.length > 1 ? [n] : [])];
   return { a2, b2, batch, m, k, n, out };
-}
-
-/** The batch-broadcast, 1-D-promoted view of an operand, shaped [...batch, rows, cols]. */
-function promote(v: View, promoted: number[], batch: number[]): View {
-  const vs = v.shape.length === 1 ? (promoted[0] === 1 ? [0, v.strides[0]!] : [v.strides[0]!, 0]) : [...v.strides];
-  const lead = batch.length - (promoted.length - 2);
-  const bStrides = batch.map((d, i) => (i < lead || promoted[i - lead] !== d ? 0 : vs[i - lead]!));
-  return { ...v, shape: [...batch, ...promoted.slice(-2)], strides: [...bStrides, ...vs.slice(-2)] };
 }
 
 export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => Node> = {
@@ -67,40 +59,7 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
   math: ([a, c]) => `${a}·${c}`,
   lower: {
     kind: "kernel",
-    emit: (w, out, [av, bv]) => {
-      const { a2, b2, batch, m, k, n } = matmulDims(av!.shape, bv!.shape);
-      const A = promote(av!, a2, batch);
-      const B = promote(bv!, b2, batch);
-      const C: View = { ...out, shape: [...batch, m, n], strides: rowMajorStrides([...batch, m, n]) };
-      const bvars = batch.map((_, i) => `bi${i}`);
-      const r = batch.length;
-      const sBn = B.strides[r + 1]!;
-      const nest = (d: number): void => {
-        if (d < r) return w.loop(bvars[d]!, batch[d]!, () => nest(d + 1));
-        const aIdx = (i: string, p: string) => at(A, [...bvars, i, p]);
-        const bIdx = (p: string, j: string) => at(B, [...bvars, p, j]);
-        const cIdx = (i: string, j: string) => at(C, [...bvars, i, j]);
-        if (sBn === 1 && n > 1) {
-          // rows of b are contiguous: i-k-j order, the inner loop streams a row of b into a row of c
-          w.loop("i", m, () => {
-            w.loop("j", n, () => w.line(`${cIdx("i", "j")} = 0;`));
-            w.loop("p", k, () => {
-              w.line(`const aip = ${aIdx("i", "p")};`);
-              w.loop("j", n, () => w.line(`${cIdx("i", "j")} += aip * ${bIdx("p", "j")};`));
-            });
-          });
-        } else {
-          // dot-product order: the inner loop runs along k
-          w.loop("i", m, () =>
-            w.loop("j", n, () => {
-              w.line("let acc = 0;");
-              w.loop("p", k, () => w.line(`acc += ${aIdx("i", "p")} * ${bIdx("p", "j")};`));
-              w.line(`${cIdx("i", "j")} = acc;`);
-            }),
-          );
-        }
-      };
-      nest(0);
-    },
+    // loops in src/lower/matmulKernel.ts: one register-blocked kernel for every layout
+    emit: (w, out, [av, bv], _attrs, epilogue) => emitMatmul(w, out, av!, bv!, matmulDims(av!.shape, bv!.shape), epilogue),
   },
 };

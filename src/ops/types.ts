@@ -1,7 +1,7 @@
 import type { Node } from "../ir/graph.js";
 import type { Shape } from "../ir/shape.js";
 import type { Builder } from "../dsl/builder.js";
-import type { KernelWriter, View } from "../lower/view.js";
+import type { Epilogue, KernelWriter, View } from "../lower/view.js";
 
 export type Attrs = Record<string, unknown>;
 /** What a builder method accepts as a tensor: a node, or a plain number (a scalar constant). */
@@ -19,7 +19,7 @@ export type Lowering =
   /** Parameters, inputs and constants: buffers that exist before any kernel runs. */
   | { kind: "source" }
   /** An op with loops of its own (matmul, the max mask). */
-  | { kind: "kernel"; emit(w: KernelWriter, out: View, ins: View[], attrs: Attrs): void };
+  | { kind: "kernel"; emit(w: KernelWriter, out: View, ins: View[], attrs: Attrs, epilogue?: Epilogue): void };
 
 /** A primitive: shape rule, reference semantics, derivative and lowering, in one place. */
 export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node> {

@@ -1,0 +1,77 @@
+/**
+ * The matmul kernel: C = A·B over views, so Aᵀ and Bᵀ are strides, never copies. Every layout
+ * backward needs (A·B, A·Bᵀ, Aᵀ·B) uses one 4×2 register-blocked micro-kernel: eight accumulators
+ * in locals, four loads of A and two of B per step of k. Rows and columns that do not fill a
+ * block get smaller blocks with literal bounds, so the hot loop has no branch.
+ */
+import { rowMajorStrides, type Shape } from "../ir/shape.js";
+import { at, read, type Epilogue, type KernelWriter, type View } from "./view.js";
+
+const ROWS = 4;
+const COLS = 2;
+
+/** `base + k`, folded when `base` is a literal. */
+const plus = (base: string, k: number) => (k === 0 ? base : /^\d+$/.test(base) ? String(Number(base) + k) : `${base} + ${k}`);
+
+export interface MatmulDims {
+  a2: number[];
+  b2: number[];
+  batch: number[];
+  m: number;
+  k: number;
+  n: number;
+}
+
+/** The batch-broadcast, 1-D-promoted view of an operand, shaped [...batch, rows, cols]. */
+export function promote(v: View, promoted: number[], batch: number[]): View {
+  const vs = v.shape.length === 1 ? (promoted[0] === 1 ? [0, v.strides[0]!] : [v.strides[0]!, 0]) : [...v.strides];
+  const lead = batch.length - (promoted.length - 2);
+  const bStrides = batch.map((d, i) => (i < lead || promoted[i - lead] !== d ? 0 : vs[i - lead]!));
+  return { ...v, shape: [...batch, ...promoted.slice(-2)], strides: [...bStrides, ...vs.slice(-2)] };
+}
+
+export function emitMatmul(w: KernelWriter, out: View, av: View, bv: View, d: MatmulDims, epilogue: Epilogue = (acc) => acc): void {
+  const { a2, b2, batch, m, k, n } = d;
+  const A = promote(av, a2, batch);
+  const B = promote(bv, b2, batch);
+  const outShape: Shape = [...batch, m, n];
+  const C: View = { ...out, shape: outShape, strides: rowMajorStrides(outShape) };
+  const bvars = batch.map((_, i) => `bi${i}`);
+
+  /** One block of `rows`×`cols` outputs at rows i.., columns j.. */
+  const block = (i: string, rows: number, j: string, cols: number, scoped: boolean) => {
+    const body = () => {
+      const acc = (r: number, c: number) => `acc${r}${c}`;
+      const names: string[] = [];
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) names.push(`${acc(r, c)} = 0`);
+      w.line(`let ${names.join(", ")};`);
+      w.loop("p", k, () => {
+        for (let r = 0; r < rows; r++) w.line(`const ai${r} = ${read(A, [...bvars, plus(i, r), "p"])};`);
+        for (let c = 0; c < cols; c++) w.line(`const bj${c} = ${read(B, [...bvars, "p", plus(j, c)])};`);
+        for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) w.line(`${acc(r, c)} += ai${r} * bj${c};`);
+      });
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) {
+          const vars = [...bvars, plus(i, r), plus(j, c)];
+          w.line(`${at(C, vars)} = ${epilogue(acc(r, c), vars)};`);
+        }
+    };
+    // a block that is not a loop body gets braces of its own, to scope its accumulators
+    if (scoped) w.block("", body);
+    else body();
+  };
+  const columns = (i: string, rows: number) => {
+    const nFull = n - (n % COLS);
+    if (nFull === COLS) block(i, rows, "0", COLS, true);
+    else if (nFull > 0) w.block(`for (let j = 0; j < ${nFull}; j += ${COLS})`, () => block(i, rows, "j", COLS, false));
+    if (n % COLS) block(i, rows, String(nFull), n % COLS, true);
+  };
+  const nest = (dd: number): void => {
+    if (dd < batch.length) return w.loop(bvars[dd]!, batch[dd]!, () => nest(dd + 1));
+    const mFull = m - (m % ROWS);
+    if (mFull === ROWS) columns("0", ROWS);
+    else if (mFull > 0) w.block(`for (let i = 0; i < ${mFull}; i += ${ROWS})`, () => columns("i", ROWS));
+    if (m % ROWS) columns(String(mFull), m % ROWS);
+  };
+  nest(0);
+}
