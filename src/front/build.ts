@@ -8,6 +8,7 @@ import type { Attrs } from "../ops/types.js";
 import { checkOptimizer } from "../optim/config.js";
 import { nameNodesFromSource } from "./names.js";
 import { ModelSource } from "./sites.js";
+import { userSite } from "../dsl/callsite.js";
 
 export interface BuiltModel {
   graph: Graph;
@@ -55,7 +56,7 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     }
     const err = e instanceof Error ? e : undefined;
     const what = err ? `${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${err.message.split("\n")[0]}` : fmtValue(e);
-    throw new FlatgradError(`build(g) threw: ${what}`, (err && siteOfError(err, file)) || field(["build"]), "FG108");
+    throw new FlatgradError(`build(g) threw: ${what}`, (err && (userSite(err.stack) ?? siteOfError(err, file))) || field(["build"]), "FG108");
   }
   let lossNode: Node | undefined;
   if (loss !== undefined) {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { FlatgradError, type Site } from "../ir/shape.js";
 import { isModel } from "../dsl/define.js";
 import { siteOfError } from "./build.js";
+import { userSite } from "../dsl/callsite.js";
 import { ModelSource } from "./sites.js";
 
 export interface LoadedFile {
@@ -48,7 +49,15 @@ function loadError(e: unknown, abs: string, source: string): FlatgradError {
   const parse = /^(?:ParseError|SyntaxError): (.*)\n\s*(\S+?):(\d+):(\d+)\s*$/s.exec(err.message.trim());
   if (parse) {
     const file = path.resolve(parse[2]!);
-    const where = file === abs ? "" : ` in ${path.relative(path.dirname(abs), file)}`;
+    const where = file === abs ? "" : ` in ${path.relative(path.dirname(abs), file)}, imported by the model file`;
+    // a TypeScript file: TypeScript's parser gives the clearer message and the exact position
+    let ts: { site: Site; message: string } | undefined;
+    try {
+      if (file !== abs && /\.[cm]?tsx?$/.test(file)) ts = new ModelSource(file, readFileSync(file, "utf8")).syntaxError();
+    } catch {
+      ts = undefined;
+    }
+    if (ts) return new FlatgradError(`syntax error${where}: ${ts.message}`, ts.site, "FG106");
     return new FlatgradError(`syntax error${where}: ${firstLine(parse[1]!)}`, { file, line: Number(parse[3]), col: Number(parse[4]) + 1 }, "FG106");
   }
   const code = (err as { code?: unknown }).code;
@@ -57,13 +66,27 @@ function loadError(e: unknown, abs: string, source: string): FlatgradError {
     const at = spec !== undefined ? src.importSite(spec) : undefined;
     if (at) return new FlatgradError(`cannot find module "${spec}" imported by the model file: check the path (relative imports start with ./ and name an existing file) or install the package`, at, "FG107");
     const by = (err as { requireStack?: string[] }).requireStack?.[0];
+    // imported by a module the model imports: point at that module's import
+    if (spec !== undefined && by && path.isAbsolute(by) && path.resolve(by) !== abs) {
+      let inner: Site | undefined;
+      try {
+        inner = new ModelSource(path.resolve(by), readFileSync(by, "utf8")).importSite(spec);
+      } catch {
+        inner = undefined;
+      }
+      if (inner)
+        return new FlatgradError(`cannot find module "${spec}" imported by ${path.relative(path.dirname(abs), by)} (which the model file imports)`, inner, "FG107");
+    }
     return new FlatgradError(
       `cannot find module ${spec !== undefined ? `"${spec}"` : ""}${by && path.resolve(by) !== abs ? ` imported by ${path.relative(path.dirname(abs), by)}` : ""}: ${firstLine(err.message)}`,
       siteOfError(err, abs) ?? top(abs),
       "FG107",
     );
   }
-  return new FlatgradError(`the model file threw while loading: ${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${firstLine(err.message)}`, siteOfError(err, abs) ?? top(abs), "FG101");
+  // the line that threw: in the model file, or in a module it imports
+  const at = userSite(err.stack) ?? siteOfError(err, abs) ?? top(abs);
+  const who = at.file === abs ? "the model file" : `${path.relative(path.dirname(abs), at.file)}, imported by the model file,`;
+  return new FlatgradError(`${who} threw while loading: ${err.name && err.name !== "Error" ? `${err.name}: ` : ""}${firstLine(err.message)}`, at, "FG101");
 }
 
 const top = (file: string): Site => ({ file, line: 1, col: 1 });
