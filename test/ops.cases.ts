@@ -230,6 +230,7 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[3, 2], [3, 2]], domains: ["prob", "unit"], build: (g, [p, t]) => g.bce(p!, t!), shape: [], ref: ([p, t]) => [-sumAll(p!.map((v, i) => t![i]! * Math.log(v) + (1 - t![i]!) * Math.log(1 - v))) / 6] },
     { shapes: [[1], [1]], domains: ["prob", "unit"], build: (g, [p, t]) => g.bce(p!, t!), shape: [], ref: ([p, t]) => [-(t![0]! * Math.log(p![0]!) + (1 - t![0]!) * Math.log(1 - p![0]!))] },
   ],
+  bceTerm: binaryCases((g, p, t) => g.bceTerm(p, t), (p, t) => -(t * Math.log(p) + (1 - t) * Math.log(1 - p)), ["prob", "unit"]).slice(0, 3),
   bceWithLogits: [
     { shapes: [[4], [4]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [sumAll(z!.map((v, i) => Math.log(1 + Math.exp(v)) - v * t![i]!)) / 4] },
     { shapes: [[3, 2], [3, 2]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [sumAll(z!.map((v, i) => Math.log(1 + Math.exp(v)) - v * t![i]!)) / 6] },

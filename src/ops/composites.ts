@@ -75,10 +75,8 @@ export const mse: Composite<(b: Builder, pred: TensorLike, target: TensorLike) =
 
 export const bce: Composite<(b: Builder, prob: TensorLike, target: TensorLike) => Node> = composite("mean of −(t·log p + (1 − t)·log(1 − p)), logs clamped at −100 as in PyTorch", (b: Builder, prob: TensorLike, target: TensorLike): Node => {
   const [p, t] = sameShapes(b, "bce", ["prob", "target"], prob, target);
-  // log(0) = −∞ would poison the mean; PyTorch clamps each log at −100
-  const lp = b.maximum(b.log(p), -100);
-  const lq = b.maximum(b.log(b.sub(1, p)), -100);
-  return b.neg(b.mean(b.add(b.mul(t, lp), b.mul(b.sub(1, t), lq))));
+  // log(0) = −∞ would poison the mean; bceTerm clamps each log at −100 and guards its gradient, as PyTorch does
+  return b.mean(b.bceTerm(p, t));
 });
 
 export const bceWithLogits: Composite<(b: Builder, logits: TensorLike, target: TensorLike) => Node> = composite("bce(σ(z), t) computed from the logits z as softplus(z) − z·t", (b: Builder, logits: TensorLike, target: TensorLike): Node => {

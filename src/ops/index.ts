@@ -24,6 +24,7 @@ import { relu } from "./relu.js";
 import { heaviside } from "./heaviside.js";
 import { leakyRelu } from "./leakyRelu.js";
 import { softplus } from "./softplus.js";
+import { bceTerm } from "./bceTerm.js";
 import { matmul } from "./matmul.js";
 import { transpose } from "./transpose.js";
 import { reshape } from "./reshape.js";
@@ -47,7 +48,7 @@ export const registry = {
   // reductions
   sum, mean, max, argmaxMask,
   // softmax and losses
-  softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy,
+  softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;
