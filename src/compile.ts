@@ -8,7 +8,7 @@ import path from "node:path";
 import { emitModule } from "./emit/emit.js";
 import { buildModel } from "./front/build.js";
 import { loadModelFile } from "./front/load.js";
-import { FlatgradError, type Site } from "./ir/shape.js";
+import { FlatgradError, type ErrorCode, type Site } from "./ir/shape.js";
 import { lower } from "./lower/lower.js";
 import { runPipeline } from "./passes/pipeline.js";
 
@@ -16,7 +16,7 @@ export interface Diagnostic {
   file: string;
   line: number;
   col: number;
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -80,6 +80,62 @@ export function toDiagnostic(e: unknown, file: string, root: string): Diagnostic
 
 export const formatDiagnostic = (d: Diagnostic) => `${d.file}:${d.line}:${d.col} - error ${d.code}: ${d.message}`;
 
+function readIfFile(abs: string): string | undefined {
+  try {
+    return readFileSync(abs, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Write the changed files all or nothing: every new file goes to a temporary file first; only
+ * when all are written are they renamed into place, and a failed rename restores the files
+ * already replaced. Unchanged files are not touched (their mtime stays).
+ */
+function writeAll(files: CompiledFile[], root: string): Diagnostic | undefined {
+  const todo = files.filter((f) => {
+    const abs = path.resolve(root, f.path);
+    const same = readIfFile(abs) === f.contents;
+    f.status = same ? "unchanged" : "pending";
+    return !same;
+  });
+  const temps: string[] = [];
+  const replaced: { abs: string; before: string | undefined }[] = [];
+  let current = todo[0]?.path ?? "";
+  try {
+    for (const f of todo) {
+      current = f.path;
+      const abs = path.resolve(root, f.path);
+      mkdirSync(path.dirname(abs), { recursive: true });
+      const tmp = `${abs}.${process.pid}.tmp`;
+      temps.push(tmp);
+      writeFileSync(tmp, f.contents);
+    }
+    todo.forEach((f, i) => {
+      current = f.path;
+      const abs = path.resolve(root, f.path);
+      const before = existsSync(abs) ? readFileSync(abs, "utf8") : undefined; // throws if it is not a file: nothing renamed past here
+      renameSync(temps[i]!, abs);
+      replaced.push({ abs, before });
+      f.status = "written";
+    });
+    return undefined;
+  } catch (e) {
+    for (const r of replaced.reverse()) {
+      try {
+        if (r.before === undefined) unlinkSync(r.abs);
+        else writeFileSync(r.abs, r.before);
+      } catch {
+        // best effort: the diagnostic below still reports the failure
+      }
+    }
+    for (const t of temps) if (existsSync(t)) unlinkSync(t);
+    for (const f of todo) f.status = "pending";
+    return { file: current, line: 1, col: 1, code: "FG170", message: `cannot write ${current}: ${(e as Error).message}` };
+  }
+}
+
 export async function compile(opts: CompileOptions): Promise<CompileResult> {
   const root = path.resolve(opts.root ?? process.cwd());
   const outDir = path.resolve(root, opts.outDir ?? "generated");
@@ -102,22 +158,7 @@ export async function compile(opts: CompileOptions): Promise<CompileResult> {
     }
   }
   if (diagnostics.length || opts.mode === "dry-run") return { files, diagnostics };
-  mkdirSync(outDir, { recursive: true });
-  for (const f of files) {
-    const abs = path.resolve(root, f.path);
-    if (existsSync(abs) && readFileSync(abs, "utf8") === f.contents) {
-      f.status = "unchanged";
-      continue;
-    }
-    const tmp = `${abs}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, f.contents);
-      renameSync(tmp, abs);
-    } catch (e) {
-      if (existsSync(tmp)) unlinkSync(tmp);
-      throw e;
-    }
-    f.status = "written";
-  }
+  const err = writeAll(files, root);
+  if (err) diagnostics.push(err);
   return { files, diagnostics };
 }

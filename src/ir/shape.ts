@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   FG162: "a non-finite number (NaN or ±Infinity) as a constant, operand or op attribute",
   FG163: "invalid dtype",
   FG164: "unknown param init, or invalid param options",
+  FG170: "a generated file could not be written (nothing was changed)",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
