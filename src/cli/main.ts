@@ -1,40 +1,164 @@
-/** The command line: a thin wrapper over `compile()`. */
+/**
+ * The command line: a thin wrapper over `compile()` and `explain()`.
+ * Exit codes: 0 ok or up to date; 1 model errors or drift; 2 bad usage, bad config or an internal error.
+ * Logs go to stderr; `explain` writes its result to stdout.
+ */
+import path from "node:path";
 import { parseArgs } from "node:util";
-import { compile, formatDiagnostic } from "../compile.js";
+import { compile, findRoot, type CompileResult } from "../compile.js";
+import { loadConfig } from "./config.js";
+import { formatGithub, formatPretty } from "./report.js";
 
-const USAGE = `usage: flatgrad compile <model files...> [--out <dir>]
+const USAGE = `usage:
+  flatgrad compile [files or globs...] [options]
+      compile model files (default: models/**/*.model.ts) to <out-dir>/NAME.ts
+      -o, --out-dir <dir>   output folder (default: generated); --out is the same
+      --check               compile in memory, print stale:/missing:/orphan: lines, write nothing; exit 1 on drift
+      --dry-run             compile and report what would change, write nothing
+      --clean               delete orphans: generated files (with the flatgrad header) whose model is gone
+      --watch               recompile on every change (debounced); keeps running on errors
+      --reporter <name>     pretty (default) or github (::error annotations)
+      -q, --quiet           print errors only
+      --verbose             print one line per file
+  flatgrad explain <model file> [--format text|dot|mermaid]
+      print the forward and the derived backward graph as numbered equations with shapes,
+      and the rewrites applied; dot and mermaid draw them (backward edges dashed)
 
-  compile   compile model files (NAME.model.ts) to <dir>/NAME.ts (default dir: generated/)`;
+exit codes: 0 ok or up to date, 1 model errors or drift, 2 bad usage, config or internal error`;
 
-export async function main(argv: string[]): Promise<number> {
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo = (): Io => ({
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  isTTY: Boolean(process.stderr.isTTY),
+  env: process.env,
+});
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === "--help" || command === "-h" || command === undefined) {
-    process.stderr.write(USAGE + "\n");
-    return command === undefined ? 2 : 0;
-  }
-  if (command !== "compile") {
-    process.stderr.write(`flatgrad: unknown command "${command}"\n${USAGE}\n`);
-    return 2;
-  }
-  let parsed;
   try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: "string", short: "o" }, "out-dir": { type: "string" } } });
+    if (command === "--help" || command === "-h" || command === "help") {
+      io.out(USAGE + "\n");
+      return 0;
+    }
+    if (command === "compile") return await compileCommand(rest, io);
+    if (command === "explain") {
+      const { explainCommand } = await import("./explain.js");
+      return await explainCommand(rest, io);
+    }
+    throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
   } catch (e) {
-    process.stderr.write(`flatgrad: ${(e as Error).message}\n${USAGE}\n`);
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`flatgrad: ${(e as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    io.err(`flatgrad: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
-  if (!parsed.positionals.length) {
-    process.stderr.write(`flatgrad: no model files given\n${USAGE}\n`);
-    return 2;
-  }
-  const t0 = performance.now();
-  const res = await compile({ models: parsed.positionals, outDir: parsed.values.out ?? parsed.values["out-dir"] ?? "generated" });
-  for (const d of res.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
-  if (res.diagnostics.length) {
-    process.stderr.write(`flatgrad: ${res.diagnostics.length} error${res.diagnostics.length > 1 ? "s" : ""}; no file written\n`);
-    return 1;
-  }
-  const written = res.files.filter((f) => f.status === "written").length;
-  process.stderr.write(`flatgrad: ${res.files.length} model${res.files.length === 1 ? "" : "s"}, ${written} written, ${res.files.length - written} unchanged (${((performance.now() - t0) / 1000).toFixed(2)} s)\n`);
+}
+
+async function compileCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "out-dir": { type: "string", short: "o" },
+      out: { type: "string" },
+      check: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      clean: { type: "boolean" },
+      watch: { type: "boolean" },
+      reporter: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+      verbose: { type: "boolean" },
+    },
+  });
+  const reporter = values.reporter ?? "pretty";
+  if (reporter !== "pretty" && reporter !== "github") throw new UsageError(`unknown reporter "${reporter}" (pretty or github)`);
+  if (values.check && values["dry-run"]) throw new UsageError("--check and --dry-run do not go together");
+  if (values.watch && (values.check || values["dry-run"])) throw new UsageError("--watch writes files: it does not go with --check or --dry-run");
+  if (values.quiet && values.verbose) throw new UsageError("--quiet and --verbose do not go together");
+  const root = findRoot();
+  const config = await loadConfig(root);
+  const cwdRel = (p: string) => path.relative(root, path.resolve(p)) || ".";
+  const models = positionals.length ? positionals.map((p) => (/[*?[\]{}]/.test(p) ? path.posix.join(cwdRel(".").split(path.sep).join("/"), p) : cwdRel(p))) : config.models;
+  const outDirFlag = values["out-dir"] ?? values.out;
+  const outDir = outDirFlag !== undefined ? cwdRel(outDirFlag) : (config.outDir ?? "generated");
+  const mode = values.check ? "check" : values["dry-run"] ? "dry-run" : "write";
+  const color = io.isTTY && !io.env.NO_COLOR;
+
+  const once = async (): Promise<number> => {
+    const t0 = performance.now();
+    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true });
+    return report(res, (performance.now() - t0) / 1000);
+  };
+  const report = (res: CompileResult, seconds: number): number => {
+    for (const d of res.diagnostics) io.err((reporter === "github" ? formatGithub(d) : formatPretty(d, root, { color })) + "\n");
+    const count = (s: string) => res.files.filter((f) => f.status === s).length;
+    const models = res.files.filter((f) => f.model).length;
+    const time = `(${seconds.toFixed(2)} s)`;
+    if (res.diagnostics.length) {
+      const internal = res.diagnostics.some((d) => d.code === "FG900");
+      io.err(`flatgrad: ${res.diagnostics.length} error${res.diagnostics.length === 1 ? "" : "s"}, no file written ${time}\n`);
+      return internal ? 2 : 1;
+    }
+    if (mode === "write") {
+      if (values.verbose)
+        for (const f of res.files) io.err(`${f.status}: ${f.path}${f.model ? `  (arena ${res.arena[f.model]} values)` : ""}\n`);
+      else for (const f of res.files) if (f.status === "orphan") io.err(`orphan: ${f.path} (its model is gone; --clean deletes it)\n`);
+      if (!values.quiet)
+        io.err(`flatgrad: ${models} model${models === 1 ? "" : "s"}, ${count("written")} written, ${count("unchanged")} unchanged${count("deleted") ? `, ${count("deleted")} deleted` : ""} ${time}\n`);
+      return 0;
+    }
+    for (const f of res.files) if (f.status !== "unchanged" || values.verbose) io.err(`${f.status}: ${f.path}\n`);
+    const drift = count("stale") + count("missing") + count("orphan");
+    if (!values.quiet || drift)
+      io.err(`flatgrad: ${models} model${models === 1 ? "" : "s"}, ${count("unchanged")} up to date, ${count("stale")} stale, ${count("missing")} missing, ${count("orphan")} orphan ${time}\n`);
+    return mode === "check" && drift ? 1 : 0;
+  };
+
+  if (!values.watch) return once();
+  return watch(root, outDir, once, io);
+}
+
+/** Recompile on change, debounced; never watches the output folder; survives broken models. */
+async function watch(root: string, outDir: string, once: () => Promise<number>, io: Io): Promise<number> {
+  const { watch: chokidar } = await import("chokidar");
+  const outAbs = path.resolve(root, outDir);
+  await once();
+  io.err("flatgrad: watching for changes (Ctrl-C to stop)\n");
+  let timer: NodeJS.Timeout | undefined;
+  let running = Promise.resolve(0);
+  const watcher = chokidar(root, {
+    ignoreInitial: true,
+    ignored: (p: string) => {
+      const abs = path.resolve(p);
+      return abs === outAbs || abs.startsWith(outAbs + path.sep) || /[\\/](node_modules|\.git)([\\/]|$)/.test(abs) || /\.tmp$/.test(abs);
+    },
+  });
+  watcher.on("all", (_event, file) => {
+    if (!/\.[cm]?[tj]s$/.test(file)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(() => once()).catch((e) => {
+        io.err(`flatgrad: ${(e as Error).message}\n`);
+        return 2;
+      });
+    }, 100);
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await watcher.close();
   return 0;
 }

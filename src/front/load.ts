@@ -2,7 +2,10 @@
 import { createJiti } from "jiti";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { FlatgradError, type Site } from "../ir/shape.js";
+
+const MODEL_API = fileURLToPath(new URL("../dsl/define.ts", import.meta.url));
 import { isModel } from "../dsl/define.js";
 import { siteOfError } from "./build.js";
 import { userSite } from "../dsl/callsite.js";
@@ -25,7 +28,9 @@ export async function loadModelFile(file: string): Promise<LoadedFile> {
     throw new FlatgradError(`cannot read model file: ${(e as Error).message}`, top(abs), "FG104");
   }
   // a fresh loader per load: an edited model (or a model it imports) is never served from a stale cache
-  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, sourceMaps: true });
+  // "flatgrad" in a model file is the model API alone (defineModel and types): loading the whole
+  // compiler again for every model would cost seconds
+  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, sourceMaps: true, alias: { flatgrad: MODEL_API } });
   let mod: unknown;
   try {
     mod = await jiti.import(abs);

@@ -28,6 +28,8 @@ export interface Kernel {
   comment: string;
   site: Site | undefined;
   backward: boolean;
+  /** The ops computed in this one loop nest, when more than its own (fusion, for `explain`). */
+  fused: string[];
   /** Buffers and inputs it reads (for lifetimes). */
   reads: Set<string>;
   emit(w: KernelWriter): void;
@@ -236,7 +238,7 @@ export function lower(g: Graph): Program {
     const template = def.math(sentinels, { ...n.attrs });
     const args = n.inputs.map((c, i) => {
       let s = mathOf(c, false, steps);
-      const own = inlined.has(c) && ctx.names.get(c);
+      const own = (inlined.has(c) || fused.has(c)) && ctx.names.get(c);
       if (own && steps && c.inputs.length) {
         steps.push(`${own} = ${s}`);
         s = own;
@@ -288,7 +290,14 @@ export function lower(g: Graph): Program {
     } else throw new Error(`internal: no kernel for ${n.op}`);
     const steps: string[] = [];
     const math = mathOf(n, true, steps);
-    return { node: n, out: outName, comment: [...steps, `${outName} = ${math}`].join(";  "), site: ctx.sites.get(n), backward: false, reads, emit };
+    const fusedOps: string[] = [];
+    const walk = (m: Node): void => {
+      if (m !== n && !inlined.has(m) && !fused.has(m)) return;
+      m.inputs.forEach(walk);
+      fusedOps.push(m.op);
+    };
+    if (!copy) walk(n);
+    return { node: n, out: outName, comment: [...steps, `${outName} = ${math}`].join(";  "), site: ctx.sites.get(n), backward: false, fused: fusedOps.length > 1 ? fusedOps : [], reads, emit };
   };
   const kernelFor = (n: Node): Kernel => {
     let k = kernelCache.get(n);

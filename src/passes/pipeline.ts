@@ -6,11 +6,11 @@
 import { differentiate } from "../autodiff/grad.js";
 import type { Graph } from "../ir/graph.js";
 import { foldConstants } from "./fold.js";
-import { simplify } from "./simplify.js";
+import { simplify, type Rewrite } from "./simplify.js";
 import { verify } from "./verify.js";
 
 export interface PassLog {
-  rewrites: string[];
+  rewrites: Rewrite[];
 }
 
 export const pipeline: { name: string; run(g: Graph, log: PassLog): Graph }[] = [

@@ -4,7 +4,7 @@
  */
 import { makeBuilder } from "../dsl/builder.js";
 import { mapGraph, type Ctx, type Graph, type Node } from "../ir/graph.js";
-import { broadcastShapes, sameShape } from "../ir/shape.js";
+import { broadcastShapes, sameShape, type Site } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 
 const scalarConst = (n: Node, v?: number): boolean =>
@@ -12,6 +12,12 @@ const scalarConst = (n: Node, v?: number): boolean =>
 const isSwapLast2 = (perm: number[]) => perm.length >= 2 && perm.every((p, i) => (i < perm.length - 2 ? p === i : p === perm.length * 2 - 3 - i));
 const isIdentityPerm = (perm: number[]) => perm.every((p, i) => p === i);
 const elementwise = (n: Node) => n.inputs.length > 0 && primitive(n.op).lower.kind === "elementwise";
+
+/** A rewrite that fired: its law and the model-file line of the node it rewrote. */
+export interface Rewrite {
+  law: string;
+  site: Site | undefined;
+}
 
 interface Rule {
   law: string;
@@ -149,7 +155,7 @@ export const rules: Rule[] = [
 ];
 
 /** Apply the rules bottom-up; each rewrite is recorded (law and node) for `explain`. */
-export function simplify(g: Graph, log?: string[]): Graph {
+export function simplify(g: Graph, log?: Rewrite[]): Graph {
   let cur = g;
   for (let round = 0; round < 8; round++) {
     let changed = false;
@@ -160,7 +166,7 @@ export function simplify(g: Graph, log?: string[]): Graph {
         for (const r of rules) {
           const out = r.apply(m, g.ctx);
           if (out && out !== m) {
-            log?.push(`${r.law}  at ${m.op}#${m.id}`);
+            log?.push({ law: r.law, site: g.ctx.sites.get(n) });
             m = out;
             fired = changed = true;
             break;
