@@ -6,24 +6,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { registry } from "../src/ops/index.js";
-import { evaluate } from "../src/interp/interp.js";
-import type { Node } from "../src/ir/graph.js";
+import { evaluate, interpret } from "../src/interp/interp.js";
 import { size } from "../src/ir/shape.js";
-import { cases, type Domain } from "./ops.cases.js";
-import { compileAndLoad, maxRelErr, rng } from "./helpers.js";
-
-function sample(domain: Domain, rand: () => number): number {
-  switch (domain) {
-    case "positive":
-      return 0.5 + 1.5 * rand();
-    case "unit":
-      return rand();
-    case "prob":
-      return 0.1 + 0.8 * rand();
-    default:
-      return (rand() < 0.5 ? -1 : 1) * (0.2 + 1.3 * rand());
-  }
-}
+import { cases } from "./ops.cases.js";
+import { maxRelErr, rng } from "./helpers.js";
+import { compileCase, fillParams, finiteDifferences, sample } from "./gradcheck.js";
 
 describe("op registry", () => {
   it("has at least three cases for every op", () => {
@@ -33,27 +20,13 @@ describe("op registry", () => {
   for (const [op, list] of Object.entries(cases)) {
     list.forEach((c, ci) => {
       it(`${op} #${ci}: ${c.shapes.map((s) => `[${s}]`).join(" ")} → [${c.shape}]`, async () => {
-        let out: Node | undefined;
-        const weights = rng(99);
-        const { mod, graph } = await compileAndLoad({
-          dtype: "float64",
-          build(g) {
-            const ps = c.shapes.map((s, i) => g.param(`p${i}`, s, { init: "zeros" }));
-            out = c.build(g, ps);
-            if (op !== "output") g.output("out", out);
-            const r = g.constant(Array.from({ length: size(out.shape) }, () => weights() * 2 - 1), out.shape.length ? [...out.shape] : []);
-            return g.sum(g.mul(out, r));
-          },
-        }, `op-${op}-${ci}`);
+        const { mod, graph, out } = await compileCase(op, c, ci);
         // shape rule
         expect([...out!.shape]).toEqual(c.shape);
         for (const seed of [1, 2]) {
           const rand = rng(seed * 1000 + ci);
           const m = mod.createModel();
-          c.shapes.forEach((s, i) => {
-            const p = m.params[`p${i}`]!;
-            for (let k = 0; k < p.length; k++) p[k] = sample(c.domains?.[i] ?? "any", rand);
-          });
+          fillParams(m, c, rand);
           const inputs: Record<string, Float64Array> = {};
           for (const [name, n] of graph.inputs) inputs[name] = Float64Array.from({ length: size(n.shape) }, () => sample("any", rand));
           const params = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v)]));
@@ -64,27 +37,10 @@ describe("op registry", () => {
           const fwd = m.forward(inputs)[op === "output" ? "o" : "out"]!;
           expect(maxRelErr(fwd, ref, 1e-300)).toBeLessThan(1e-12);
           // generated backward against the interpreter and finite differences
-          const { interpret } = await import("../src/interp/interp.js");
           const oracle = interpret(graph, inputs, params);
           m.lossAndGrad(inputs);
-          const grads = Object.fromEntries(Object.entries(m.grads).map(([k, v]) => [k, Float64Array.from(v)]));
-          for (const k of Object.keys(grads)) expect(maxRelErr(grads[k]!, oracle.grads[k]!, 1e-9), k).toBeLessThan(1e-10);
-          const h = 1e-5;
-          for (const [k, p] of Object.entries(m.params)) {
-            for (let i = 0; i < p.length; i++) {
-              const v = p[i]!;
-              p[i] = v + h;
-              const up = m.lossAndGrad(inputs);
-              p[i] = v - h;
-              const down = m.lossAndGrad(inputs);
-              p[i] = v;
-              const numeric = (up - down) / (2 * h);
-              const analytic = grads[k]![i]!;
-              if (c.zeroGrad || c.stopsGradient) expect(analytic).toBe(0);
-              if (c.stopsGradient) continue;
-              expect(Math.abs(analytic - numeric), `${k}[${i}]: analytic ${analytic}, numeric ${numeric}`).toBeLessThanOrEqual(1e-8 + 1e-6 * Math.abs(numeric));
-            }
-          }
+          for (const k of Object.keys(oracle.grads)) expect(maxRelErr(m.grads[k]!, oracle.grads[k]!, 1e-9), k).toBeLessThan(1e-10);
+          expect(finiteDifferences(m, inputs, c)).toEqual([]);
         }
       });
     });

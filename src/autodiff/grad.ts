@@ -3,9 +3,18 @@
  * contributions a node receives from its users are summed (fan-in), and the result is a backward
  * graph that the passes simplify and the code generator emits like any other.
  */
-import { makeBuilder } from "../dsl/builder.js";
+import { makeBuilder, type Builder } from "../dsl/builder.js";
 import { roots, topo, type Graph, type Node } from "../ir/graph.js";
 import { primitive } from "../ops/index.js";
+
+/**
+ * Fan-in: a node read by several users receives the sum of their contributions (the
+ * multivariate chain rule). One object, so that the mutation tests can replace it and show
+ * that the gradient suite notices.
+ */
+export const fanIn = {
+  combine: (b: Builder, parts: Node[]): Node => parts.slice(1).reduce((acc, p) => b.add(acc, p), parts[0]!),
+};
 
 /** Add dL/dparam for every param to the graph's roots (only nodes between params and the loss are differentiated). */
 export function differentiate(g: Graph): Graph {
@@ -25,7 +34,7 @@ export function differentiate(g: Graph): Graph {
     const parts = contributions.get(n);
     if (!needs.has(n) || !parts) continue;
     const site = ctx.sites.get(n);
-    const d = ctx.at(site, () => parts.slice(1).reduce((acc, p) => b.add(acc, p), parts[0]!));
+    const d = ctx.at(site, () => fanIn.combine(b, parts));
     const name = ctx.names.get(n);
     if (name) ctx.name(d, `d${name}`);
     if (!ctx.gradOf.has(d)) ctx.gradOf.set(d, n);
