@@ -30,8 +30,16 @@ export interface Model {
   lossAndGrad(inputs: Inputs): number;
   /** lossAndGrad, then the optimizer's update; returns the loss before the update. */
   step(inputs: Inputs, options?: { lr?: number }): number;
-  /** Zero the optimizer's state (momentum buffers). */
+  /** Zero the optimizer's state (moments, momentum buffers and the step count), as a fresh torch optimizer. */
   resetOptimizer(): void;
+  /** The parameters as a safetensors file: one tensor per param, keyed by its name. */
+  saveParams(): Uint8Array;
+  /** Load a `saveParams` file. Everything is checked first; on any error nothing changes. */
+  loadParams(bytes: Uint8Array): void;
+  /** Parameters plus optimizer state (`optimizer.<param>.<state>`, `optimizer.step`), to resume training bit for bit. */
+  saveState(): Uint8Array;
+  /** Load a `saveState` file. Everything is checked first; on any error nothing changes. */
+  loadState(bytes: Uint8Array): void;
 }
 
 /** Read input `name`, checking its type and length, so a bad batch fails loudly instead of reading out of bounds. */
@@ -77,6 +85,145 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
+/** A tensor of a checkpoint: its key, its shape, and the arena view that holds its values. */
+interface Tensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Arr;
+}
+
+/*
+ * Checkpoints in the safetensors format (https://github.com/huggingface/safetensors):
+ *   8 bytes   N, the header's length, unsigned 64-bit little-endian
+ *   N bytes   the header: UTF-8 JSON {"__metadata__": {...}, "<key>": {"dtype": "F32" | "F64",
+ *             "shape": [...], "data_offsets": [begin, end]}, ...}; offsets count from the first data byte
+ *   the data  every tensor's values, row-major, little-endian, back to back
+ * Written as: metadata {"format":"pt"} first, then the tensors in declaration order with consecutive
+ * offsets from 0; compact JSON (no spaces), padded with spaces (0x20) to a multiple of 8 bytes so the
+ * data starts 8-byte aligned, as the safetensors library pads.
+ */
+const DTYPE = ArrayType.BYTES_PER_ELEMENT === 4 ? "F32" : "F64";
+/** The safetensors library's limit on the header's size. */
+const MAX_HEADER = 100_000_000;
+
+/** Encode tensors as a safetensors file. */
+function writeSafetensors(tensors: readonly Tensor[]): Uint8Array {
+  const width = ArrayType.BYTES_PER_ELEMENT;
+  let end = 0;
+  let header = '{"__metadata__":{"format":"pt"}';
+  for (const t of tensors) {
+    const begin = end;
+    end += t.data.length * width;
+    header += `,${JSON.stringify(t.name)}:{"dtype":"${DTYPE}","shape":[${t.shape.join(",")}],"data_offsets":[${begin},${end}]}`;
+  }
+  header += "}";
+  header += " ".repeat((8 - (header.length % 8)) % 8);
+  // keys are ASCII identifiers, so the header is ASCII: one byte per character
+  const bytes = new Uint8Array(8 + header.length + end);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, header.length, true);
+  view.setUint32(4, 0, true);
+  for (let i = 0; i < header.length; i++) bytes[8 + i] = header.charCodeAt(i);
+  let at = 8 + header.length;
+  for (const t of tensors) {
+    for (let i = 0; i < t.data.length; i++, at += width) {
+      if (width === 4) view.setFloat32(at, t.data[i]!, true);
+      else view.setFloat64(at, t.data[i]!, true);
+    }
+  }
+  return bytes;
+}
+
+/** Strict UTF-8 decoding; undefined for a malformed sequence. */
+function decodeUtf8(b: Uint8Array): string | undefined {
+  let s = "";
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
+    if (n < 0) return undefined;
+    let cp = n === 0 ? c : c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || (d & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < [0, 0x80, 0x800, 0x10000][n]! || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return undefined;
+    s += String.fromCodePoint(cp);
+    i += n + 1;
+  }
+  return s;
+}
+
+/**
+ * Check a safetensors file against `tensors` (the same keys, dtype and shapes; offsets in range,
+ * not overlapping, covering the data exactly), then copy its values into them. Every check runs
+ * before the first write, so a bad file changes nothing.
+ */
+function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: string): void {
+  const fail = (msg: string): never => {
+    throw new Error(`${spec.name}: ${what}: ${msg}`);
+  };
+  if (!(bytes instanceof Uint8Array)) fail(`expected the bytes of a safetensors file (a Uint8Array), got ${typeof bytes}`);
+  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, fewer than the 8 of the header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getUint32(0, true) + view.getUint32(4, true) * 4294967296;
+  if (n > MAX_HEADER) fail(`header too large: ${n} bytes (the limit is ${MAX_HEADER})`);
+  if (8 + n > bytes.length) fail(`truncated: the header is ${n} bytes but only ${bytes.length - 8} follow the header length`);
+  const text = decodeUtf8(bytes.subarray(8, 8 + n));
+  if (text === undefined) fail("bad header: not valid UTF-8");
+  let header: unknown;
+  try {
+    header = JSON.parse(text!);
+  } catch (e) {
+    fail(`bad header: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) fail("bad header: not a JSON object");
+  const dataLength = bytes.length - 8 - n;
+  const width = ArrayType.BYTES_PER_ELEMENT;
+  const wanted = new Map(tensors.map((t) => [t.name, t]));
+  const found: { t: Tensor; begin: number; end: number }[] = [];
+  const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  for (const [key, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (key === "__metadata__") {
+      if (typeof entry !== "object" || entry === null || Array.isArray(entry) || Object.values(entry).some((v) => typeof v !== "string"))
+        fail("bad header: __metadata__ must map strings to strings");
+      continue;
+    }
+    const t = wanted.get(key);
+    if (!t) fail(`unexpected tensor "${key}": the model has ${tensors.map((q) => q.name).join(", ")}`);
+    const e = entry as Record<string, unknown>;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) fail(`tensor "${key}": its header entry is not an object`);
+    if (e.dtype !== DTYPE) fail(`tensor "${key}": dtype ${JSON.stringify(e.dtype)}, expected "${DTYPE}"`);
+    const shape = e.shape;
+    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor "${key}": shape ${JSON.stringify(shape)} is not an array of sizes`);
+    if ((shape as number[]).join(",") !== t!.shape.join(",") || (shape as number[]).length !== t!.shape.length)
+      fail(`tensor "${key}": shape [${(shape as number[]).join(", ")}], expected [${t!.shape.join(", ")}]`);
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[0] > off[1])
+      fail(`tensor "${key}": data_offsets ${JSON.stringify(off)} is not a pair [begin, end] with begin ≤ end`);
+    const [begin, end] = off as [number, number];
+    if (end - begin !== t!.data.length * width)
+      fail(`tensor "${key}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes, expected ${t!.data.length * width} (${t!.data.length} × ${width})`);
+    if (end > dataLength) fail(`tensor "${key}": data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes): truncated file?`);
+    found.push({ t: t!, begin, end });
+  }
+  const missing = tensors.filter((t) => !found.some((f) => f.t === t));
+  if (missing.length) fail(`missing tensor${missing.length > 1 ? "s" : ""} ${missing.map((t) => `"${t.name}"`).join(", ")}`);
+  found.sort((a, b) => a.begin - b.begin);
+  let covered = 0;
+  for (const [k, f] of found.entries()) {
+    if (f.begin < covered) fail(`tensor "${f.t.name}": data_offsets [${f.begin}, ${f.end}] overlap tensor "${found[k - 1]!.t.name}"`);
+    if (f.begin > covered) fail(`tensor "${f.t.name}": data_offsets [${f.begin}, ${f.end}] leave bytes ${covered}…${f.begin} of the data unused`);
+    covered = f.end;
+  }
+  if (covered !== dataLength) fail(`${dataLength - covered} bytes after the last tensor (${found.length ? `"${found[found.length - 1]!.t.name}"` : "none"}) belong to no tensor`);
+  // all checked: copy
+  for (const f of found) {
+    const at = 8 + n + f.begin;
+    for (let i = 0; i < f.t.data.length; i++) f.t.data[i] = width === 4 ? view.getFloat32(at + 4 * i, true) : view.getFloat64(at + 8 * i, true);
+  }
+}
+
 /** Create a model with its own arena; parameters are initialised from `seed` (default 0). (filled in) */
 export function createModel(options: { seed?: number } = {}): Model {
   void options;
@@ -85,5 +232,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   void prng;
   void fillUniform;
   void fillNormal;
+  void writeSafetensors;
+  void readSafetensors;
   throw new Error("template");
 }

@@ -13,7 +13,7 @@ import { fmtShape, size, type Site } from "../ir/shape.js";
 import type { Attrs } from "../ops/types.js";
 import type { Kernel, Program } from "../lower/lower.js";
 import type { KernelWriter } from "../lower/view.js";
-import { emitClip, emitUpdate, stateRoles, type UpdateTarget } from "../optim/sgd.js";
+import { emitUpdate, stateRoles, type UpdateTarget } from "../optim/update.js";
 
 const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../templates/module.ts");
 let templateText: string | undefined;
@@ -57,19 +57,42 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getInterfaceOrThrow("Params").addProperties(props(g.params));
   sf.getInterfaceOrThrow("Outputs").addProperties(props(g.outputs));
 
-  // optimizer state lives after everything else in the arena
+  // optimizer state lives after everything else in the arena: per param, the optimizer's state
+  // buffers (torch's names); then the step count t
   const roles = stateRoles(opts.optimizer);
   let arenaSize = prog.arenaSize;
+  const stateBuffer = (preferred: string, n: number) => {
+    const name = prog.namer.claim(preferred);
+    prog.buffers.push({ name, size: n, offset: arenaSize, role: "state" });
+    arenaSize += n;
+    return name;
+  };
   const targets: UpdateTarget[] = [...prog.params].map(([pn, buf]) => {
     const n = size(g.params.get(pn)!.shape);
     const state: Record<string, string> = {};
-    for (const r of roles) {
-      state[r] = prog.namer.claim(`${r === "momentum_buffer" ? "m" : r}_${pn}`);
-      prog.buffers.push({ name: state[r]!, size: n, offset: arenaSize, role: "state" });
-      arenaSize += n;
-    }
-    return { param: buf, grad: prog.grads.get(pn)!, size: n, state };
+    for (const r of roles) state[r] = stateBuffer(`${r}_${pn}`, n);
+    return { name: pn, param: buf, grad: prog.grads.get(pn)!, size: n, state };
   });
+  const counter = stateBuffer("optimizer_step", 1);
+  // locals of the generated code that must not shadow a buffer
+  const claimed = new Map<string, string>();
+  const local = (preferred: string) => {
+    if (!claimed.has(preferred)) claimed.set(preferred, prog.namer.claim(preferred));
+    return claimed.get(preferred)!;
+  };
+  // template helpers called inside createModel: renamed if a buffer took the name
+  for (const helper of ["writeSafetensors", "readSafetensors"]) {
+    const name = local(helper);
+    if (name !== helper) sf.getFunctionOrThrow(helper).rename(name);
+  }
+  const store = g.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
+  // checkpoint keys: the param names; optimizer state as optimizer.<param>.<state>, and optimizer.step
+  const tensor = (key: string, shape: readonly number[], buf: string) => `{ name: ${JSON.stringify(key)}, shape: [${shape.join(", ")}], data: ${buf} }`;
+  const paramTensors = targets.map((t) => tensor(t.name, g.params.get(t.name)!.shape, t.param));
+  const stateTensors = [
+    ...targets.flatMap((t) => roles.map((r) => tensor(`optimizer.${t.name}.${r}`, g.params.get(t.name)!.shape, t.state[r]!))),
+    tensor("optimizer.step", [], counter),
+  ];
 
   const fn = sf.getFunctionOrThrow("createModel");
   fn.setBodyText((cw) => {
@@ -133,19 +156,30 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.block("function step(inputs: Inputs, options?: { lr?: number }): number", () => {
       w.line(`const lr = rate(options, ${opts.optimizer.lr ?? 0.01});`);
       w.line("const lossValue = lossAndGrad(inputs);");
-      if (opts.optimizer.clipGradNorm !== undefined) emitClip(w, targets, opts.optimizer.clipGradNorm);
-      w.line(`// ${opts.optimizer.type} update`);
-      emitUpdate(w, opts.optimizer, targets);
+      emitUpdate({ w, targets, counter, store, local }, opts.optimizer);
       w.line("return lossValue;");
     });
     w.line("");
-    w.block("function resetOptimizer(): void", () => {
-      const st = prog.buffers.filter((b) => b.role === "state");
-      for (const b of st) w.line(`${b.name}.fill(0);`);
+    const reset = local("resetOptimizer");
+    w.block(`function ${reset}(): void`, () => {
+      w.line("// a fresh optimizer: zero moments, momentum buffers and step count");
+      for (const b of prog.buffers.filter((b) => b.role === "state")) w.line(`${b.name}.fill(0);`);
     });
     w.line("");
+    w.line("// checkpoints (safetensors): each tensor's key, shape and arena view");
+    const pt = local("paramTensors");
+    const st = local("stateTensors");
+    w.line(`const ${pt}: Tensor[] = [${paramTensors.join(", ")}];`);
+    w.line(`const ${st}: Tensor[] = [...${pt}, ${stateTensors.join(", ")}];`);
+    w.line("");
     const obj = (m: Map<string, string>) => `{ ${[...m].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} }`;
-    w.line(`return { params: ${obj(prog.params)}, grads: ${obj(prog.grads)}, forward, lossAndGrad, step, resetOptimizer };`);
+    const rd = local("readSafetensors");
+    const wr = local("writeSafetensors");
+    w.line(
+      `return { params: ${obj(prog.params)}, grads: ${obj(prog.grads)}, forward, lossAndGrad, step, ${reset === "resetOptimizer" ? reset : `resetOptimizer: ${reset}`}, ` +
+        `saveParams: () => ${wr}(${pt}), loadParams: (bytes: Uint8Array) => ${rd}(bytes, ${pt}, "loadParams"), ` +
+        `saveState: () => ${wr}(${st}), loadState: (bytes: Uint8Array) => ${rd}(bytes, ${st}, "loadState") };`,
+    );
   });
 
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");

@@ -1,12 +1,11 @@
 import type { OptimizerConfig } from "../dsl/define.js";
 import { FlatgradError, fmtValue, type Site } from "../ir/shape.js";
+import { OPTIMIZERS } from "./index.js";
 
-const FIELDS: Record<string, Record<string, "number" | "boolean">> = {
-  sgd: { lr: "number", momentum: "number", nesterov: "boolean", weightDecay: "number", clipGradNorm: "number" },
-};
-const DEFAULTS: Record<string, Record<string, number | boolean>> = {
-  sgd: { lr: 0.01, momentum: 0, nesterov: false, weightDecay: 0 },
-};
+/** Fields of each optimizer type (besides `type`), from the optimizer table. */
+const FIELDS: Record<string, Record<string, "number" | "boolean">> = Object.fromEntries(Object.entries(OPTIMIZERS).map(([k, d]) => [k, d.fields]));
+/** Defaults of each optimizer type (clipGradNorm has none: no clipping). */
+const DEFAULTS: Record<string, Record<string, number | boolean>> = Object.fromEntries(Object.entries(OPTIMIZERS).map(([k, d]) => [k, d.defaults]));
 
 /** Where a field of the optimizer config is written: [] is the `optimizer` field itself, ["lr"] its `lr`. */
 export type OptimizerSites = (path: string[]) => Site | undefined;
@@ -14,7 +13,7 @@ export type OptimizerSites = (path: string[]) => Site | undefined;
 /** Check an optimizer config against the known optimizers and fill in the defaults. */
 export function checkOptimizer(cfg: unknown, sites: Site | undefined | OptimizerSites): OptimizerConfig {
   const at: OptimizerSites = typeof sites === "function" ? sites : () => sites;
-  if (cfg === undefined) return { type: "sgd", lr: 0.01, momentum: 0, nesterov: false, weightDecay: 0 };
+  if (cfg === undefined) return { type: "sgd", ...DEFAULTS.sgd } as OptimizerConfig;
   if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg))
     throw new FlatgradError(`optimizer: expected an object like { type: "sgd", lr: 0.1 }, got ${fmtValue(cfg)}`, at([]), "FG130");
   const o = cfg as Record<string, unknown>;
@@ -29,8 +28,9 @@ export function checkOptimizer(cfg: unknown, sites: Site | undefined | Optimizer
     if (typeof v !== want || (want === "number" && (!Number.isFinite(v) || (v as number) < 0)))
       throw new FlatgradError(`optimizer: ${o.type}.${k} must be a ${want === "number" ? "finite number ≥ 0" : "boolean"}, got ${fmtValue(v)}`, at([k]), "FG132");
   }
-  const full = { ...DEFAULTS[o.type as string], ...o } as OptimizerConfig & Record<string, unknown>;
-  if (full.type === "sgd" && full.nesterov && !(full.momentum! > 0))
-    throw new FlatgradError(`optimizer: sgd.nesterov needs momentum > 0, got momentum ${fmtValue(full.momentum)}`, at(["nesterov"]), "FG132");
+  const full = { ...DEFAULTS[o.type as string], ...o } as unknown as OptimizerConfig;
+  const def = OPTIMIZERS[full.type] as { check?: (c: OptimizerConfig) => { field: string; message: string } | undefined };
+  const bad = def.check?.(full);
+  if (bad) throw new FlatgradError(`optimizer: ${bad.message}`, at([bad.field]), "FG132");
   return full;
 }

@@ -1,51 +1,41 @@
 /**
- * The optimizer update, emitted as flat loops after the backward pass. Semantics follow
- * torch.optim.SGD (dampening 0; weight decay added to the gradient) and
- * torch.nn.utils.clip_grad_norm_ (coefficient max / (‖g‖ + 1e-6), applied when below 1).
+ * The training step after the backward pass, emitted as flat loops: gradient clipping (any
+ * optimizer) as torch.nn.utils.clip_grad_norm_, the step count, then the optimizer's own update
+ * (one file per optimizer: sgd.ts, adam.ts, adamw.ts, rmsprop.ts; the table is index.ts).
  */
 import type { OptimizerConfig } from "../dsl/define.js";
 import type { KernelWriter } from "../lower/view.js";
+import { optimizerOf } from "./index.js";
+import type { UpdateContext, UpdateTarget } from "./types.js";
+import { lit } from "./types.js";
 
-export interface UpdateTarget {
-  param: string;
-  grad: string;
-  size: number;
-  /** Buffer names of this param's optimizer state, by role. */
-  state: Record<string, string>;
-}
+export type { UpdateContext, UpdateTarget } from "./types.js";
 
-/** State buffers an optimizer keeps per parameter (names are suffixes, roles are keys). */
-export function stateRoles(cfg: OptimizerConfig): string[] {
-  return cfg.type === "sgd" && (cfg.momentum ?? 0) > 0 ? ["momentum_buffer"] : [];
-}
+/** State buffers an optimizer keeps per parameter, by torch's state names (in arena and checkpoint order). */
+export const stateRoles = (cfg: OptimizerConfig): string[] => optimizerOf(cfg).state(cfg);
 
+/** clip_grad_norm_: coefficient max / (‖g‖₂ + 1e-6) over all gradients together, applied when below 1. */
 export function emitClip(w: KernelWriter, targets: UpdateTarget[], maxNorm: number): void {
-  w.line(`// clip_grad_norm: g ← g · min(1, ${maxNorm} / (‖g‖₂ + 1e-6)) over all gradients together`);
+  w.line(`// clip_grad_norm: g ← g · min(1, ${lit(maxNorm)} / (‖g‖₂ + 1e-6)) over all gradients together`);
   w.line("let sq = 0;");
   for (const t of targets) w.loop("i", t.size, () => w.line(`sq += ${t.grad}[i]! * ${t.grad}[i]!;`));
-  w.line(`const coef = ${maxNorm} / (Math.sqrt(sq) + 1e-6);`);
+  w.line(`const coef = ${lit(maxNorm)} / (Math.sqrt(sq) + 1e-6);`);
   w.block("if (coef < 1)", () => {
     for (const t of targets) w.loop("i", t.size, () => w.line(`${t.grad}[i] *= coef;`));
   });
 }
 
-export function emitUpdate(w: KernelWriter, cfg: OptimizerConfig, targets: UpdateTarget[]): void {
-  const momentum = cfg.momentum ?? 0;
-  const wd = cfg.weightDecay ?? 0;
-  const grad = (t: UpdateTarget) => (wd ? `${t.grad}[i]! + ${wd} * ${t.param}[i]!` : `${t.grad}[i]!`);
-  for (const t of targets) {
-    if (momentum === 0) {
-      w.line(`// ${t.param} ← ${t.param} − η·${wd ? `(d${t.param} + λ·${t.param})` : t.grad}`);
-      w.loop("i", t.size, () => w.line(`${t.param}[i] -= lr * ${wd ? `(${grad(t)})` : grad(t)};`));
-    } else {
-      const buf = t.state.momentum_buffer!;
-      w.line(`// b ← μ·b + g;  ${t.param} ← ${t.param} − η·${cfg.nesterov ? "(g + μ·b)" : "b"}   (μ = ${momentum}${wd ? `, g = d${t.param} + λ·${t.param}` : ""})`);
-      w.loop("i", t.size, () => {
-        w.line(`const gi = ${grad(t)};`);
-        w.line(`const mi = ${momentum} * ${buf}[i]! + gi;`);
-        w.line(`${buf}[i] = mi;`);
-        w.line(`${t.param}[i] -= lr * ${cfg.nesterov ? `(gi + ${momentum} * mi)` : "mi"};`);
-      });
-    }
-  }
+/**
+ * Everything `step` does after `lossAndGrad`: clip, count the step (`counter` is the 1-value
+ * buffer in the arena that holds it), update.
+ */
+export function emitUpdate(ctx: Omit<UpdateContext, "t"> & { counter: string }, cfg: OptimizerConfig): void {
+  const def = optimizerOf(cfg);
+  const { w, counter } = ctx;
+  if (cfg.clipGradNorm !== undefined) emitClip(w, ctx.targets, cfg.clipGradNorm);
+  w.line(`// ${cfg.type} update, as ${def.torch}`);
+  w.line(`${counter}[0] = ${counter}[0]! + 1; // the step count t, kept in the arena so checkpoints carry it`);
+  const t = def.usesStep ? ctx.local("t") : "";
+  if (def.usesStep) w.line(`const ${t} = ${counter}[0]!;`);
+  def.emit({ ...ctx, t }, cfg);
 }
