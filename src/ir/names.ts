@@ -16,7 +16,9 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const RULE = `names are ASCII identifiers: a letter or _ then letters, digits or _, at most ${MAX_NAME_LENGTH} characters`;
 
-const show = (name: string): string => JSON.stringify(name.length > 40 ? name.slice(0, 40) + "…" : name);
+/** A name quoted for a message: JSON escapes, plus the line separators JSON leaves raw. */
+const quote = (s: string): string => JSON.stringify(s).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+const show = (name: string): string => quote(name.length > 40 ? name.slice(0, 40) + "…" : name);
 
 /** Why `name` is not a valid name, or undefined when it is. */
 export function nameProblem(name: unknown): string | undefined {
@@ -27,7 +29,7 @@ export function nameProblem(name: unknown): string | undefined {
     if (/^[0-9]/.test(name)) return `a name must not start with a digit (${RULE})`;
     const bad = [...name].find((c) => !/[A-Za-z0-9_]/.test(c))!;
     const cp = bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
-    return `the character ${JSON.stringify(bad)} (U+${cp}) is not allowed (${RULE})`;
+    return `the character ${quote(bad)} (U+${cp}) is not allowed (${RULE})`;
   }
   if (OBJECT_KEY_SET.has(name)) return `it is a property every JavaScript object has, so it cannot be a key in the generated code`;
   if (RESERVED.has(name)) return `it is a JavaScript reserved word`;
