@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// npm run fuzz -- [--runs N] [--seed S] [--size K]: the random-graph differential test, as long as you like.
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { runs: { type: "string" }, seed: { type: "string" }, size: { type: "string" } } });
+const seed = values.seed ?? String(Date.now() % 1_000_000_000);
+console.error(`flatgrad fuzz: FLATGRAD_SEED=${seed} FLATGRAD_RUNS=${values.runs ?? 1000}`);
+const env = { ...process.env, FLATGRAD_SEED: seed, FLATGRAD_RUNS: values.runs ?? "1000", ...(values.size ? { FLATGRAD_SIZE: values.size } : {}) };
+const r = spawnSync("npx", ["vitest", "run", "test/random.test.ts"], { stdio: "inherit", env });
+process.exitCode = r.status ?? 1;
