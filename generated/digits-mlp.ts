@@ -765,19 +765,19 @@ export function createModel(options: { seed?: number } = {}): Model {
     optimizer_step[0] = optimizer_step[0]! + 1; // the step count t, kept in the arena so checkpoints carry it
     // W1 ← W1 − η·dW1
     for (let i = 0; i < 8192; i++) {
-      W1[i] -= lr * dW1[i]!;
+      W1[i]! -= lr * dW1[i]!;
     }
     // b1 ← b1 − η·db1
     for (let i = 0; i < 128; i++) {
-      b1[i] -= lr * db1[i]!;
+      b1[i]! -= lr * db1[i]!;
     }
     // W2 ← W2 − η·dW2
     for (let i = 0; i < 1280; i++) {
-      W2[i] -= lr * dW2[i]!;
+      W2[i]! -= lr * dW2[i]!;
     }
     // b2 ← b2 − η·db2
     for (let i = 0; i < 10; i++) {
-      b2[i] -= lr * db2[i]!;
+      b2[i]! -= lr * db2[i]!;
     }
     return lossValue;
   }

@@ -41,7 +41,7 @@ describe("golden files", () => {
     });
   }
 
-  it("generated modules type-check with tsc --strict (examples and 30 random graphs)", async () => {
+  it("generated modules type-check with tsc --strict --noUncheckedIndexedAccess (examples and 30 random graphs)", async () => {
     const dir = path.join(TMP, "typecheck");
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -52,7 +52,7 @@ describe("golden files", () => {
     }
     writeFileSync(
       path.join(dir, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, types: [], lib: ["ES2022"] }, include: ["*.ts"] }),
+      JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noUncheckedIndexedAccess: true, noEmit: true, types: [], lib: ["ES2022"] }, include: ["*.ts"] }),
     );
     const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
     let out = "";

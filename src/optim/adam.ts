@@ -49,7 +49,7 @@ export function emitAdam({ w, targets, t, store, local }: UpdateContext, cfg: Ad
       if (decoupled && wd) {
         w.line(`const ${pi} = ${store(`${p}[i]! * ${decay}`)};`);
         w.line(`${p}[i] = ${pi} - ${stepSize} * (mi / (Math.sqrt(${vi}) / ${bc2} + ${lit(eps)}));`);
-      } else w.line(`${p}[i] -= ${stepSize} * (mi / (Math.sqrt(${vi}) / ${bc2} + ${lit(eps)}));`);
+      } else w.line(`${p}[i]! -= ${stepSize} * (mi / (Math.sqrt(${vi}) / ${bc2} + ${lit(eps)}));`);
     });
   }
 }

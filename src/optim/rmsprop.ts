@@ -45,8 +45,8 @@ export const rmsprop: OptimizerDef<RmspropConfig> = {
         if (b) {
           w.line(`const mi = ${store(`${lit(mu)} * ${b}[i]! + gi / ${denom}`)};`);
           w.line(`${b}[i] = mi;`);
-          w.line(`${p}[i] -= lr * mi;`);
-        } else w.line(`${p}[i] -= lr * (gi / ${denom});`);
+          w.line(`${p}[i]! -= lr * mi;`);
+        } else w.line(`${p}[i]! -= lr * (gi / ${denom});`);
       });
     }
   },

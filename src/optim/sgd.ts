@@ -21,7 +21,7 @@ export const sgd: OptimizerDef<SgdConfig> = {
       const g = wd ? `${t.grad}[i]! + ${lit(wd)} * ${p}[i]!` : `${t.grad}[i]!`;
       if (mu === 0) {
         w.line(`// ${p} ← ${p} − η·${wd ? `(${t.grad} + λ·${p})   (λ = ${lit(wd)})` : t.grad}`);
-        w.loop("i", t.size, () => w.line(`${p}[i] -= lr * ${wd ? `(${g})` : g};`));
+        w.loop("i", t.size, () => w.line(`${p}[i]! -= lr * ${wd ? `(${g})` : g};`));
         continue;
       }
       const b = t.state.momentum_buffer!;
@@ -30,7 +30,7 @@ export const sgd: OptimizerDef<SgdConfig> = {
         w.line(`const gi = ${g};`);
         w.line(`const mi = ${store(`${lit(mu)} * ${b}[i]! + gi`)};`);
         w.line(`${b}[i] = mi;`);
-        w.line(`${p}[i] -= lr * ${cfg.nesterov ? `(gi + ${lit(mu)} * mi)` : "mi"};`);
+        w.line(`${p}[i]! -= lr * ${cfg.nesterov ? `(gi + ${lit(mu)} * mi)` : "mi"};`);
       });
     }
   },

@@ -21,7 +21,7 @@ export function emitClip(w: KernelWriter, targets: UpdateTarget[], maxNorm: numb
   for (const t of targets) w.loop("i", t.size, () => w.line(`sq += ${t.grad}[i]! * ${t.grad}[i]!;`));
   w.line(`const coef = ${lit(maxNorm)} / (Math.sqrt(sq) + 1e-6);`);
   w.block("if (coef < 1)", () => {
-    for (const t of targets) w.loop("i", t.size, () => w.line(`${t.grad}[i] *= coef;`));
+    for (const t of targets) w.loop("i", t.size, () => w.line(`${t.grad}[i]! *= coef;`));
   });
 }
 
