@@ -1,5 +1,5 @@
 import { normAxes, size, type Shape } from "../ir/shape.js";
-import { at } from "../lower/view.js";
+import { at, read } from "../lower/view.js";
 import { broadcastIndex } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -51,7 +51,7 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
         w.line("let where = -1;");
         nest(axes, () => {
           w.line(`const o = ${at(out, vars).slice(out.base.length + 1, -1)};`);
-          w.line(`const v = ${at(x!, vars)};`);
+          w.line(`const v = ${read(x!, vars)};`);
           w.line(`${out.base}[o] = 0;`);
           w.block("if (where < 0 || v > best)", () => {
             w.line("best = v;");
