@@ -214,10 +214,15 @@ function emitInit(w: KernelWriter, buf: string, shape: readonly number[], init: 
     }
     case "he":
       return w.line(`fillNormal(${buf}, ${Math.sqrt(2 / fanIn)}, rand); // he: N(0, 2/fan_in), fan_in = ${fanIn}`);
-    case "normal":
-      return w.line(`fillNormal(${buf}, ${(init.std as number | undefined) ?? 0.01}, rand); // normal`);
-    case "uniform":
-      return w.line(`fillUniform(${buf}, ${(init.low as number | undefined) ?? -0.05}, ${(init.high as number | undefined) ?? 0.05}, rand); // uniform`);
+    case "normal": {
+      const std = (init.std as number | undefined) ?? 0.01;
+      return w.line(`fillNormal(${buf}, ${std}, rand); // normal: N(0, ${std}²)`);
+    }
+    case "uniform": {
+      const low = (init.low as number | undefined) ?? -0.05;
+      const high = (init.high as number | undefined) ?? 0.05;
+      return w.line(`fillUniform(${buf}, ${low}, ${high}, rand); // uniform: U(${low}, ${high})`);
+    }
     default:
       throw new Error(`internal: unknown init ${kind}`);
   }
