@@ -54,6 +54,8 @@ export interface CompileOptions {
   clean?: boolean;
   /** Format with the project's own prettier config when it has one (default true). */
   format?: boolean;
+  /** Debug builds: NaN/Infinity checks after every kernel, and `model.stats()`. */
+  debug?: boolean;
 }
 
 export interface CompileResult {
@@ -96,12 +98,12 @@ const posix = (p: string) => p.split(path.sep).join("/");
 export const baseName = (file: string) => path.basename(file).replace(/\.model\.[cm]?[tj]s$/, "").replace(/\.[cm]?[tj]s$/, "");
 
 /** Compile one model file's source to the generated module's text (and its arena size). */
-export async function compileModelFileWithInfo(file: string, root = findRoot()): Promise<{ text: string; arena: number }> {
+export async function compileModelFileWithInfo(file: string, root = findRoot(), debug = false): Promise<{ text: string; arena: number }> {
   const loaded = await loadModelFile(file);
   const built = buildModel(loaded.exported, baseName(file), loaded.file, loaded.source);
   const graph = runPipeline(built.graph);
   const prog = lower(graph);
-  const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit });
+  const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, debug });
   return { text, arena: prog.arenaSize };
 }
 
@@ -114,11 +116,11 @@ export async function compileModelFile(file: string, root = findRoot()): Promise
  * Compile a model definition held in memory (tests, tools): the same pipeline without a model file.
  * Returns the generated module's text and the optimised graph it was generated from.
  */
-export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`) {
+export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`, debug = false) {
   const built = buildModel(def, name);
   const graph = runPipeline(built.graph);
   const prog = lower(graph);
-  const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit });
+  const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit, debug });
   return { text, graph, built, program: prog };
 }
 
@@ -214,7 +216,7 @@ export async function compile(opts: CompileOptions = {}): Promise<CompileResult>
     }
     seen.set(out, rel(m));
     try {
-      const { text, arena: size } = await compileModelFileWithInfo(m, root);
+      const { text, arena: size } = await compileModelFileWithInfo(m, root, opts.debug === true);
       const contents = opts.format === false ? text : await formatForProject(text, out);
       files.push({ model: rel(m), path: rel(out), status: "pending", contents });
       arena[rel(m)] = size;

@@ -25,8 +25,8 @@ export interface GeneratedModule {
 
 let counter = 0;
 /** Compile a definition, import the generated module. */
-export async function compileAndLoad(def: ModelDefinition, name = "m") {
-  const out = await compileDefinition(defineModel(def), name);
+export async function compileAndLoad(def: ModelDefinition, name = "m", debug = false) {
+  const out = await compileDefinition(defineModel(def), name, `${name}.model.ts`, debug);
   mkdirSync(TMP, { recursive: true });
   const file = path.join(TMP, `${name}-${process.pid}-${counter++}.ts`);
   writeFileSync(file, out.text);

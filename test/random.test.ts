@@ -40,7 +40,8 @@ async function check(seed: number, n: number): Promise<string[]> {
   // whole-graph check: the directional derivative along u, by central differences
   const u = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v, () => rand() * 2 - 1)]));
   m.lossAndGrad(inputs);
-  const dot = Object.entries(m.grads).reduce((s, [k, gv]) => s + gv.reduce((t, x, i) => t + x * u[k]![i]!, 0), 0);
+  let dot = 0;
+  for (const [k, gv] of Object.entries(m.grads)) for (let i = 0; i < gv.length; i++) dot += gv[i]! * u[k]![i]!;
   const h = 1e-6;
   const shift = (by: number) => {
     for (const [k, p] of Object.entries(m.params)) for (let i = 0; i < p.length; i++) p[i] = params[k]![i]! + by * u[k]![i]!;

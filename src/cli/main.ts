@@ -20,6 +20,8 @@ const USAGE = `usage:
       --reporter <name>     pretty (default) or github (::error annotations)
       -q, --quiet           print errors only
       --verbose             print one line per file
+      --debug               debug build: a NaN or Infinity after any kernel throws, naming the value, its
+                            equation, the model-file line and the step; model.stats() summarises every tensor
   flatgrad explain <model file> [--format text|dot|mermaid]
       print the forward and the derived backward graph as numbered equations with shapes,
       and the rewrites applied; dot and mermaid draw them (backward edges dashed)
@@ -79,6 +81,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
       reporter: { type: "string" },
       quiet: { type: "boolean", short: "q" },
       verbose: { type: "boolean" },
+      debug: { type: "boolean" },
     },
   });
   const reporter = values.reporter ?? "pretty";
@@ -97,7 +100,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
 
   const once = async (): Promise<number> => {
     const t0 = performance.now();
-    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true });
+    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true, debug: values.debug === true });
     return report(res, (performance.now() - t0) / 1000);
   };
   const report = (res: CompileResult, seconds: number): number => {

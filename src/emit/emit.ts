@@ -23,6 +23,8 @@ export interface EmitOptions {
   file: string;
   optimizer: OptimizerConfig;
   paramInit: Map<string, Attrs>;
+  /** A debug build: every kernel's output is checked for NaN/Infinity and summarised for `stats()`. */
+  debug?: boolean;
 }
 
 /** Text that is safe inside a line comment. */
@@ -94,6 +96,22 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     tensor("optimizer.step", [], counter),
   ];
 
+  if (opts.debug) {
+    sf.insertInterfaces(sf.getInterfaceOrThrow("Model").getChildIndex() + 1, [
+      { isExported: true, name: "TensorStats", docs: ["Summary of one tensor after the last step (debug builds)."], properties: ["min", "max", "mean", "norm"].map((n) => ({ name: n, type: "number" })) },
+      {
+        isExported: true,
+        name: "ModelStats",
+        docs: ["What `stats()` returns: the step number, every kernel's output summarised, and ‖dL/dW‖/‖W‖ per parameter."],
+        properties: [
+          { name: "step", type: "number" },
+          { name: "tensors", type: "Record<string, TensorStats>" },
+          { name: "gradToParam", type: "Record<string, number>" },
+        ],
+      },
+    ]);
+    sf.getInterfaceOrThrow("Model").addMethod({ name: "stats", returnType: "ModelStats", docs: ["Debug builds: per tensor min, max, mean and L2 norm for the last step, and ‖dL/dW‖/‖W‖ per parameter."] });
+  }
   const fn = sf.getFunctionOrThrow("createModel");
   fn.setBodyText((cw) => {
     const w = writerFor(cw);
@@ -132,8 +150,37 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
           phase = k.backward;
         }
         emitKernel(w, k, relSite);
+        if (opts.debug) w.line(`${watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
       }
     };
+    const watch = local("watch");
+    const debugStep = local("debugStep");
+    const lastStats = local("lastStats");
+    if (opts.debug) {
+      w.line("");
+      w.line("// ---- debug build: after every kernel, its output is checked for NaN/Infinity and summarised for stats() ----");
+      w.line(`let ${debugStep} = 0;`);
+      w.line(`let ${lastStats}: Record<string, TensorStats> = {};`);
+      w.block(`function ${watch}(name: string, a: Arr, equation: string, where: string): void`, () => {
+        w.line("let min = Infinity;");
+        w.line("let max = -Infinity;");
+        w.line("let sum = 0;");
+        w.line("let sq = 0;");
+        w.block("for (let i = 0; i < a.length; i++)", () => {
+          w.line("const v = a[i]!;");
+          w.line(
+            "if (!Number.isFinite(v)) throw new Error(`${spec.name}: ${name}[${i}] = ${v} after step ${" +
+              debugStep +
+              "}: ${equation}   (${where}). It is the first non-finite value: look at the inputs of this step.`);",
+          );
+          w.line("if (v < min) min = v;");
+          w.line("if (v > max) max = v;");
+          w.line("sum += v;");
+          w.line("sq += v * v;");
+        });
+        w.line(`${lastStats}[name] = { min, max, mean: sum / a.length, norm: Math.sqrt(sq) };`);
+      });
+    }
 
     w.line("");
     w.block("function forward(inputs: Partial<Inputs>): Outputs", () => {
@@ -149,6 +196,10 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         return;
       }
       inputLines(prog.trainInputs, false);
+      if (opts.debug) {
+        w.line(`${debugStep}++;`);
+        w.line(`${lastStats} = {};`);
+      }
       kernels(prog.train);
       w.line(`return ${prog.loss}[0]!;`);
     });
@@ -173,12 +224,23 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line(`const ${st}: Tensor[] = [...${pt}, ${stateTensors.join(", ")}];`);
     w.line("");
     const obj = (m: Map<string, string>) => `{ ${[...m].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} }`;
+    const stats = local("stats");
+    if (opts.debug) {
+      w.block(`function ${stats}(): ModelStats`, () => {
+        w.line("const norm = (a: Arr) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));");
+        w.line("// ‖dL/dW‖ / ‖W‖ per layer: exploding gradients show as large ratios, vanishing ones as tiny ratios");
+        w.line(
+          `const gradToParam: Record<string, number> = { ${[...prog.params].map(([k, b]) => `${JSON.stringify(k)}: norm(${prog.grads.get(k)}) / norm(${b})`).join(", ")} };`,
+        );
+        w.line(`return { step: ${debugStep}, tensors: { ...${lastStats} }, gradToParam };`);
+      });
+    }
     const rd = local("readSafetensors");
     const wr = local("writeSafetensors");
     w.line(
       `return { params: ${obj(prog.params)}, grads: ${obj(prog.grads)}, forward, lossAndGrad, step, ${reset === "resetOptimizer" ? reset : `resetOptimizer: ${reset}`}, ` +
         `saveParams: () => ${wr}(${pt}), loadParams: (bytes: Uint8Array) => ${rd}(bytes, ${pt}, "loadParams"), ` +
-        `saveState: () => ${wr}(${st}), loadState: (bytes: Uint8Array) => ${rd}(bytes, ${st}, "loadState") };`,
+        `saveState: () => ${wr}(${st}), loadState: (bytes: Uint8Array) => ${rd}(bytes, ${st}, "loadState")${opts.debug ? `, stats: ${stats}` : ""} };`,
     );
   });
 

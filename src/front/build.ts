@@ -7,6 +7,15 @@ import { primitive } from "../ops/index.js";
 import type { Attrs } from "../ops/types.js";
 import { checkOptimizer } from "../optim/config.js";
 import { nameNodesFromSource } from "./names.js";
+import { readFileSync } from "node:fs";
+
+function readIfExists(f: string): string | undefined {
+  try {
+    return readFileSync(f, "utf8");
+  } catch {
+    return undefined;
+  }
+}
 import { ModelSource } from "./sites.js";
 import { userSite } from "../dsl/callsite.js";
 
@@ -82,7 +91,12 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
   }
   if (!lossNode && declared.outputs.size === 0)
     throw new FlatgradError(`the model has no outputs and no loss: declare g.output(name, tensor) or return a loss from build(g)`, field(["build"]), "FG123");
-  if (file && source) nameNodesFromSource(ctx, file, source);
+  // names from every file that called the builder: the model file, helper modules it imports,
+  // or (for definitions built in memory) the file that holds the definition
+  for (const f of [...new Set([...ctx.results.values()].map((s) => s.file))].sort()) {
+    const text = f === file ? source : readIfExists(f);
+    if (text !== undefined) nameNodesFromSource(ctx, f, text);
+  }
   if (lossNode) ctx.name(lossNode, "loss");
   const graph: Graph = { ctx, name, dtype, inputs: declared.inputs, params: declared.params, outputs: declared.outputs, loss: lossNode, grads: new Map() };
   return { graph, optimizer, paramInit: declared.paramInit };
