@@ -97,3 +97,38 @@ for (const dtype of ["float64", "float32"] as const) {
     });
   });
 }
+
+describe("stabilisation rewrites", () => {
+  for (const dtype of ["float64", "float32"] as const) {
+    it(`log σ(z) and log(1 − σ(z)) are finite for |z| = 1000, with finite gradients (${dtype})`, async () => {
+      const { mod, text } = await compileAndLoad(
+        {
+          dtype,
+          build(g) {
+            const z = g.param("z", [4]);
+            const ls = g.log(g.sigmoid(z));
+            const l1 = g.log(g.sub(1, g.sigmoid(z)));
+            g.output("ls", ls);
+            g.output("l1", l1);
+            return g.sum(g.add(ls, l1));
+          },
+        },
+        `logsig-${dtype}`,
+      );
+      expect(text).toContain("log1p");
+      const m = mod.createModel();
+      const Z = [1000, -1000, 0.5, -3];
+      m.params.z!.set(Z);
+      const out = m.forward({});
+      const logSig = (z: number) => -softplus(-z);
+      const tol = dtype === "float64" ? 1e-14 : 1e-6;
+      Z.forEach((z, i) => {
+        expect(Math.abs(out.ls![i]! - logSig(z))).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(logSig(z))));
+        expect(Math.abs(out.l1![i]! + softplus(z))).toBeLessThanOrEqual(tol * Math.max(1, softplus(z)));
+      });
+      m.lossAndGrad({});
+      // d/dz [log σ(z) + log(1 − σ(z))] = (1 − σ(z)) − σ(z)
+      Z.forEach((z, i) => expect(Math.abs(m.grads.z![i]! - (1 - 2 * sig(z)))).toBeLessThanOrEqual(tol));
+    });
+  }
+});

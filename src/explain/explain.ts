@@ -86,7 +86,7 @@ export function explainText(x: Explained): string {
   for (const [pn, b] of p.grads) lines.push(`  dL/d${pn} = ${b}`);
   lines.push("");
   lines.push("rewrites");
-  for (const r of x.rewrites) lines.push(`  simplify: ${r}`);
+  for (const r of x.rewrites) lines.push(`  ${r.includes("(stabilised)") ? "stabilise" : "simplify"}: ${r}`);
   for (const k of all) if (k.fused.length) lines.push(`  fuse: ${k.fused.join(" → ")} in one loop nest: ${k.out}   ${site(k)}`);
   for (const s of x.stabilisations) lines.push(`  stabilise: ${s}`);
   lines.push("");

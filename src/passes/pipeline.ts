@@ -6,7 +6,7 @@
 import { differentiate } from "../autodiff/grad.js";
 import type { Graph } from "../ir/graph.js";
 import { foldConstants } from "./fold.js";
-import { simplify, type Rewrite } from "./simplify.js";
+import { simplify, stabilisations, type Rewrite } from "./simplify.js";
 import { verify } from "./verify.js";
 
 export interface PassLog {
@@ -15,6 +15,7 @@ export interface PassLog {
 
 export const pipeline: { name: string; run(g: Graph, log: PassLog): Graph }[] = [
   { name: "verify", run: (g) => verify(g) },
+  { name: "stabilise", run: (g, log) => simplify(g, log.rewrites, stabilisations) },
   { name: "differentiate", run: (g) => differentiate(g) },
   { name: "verify", run: (g) => verify(g) },
   { name: "simplify", run: (g, log) => simplify(g, log.rewrites) },

@@ -154,8 +154,27 @@ export const rules: Rule[] = [
   { law: "x^2 → square(x)", apply: (n, c) => (n.op === "pow" && n.attrs.exponent === 2 ? B(c).square(n.inputs[0]!) : undefined) },
 ];
 
+/**
+ * Stabilisations: rewrites to formulas that stay finite where the written one overflows or
+ * rounds to log(0). They run before differentiation, so that the gradient is derived from the
+ * stable formula too.
+ */
+export const stabilisations: Rule[] = [
+  // stabilisation: log σ(x) → −softplus(−x); log σ(x) is −∞ in floating point once σ(x) rounds to 0
+  { law: "log σ(x) → −softplus(−x)  (stabilised)", apply: (n, c) => (n.op === "log" && n.inputs[0]!.op === "sigmoid" ? B(c).neg(B(c).softplus(B(c).neg(n.inputs[0]!.inputs[0]!))) : undefined) },
+  // stabilisation: log(1 − σ(x)) → −softplus(x); 1 − σ(x) rounds to 0 for large x
+  {
+    law: "log(1 − σ(x)) → −softplus(x)  (stabilised)",
+    apply: (n, c) => {
+      if (n.op !== "log" || n.inputs[0]!.op !== "sub") return undefined;
+      const [one, s] = n.inputs[0]!.inputs as [Node, Node];
+      return scalarConst(one, 1) && s.op === "sigmoid" && sameShape(s.shape, n.shape) ? B(c).neg(B(c).softplus(s.inputs[0]!)) : undefined;
+    },
+  },
+];
+
 /** Apply the rules bottom-up; each rewrite is recorded (law and node) for `explain`. */
-export function simplify(g: Graph, log?: Rewrite[]): Graph {
+export function simplify(g: Graph, log?: Rewrite[], table: Rule[] = rules): Graph {
   let cur = g;
   for (let round = 0; round < 8; round++) {
     let changed = false;
@@ -163,7 +182,7 @@ export function simplify(g: Graph, log?: Rewrite[]): Graph {
       let m = ins.every((c, i) => c === n.inputs[i]) ? n : g.ctx.make(n.op, ins, { ...n.attrs });
       for (let guard = 0; guard < 16; guard++) {
         let fired = false;
-        for (const r of rules) {
+        for (const r of table) {
           const out = r.apply(m, g.ctx);
           if (out && out !== m) {
             log?.push({ law: r.law, site: g.ctx.sites.get(n) });
