@@ -288,7 +288,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   // optimizer state
   const optimizer_step = arena.subarray(38292, 38293);
   // activations and intermediate gradients
-  const loss_sum = arena.subarray(29461, 29525);
+  const dloss_log = arena.subarray(29461, 29525);
   const dlogits = arena.subarray(28052, 28692);
   const dz1 = arena.subarray(30100, 38292);
   const probs = arena.subarray(29460, 30100);
@@ -300,9 +300,9 @@ export function createModel(options: { seed?: number } = {}): Model {
   const probs_exp = arena.subarray(28756, 29396);
   const probs_sum = arena.subarray(29396, 29460);
   const loss_log = arena.subarray(29460, 29524);
-  const loss_sum_2 = arena.subarray(29524, 29525);
-  const loss_mul = arena.subarray(27412, 28052);
-  const loss_div = arena.subarray(29525, 29589);
+  const loss_sum = arena.subarray(29524, 29525);
+  const dloss_sub = arena.subarray(27412, 28052);
+  const dprobs_sum = arena.subarray(29525, 29589);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -562,7 +562,7 @@ export function createModel(options: { seed?: number } = {}): Model {
       loss_log[i] = Math.log(probs_sum[i]!);
     }
 
-    // loss_sum_2 = Σ[axes 0,1](y ⊙ (probs_sub − loss_log))   scalar   models/digits-mlp.model.ts:19
+    // loss_sum = Σ[axes 0,1](y ⊙ (probs_sub − loss_log))   scalar   models/digits-mlp.model.ts:19
     {
       let acc = 0;
       for (let i0 = 0; i0 < 64; i0++) {
@@ -570,37 +570,37 @@ export function createModel(options: { seed?: number } = {}): Model {
           acc = acc + y[i0 * 10 + i1]! * (probs_sub[i0 * 10 + i1]! - loss_log[i0]!);
         }
       }
-      loss_sum_2[0] = acc;
+      loss_sum[0] = acc;
     }
 
-    // loss = loss_sum_2 ⊙ -0.015625   scalar   models/digits-mlp.model.ts:19
-    loss[0] = loss_sum_2[0]! * -0.015625;
+    // loss = loss_sum ⊙ -0.015625   scalar   models/digits-mlp.model.ts:19
+    loss[0] = loss_sum[0]! * -0.015625;
 
     // ---- backward: the chain rule, from the loss back to every parameter ----
 
-    // loss_mul = -0.015625 ⊙ y   [64×10]   models/digits-mlp.model.ts:19
+    // dloss_sub = -0.015625 ⊙ y   [64×10]   models/digits-mlp.model.ts:19
     for (let i = 0; i < 640; i++) {
-      loss_mul[i] = -0.015625 * y[i]!;
+      dloss_sub[i] = -0.015625 * y[i]!;
     }
 
-    // loss_sum = Σ[axes 1](−loss_mul)   [64]   models/digits-mlp.model.ts:19
+    // dloss_log = Σ[axes 1](−dloss_sub)   [64]   models/digits-mlp.model.ts:19
     for (let i0 = 0; i0 < 64; i0++) {
       let acc = 0;
       for (let i1 = 0; i1 < 10; i1++) {
-        acc = acc + -loss_mul[i0 * 10 + i1]!;
+        acc = acc + -dloss_sub[i0 * 10 + i1]!;
       }
-      loss_sum[i0] = acc;
+      dloss_log[i0] = acc;
     }
 
-    // loss_div = (reshape(loss_sum, [64,1])) / probs_sum   [64×1]   models/digits-mlp.model.ts:19
+    // dprobs_sum = (reshape(dloss_log, [64,1])) / probs_sum   [64×1]   models/digits-mlp.model.ts:19
     for (let i = 0; i < 64; i++) {
-      loss_div[i] = loss_sum[i]! / probs_sum[i]!;
+      dprobs_sum[i] = dloss_log[i]! / probs_sum[i]!;
     }
 
-    // dlogits = loss_mul + (loss_div ⊙ probs_exp)   [64×10]   models/digits-mlp.model.ts:18
+    // dlogits = dloss_sub + (dprobs_sum ⊙ probs_exp)   [64×10]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       for (let i1 = 0; i1 < 10; i1++) {
-        dlogits[i0 * 10 + i1] = loss_mul[i0 * 10 + i1]! + loss_div[i0]! * probs_exp[i0 * 10 + i1]!;
+        dlogits[i0 * 10 + i1] = dloss_sub[i0 * 10 + i1]! + dprobs_sum[i0]! * probs_exp[i0 * 10 + i1]!;
       }
     }
 

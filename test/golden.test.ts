@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileDefinition, compileModelFile } from "../src/compile.js";
+import { analyse } from "../src/explain/explain.js";
 import { defineModel } from "../src/index.js";
 import { ROOT, TMP, rng } from "./helpers.js";
 import { randomGraph } from "./randomGraph.js";
@@ -35,9 +36,12 @@ describe("golden files", () => {
       // no imports, no absolute paths, no timestamps
       expect(text).not.toMatch(/^import /m);
       expect(text).not.toContain(ROOT);
-      // every kernel says what it computes and where it comes from
-      const kernels = text.match(/^\s*\/\/ \S+ = .*models\/[\w.-]+\.model\.ts:\d+$/gm) ?? [];
-      expect(kernels.length).toBeGreaterThan(5);
+      // every kernel says what it computes, its shape and the model-file line it comes from
+      const { program } = await analyse(path.join(ROOT, "models", m), ROOT);
+      const comments = text.match(/^\s*\/\/ \S+ = .+ {3}(\[[\d×]+\]|scalar) {3}models\/[\w.-]+\.model\.ts:\d+$/gm) ?? [];
+      expect(comments.length).toBe(program.forward.length + program.train.length);
+      // backward kernels are named after what they differentiate (dz1, dW1), never t17
+      for (const k of program.train.filter((k) => k.backward)) expect(k.out).toMatch(/^d[A-Za-z]/);
     });
   }
 

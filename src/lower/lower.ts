@@ -111,8 +111,13 @@ export function lower(g: Graph): Program {
     if (nm) return nm;
     const s = ctx.sites.get(n);
     const owner = s && resultName.get(`${s.line}:${s.col}`);
+    // a gradient is named after the forward value it differentiates: dz1, dloss_sum
     const grad = ctx.gradOf.get(n);
-    if (grad && ctx.names.get(grad)) return `d${ctx.names.get(grad)}`;
+    if (grad && grad !== n) return `d${preferred(grad)}`;
+    // a gradient read only through a reshape or broadcast is named after that view's forward value
+    const us = uses.get(n) ?? [];
+    const view = us.length === 1 && kindOf(us[0]!) === "view" ? ctx.gradOf.get(us[0]!) : undefined;
+    if (view) return `d${preferred(view)}`;
     return owner ? `${owner}_${n.op}` : `${n.op}${s ? s.line : ""}`;
   };
 
