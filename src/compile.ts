@@ -128,7 +128,7 @@ export async function compileDefinition(def: unknown, name: string, file = `${na
 async function formatForProject(text: string, outFile: string): Promise<string> {
   const prettier = await import("prettier");
   const cfg = await prettier.resolveConfig(outFile, { editorconfig: false });
-  return cfg ? prettier.format(text, { printWidth: 120, ...cfg, parser: "typescript", filepath: outFile }) : text;
+  return cfg ? prettier.format(text, { printWidth: 120, ...cfg, parser: "babel-ts", filepath: outFile }) : text;
 }
 
 export function toDiagnostic(e: unknown, file: string, root: string): Diagnostic {

@@ -95,7 +95,7 @@ const CASES: Case[] = [
   { name: "loss-not-tensor", line: 8, code: "FG120", message: "build(g) must return the loss tensor (or nothing, for an inference-only model), but it returned 0" },
   { name: "no-outputs-no-loss", line: 4, code: "FG123", message: "the model has no outputs and no loss" },
   // configuration
-  { name: "optimizer-type", line: 6, code: "FG130", message: 'optimizer: unknown type "adam" (known: sgd)' },
+  { name: "optimizer-type", line: 6, code: "FG130", message: 'optimizer: unknown type "adagrad" (known: sgd, adam, adamw, rmsprop)' },
   { name: "optimizer-not-object", line: 5, code: "FG130", message: 'optimizer: expected an object like { type: "sgd", lr: 0.1 }, got "sgd"' },
   { name: "optimizer-field", line: 7, code: "FG131", message: 'optimizer: unknown field "beta" for sgd (known: lr, momentum, nesterov, weightDecay, clipGradNorm)' },
   { name: "optimizer-value", line: 4, code: "FG132", message: "optimizer: sgd.lr must be a finite number ≥ 0, got -0.1" },
@@ -317,7 +317,7 @@ describe("the CLI", () => {
       expect(lines, `${c.name}\n${run.stderr}`).toHaveLength(1);
       expectDiagnostic(lines[0], c);
     }
-    expect(run.stderr).toContain(`flatgrad: ${CASES.length} errors; no file written`);
+    expect(run.stderr).toContain(`flatgrad: ${CASES.length} errors, no file written`);
     expect(readdirSync(out)).toEqual([]);
   });
 

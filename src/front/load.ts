@@ -30,7 +30,8 @@ export async function loadModelFile(file: string): Promise<LoadedFile> {
   // a fresh loader per load: an edited model (or a model it imports) is never served from a stale cache
   // "flatgrad" in a model file is the model API alone (defineModel and types): loading the whole
   // compiler again for every model would cost seconds
-  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, sourceMaps: true, alias: { flatgrad: MODEL_API } });
+  // (the transpile cache is keyed by content, so it is safe across edits; the module cache is not)
+  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: true, sourceMaps: true, alias: { flatgrad: MODEL_API } });
   let mod: unknown;
   try {
     mod = await jiti.import(abs);
