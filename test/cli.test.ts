@@ -143,6 +143,15 @@ describe("flatgrad compile (CLI)", () => {
     expect(existsSync(path.join(dir, "other/a.ts"))).toBe(true);
   });
 
+  it("a project's own prettier config is honoured", async () => {
+    const dir = project({ "models/a.model.ts": model(2), ".prettierrc.json": JSON.stringify({ semi: false, printWidth: 80 }) });
+    expect((await run(dir, ["compile"])).code).toBe(0);
+    const text = read(dir, "generated/a.ts");
+    expect(text).toMatch(/^export function createModel\(options: \{ seed\?: number \} = \{\}\): Model \{$/m);
+    expect(text).not.toMatch(/;\n/);
+    expect((await run(dir, ["compile", "--check"])).code).toBe(0);
+  });
+
   it("same models → same bytes, from any working directory and in any order", async () => {
     const dir = project();
     expect((await run(dir, ["compile", "models/a.model.ts", "models/b.model.ts", "-o", "one"])).code).toBe(0);
