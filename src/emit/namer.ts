@@ -7,7 +7,7 @@ const INTERNAL = new Set(
 import { RESERVED } from "../ir/names.js";
 
 /** Kernel locals: loop indices, batch indices, temporaries, matmul accumulators and loads. */
-const PATTERN = /^(i|bi|tmp|acc|ai|bj)\d+$/;
+const PATTERN = /^(i|bi|tmp|acc|ai|bj|ra|cb)\d+$/;
 
 export class Namer {
   private used = new Set<string>();

@@ -5,7 +5,7 @@
  * block get smaller blocks with literal bounds, so the hot loop has no branch.
  */
 import { rowMajorStrides, type Shape } from "../ir/shape.js";
-import { at, read, type Epilogue, type KernelWriter, type View } from "./view.js";
+import { affine, at, type Epilogue, type KernelWriter, type View } from "./view.js";
 
 const ROWS = 4;
 const COLS = 2;
@@ -45,9 +45,17 @@ export function emitMatmul(w: KernelWriter, out: View, av: View, bv: View, d: Ma
       const names: string[] = [];
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) names.push(`${acc(r, c)} = 0`);
       w.line(`let ${names.join(", ")};`);
+      // where each row of A and column of B starts, computed once per block, not once per step of k
+      const rowA = (r: number) => affine(A.offset, [...bvars, plus(i, r)], A.strides.slice(0, -1));
+      const colB = (c: number) => affine(B.offset, [...bvars, plus(j, c)], [...B.strides.slice(0, -2), B.strides[B.strides.length - 1]!]);
+      for (let r = 0; r < rows; r++) w.line(`const ra${r} = ${rowA(r)};`);
+      for (let c = 0; c < cols; c++) w.line(`const cb${c} = ${colB(c)};`);
+      const sAk = A.strides[A.strides.length - 1]!;
+      const sBk = B.strides[B.strides.length - 2]!;
+      const step = (base: string, s: number) => (s === 0 ? base : `${base} + ${affine(0, ["p"], [s])}`);
       w.loop("p", k, () => {
-        for (let r = 0; r < rows; r++) w.line(`const ai${r} = ${read(A, [...bvars, plus(i, r), "p"])};`);
-        for (let c = 0; c < cols; c++) w.line(`const bj${c} = ${read(B, [...bvars, "p", plus(j, c)])};`);
+        for (let r = 0; r < rows; r++) w.line(`const ai${r} = ${A.base}[${step(`ra${r}`, sAk)}]!;`);
+        for (let c = 0; c < cols; c++) w.line(`const bj${c} = ${B.base}[${step(`cb${c}`, sBk)}]!;`);
         for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) w.line(`${acc(r, c)} += ai${r} * bj${c};`);
       });
       for (let r = 0; r < rows; r++)
