@@ -1,6 +1,7 @@
 // The benchmark's workloads: three fixed-shape MLPs, float32, plain SGD (lr 0.01), one fixed batch each.
 // Every contender trains the same network from the same initial parameters (flatgrad's, copied) on the
 // same batch, so that their losses and gradients can be compared before they are timed.
+import { mulberry32 } from "../examples/data.js";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
@@ -100,21 +101,10 @@ export function paramSpecs(w: Workload): ParamSpec[] {
   return out;
 }
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The workload's batch: x ~ U(−1, 1), labels drawn uniformly (0/1 for BCE, a one-hot class for softmax CE). */
 export function makeBatch(w: Workload): Batch {
-  const rand = prng(w.dataSeed);
+  const rand = mulberry32(w.dataSeed);
   const inDim = w.sizes[0]!;
   const outDim = w.sizes[w.sizes.length - 1]!;
   const x = new Float32Array(w.batch * inDim);

@@ -48,7 +48,7 @@ export interface FitResult {
 /** The predicted class of every row of `data`, by `forward` over batches (the last one padded). */
 export function predict<D extends DType>(model: TrainableModel, data: Dataset, batchSize: number, dtype: D, output: string): Int32Array {
   const batcher = new Batcher(data, batchSize, dtype);
-  const predicted = new Int32Array(data.rows);
+  const predicted = new Int32Array(data.rows).fill(-1);
   for (const batch of batcher.epoch({ remainder: "pad" })) {
     const out = model.forward({ x: batch.x as FloatArrayOf<D> })[output];
     if (!out) throw new Error(`forward returned no output "${output}"`);
@@ -68,7 +68,10 @@ export function predict<D extends DType>(model: TrainableModel, data: Dataset, b
 
 export function accuracy(predicted: Int32Array, data: Dataset): number {
   let right = 0;
-  for (let r = 0; r < data.rows; r++) if (predicted[r] === data.labels[r]) right++;
+  for (let r = 0; r < data.rows; r++) {
+    if (predicted[r] === -1) throw new Error(`row ${r} was not predicted`);
+    if (predicted[r] === data.labels[r]) right++;
+  }
   return right / data.rows;
 }
 

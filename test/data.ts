@@ -34,38 +34,5 @@ export function train<D extends DType>(
   return means;
 }
 
-/**
- * The predicted class of every row of `data`, by `model.forward` over fixed-size batches.
- * The last batch is padded with zero rows, and the predictions for those rows are ignored.
- * An output of width 1 is a probability (class 1 when ≥ 0.5); a wider one is per-class
- * scores (the class is the first maximum).
- */
-export function predict<D extends DType>(model: GeneratedModel, data: Dataset, batchSize: number, dtype: D, output: string): Int32Array {
-  const batcher = new Batcher(data, batchSize, dtype);
-  const predicted = new Int32Array(data.rows).fill(-1);
-  for (const batch of batcher.epoch({ remainder: "pad" })) {
-    const out = model.forward({ x: batch.x as FloatArrayOf<D> })[output];
-    if (!out) throw new Error(`forward returned no output "${output}"`);
-    const width = out.length / batchSize;
-    for (let i = 0; i < batch.rows; i++) {
-      const row = batch.index[i]!;
-      if (width === 1) predicted[row] = out[i]! >= 0.5 ? 1 : 0;
-      else {
-        let best = 0;
-        for (let c = 1; c < width; c++) if (out[i * width + c]! > out[i * width + best]!) best = c;
-        predicted[row] = best;
-      }
-    }
-  }
-  return predicted;
-}
-
-/** Fraction of rows whose prediction equals the label (every row must have been predicted). */
-export function accuracy(predicted: Int32Array, data: Dataset): number {
-  let right = 0;
-  for (let r = 0; r < data.rows; r++) {
-    if (predicted[r] === -1) throw new Error(`row ${r} was not predicted`);
-    if (predicted[r] === data.labels[r]) right++;
-  }
-  return right / data.rows;
-}
+/** Predictions over padded fixed-size batches and accuracy: the demo's own, so tests and demo agree. */
+export { accuracy, predict } from "../examples/training.js";

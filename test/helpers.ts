@@ -34,17 +34,8 @@ export async function compileAndLoad(def: ModelDefinition, name = "m", debug = f
   return { ...out, mod, file };
 }
 
-/** A deterministic generator for test data (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator for test data (mulberry32, the one the examples use). */
+export { mulberry32 as rng } from "../examples/data.js";
 
 export function randomInputs(g: Graph, rand: () => number, Arr: Float32ArrayConstructor | Float64ArrayConstructor = Float64Array, scale = 1) {
   const out: Record<string, Float64Array | Float32Array> = {};
