@@ -137,9 +137,8 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line("const rand = prng(options.seed ?? 0);");
     for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {});
 
-    const inputLines = (names: string[], partial: boolean) => {
+    const inputLines = (names: string[]) => {
       for (const n of names) w.line(`const ${prog.inputLocals.get(n)} = input(inputs, ${JSON.stringify(n)}, ${size(g.inputs.get(n)!.shape)});`);
-      void partial;
     };
     const kernels = (ks: Kernel[]) => {
       let phase: boolean | undefined;
@@ -184,7 +183,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
     w.line("");
     w.block("function forward(inputs: Partial<Inputs>): Outputs", () => {
-      inputLines(prog.forwardInputs, true);
+      inputLines(prog.forwardInputs);
       kernels(prog.forward);
       w.line(`return { ${[...prog.outputs].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} };`);
     });
@@ -195,7 +194,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         w.line(`throw new Error(\`\${spec.name}: the model returns no loss, so it has nothing to differentiate\`);`);
         return;
       }
-      inputLines(prog.trainInputs, false);
+      inputLines(prog.trainInputs);
       if (opts.debug) {
         w.line(`${debugStep}++;`);
         w.line(`${lastStats} = {};`);

@@ -154,7 +154,6 @@ export function lower(g: Graph): Program {
   }
 
   // --- values: how a node is read ----------------------------------------------
-  const materialised = new Set<Node>();
   /** View nodes that no index map can express (a reshape of a transposed view): copied into a buffer. */
   const needCopy = new Set<Node>();
   const viewCache = new Map<Node, View | null>();
@@ -168,10 +167,7 @@ export function lower(g: Graph): Program {
     else if (n.op === "constant") v = isScalarConst(n) && !bufOf.has(n) ? null : contiguous(constBuf(n), n.shape);
     else if (k === "view" && !needCopy.has(n)) v = rawView(n);
     else if (inlined.has(n)) v = null;
-    else {
-      materialised.add(n);
-      v = contiguous(bufFor(n), n.shape);
-    }
+    else v = contiguous(bufFor(n), n.shape);
     viewCache.set(n, v);
     return v;
   };

@@ -1,5 +1,5 @@
 import { normAxes, size, type Shape } from "../ir/shape.js";
-import { at, read } from "../lower/view.js";
+import { affine, read } from "../lower/view.js";
 import { broadcastIndex } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -50,7 +50,7 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
         w.line("let best = -Infinity;");
         w.line("let where = -1;");
         nest(axes, () => {
-          w.line(`const o = ${at(out, vars).slice(out.base.length + 1, -1)};`);
+          w.line(`const o = ${affine(out.offset, vars, out.strides)};`);
           w.line(`const v = ${read(x!, vars)};`);
           w.line(`${out.base}[o] = 0;`);
           w.block("if (where < 0 || v > best)", () => {
