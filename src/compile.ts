@@ -79,7 +79,8 @@ export function findRoot(from = process.cwd()): string {
   }
 }
 
-const isGlob = (p: string) => /[*?[\]{}!]/.test(p);
+/** Whether a model argument is a glob rather than a file name. */
+export const isGlob = (p: string) => /[*?[\]{}!]/.test(p);
 
 /** Expand files and globs (relative to `root`) into sorted absolute paths; literal paths are kept even if missing. */
 export async function resolveModels(patterns: string[], root: string, outDir: string): Promise<string[]> {

@@ -61,7 +61,6 @@ async function check(seed: number, n: number): Promise<string[]> {
 
 /** The smallest size with the same seed that still fails. */
 async function shrink(seed: number, n: number): Promise<number> {
-  let best = n;
   for (let k = 1; k < n; k++) {
     try {
       if ((await check(seed, k)).length) return k;
@@ -69,7 +68,7 @@ async function shrink(seed: number, n: number): Promise<number> {
       // a smaller graph that does not build is not a smaller failure
     }
   }
-  return best;
+  return n;
 }
 
 async function expectAgrees(seed: number, n: number): Promise<void> {

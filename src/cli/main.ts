@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compile, findRoot, type CompileResult } from "../compile.js";
+import { compile, findRoot, isGlob, type CompileResult } from "../compile.js";
 import { loadConfig } from "./config.js";
 import { formatGithub, formatPretty } from "./report.js";
 
@@ -92,7 +92,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
   const root = findRoot();
   const config = await loadConfig(root);
   const cwdRel = (p: string) => path.relative(root, path.resolve(p)) || ".";
-  const models = positionals.length ? positionals.map((p) => (/[*?[\]{}]/.test(p) ? path.posix.join(cwdRel(".").split(path.sep).join("/"), p) : cwdRel(p))) : config.models;
+  const models = positionals.length ? positionals.map((p) => (isGlob(p) ? path.posix.join(cwdRel(".").split(path.sep).join("/"), p) : cwdRel(p))) : config.models;
   const outDirFlag = values["out-dir"] ?? values.out;
   const outDir = outDirFlag !== undefined ? cwdRel(outDirFlag) : (config.outDir ?? "generated");
   const mode = values.check ? "check" : values["dry-run"] ? "dry-run" : "write";
