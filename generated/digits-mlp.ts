@@ -60,6 +60,8 @@ export interface Model {
   saveState(): Uint8Array;
   /** Load a `saveState` file. Everything is checked first; on any error nothing changes. */
   loadState(bytes: Uint8Array): void;
+  /** Where the matmuls run: "wasm-simd" (the WebAssembly SIMD kernels at the end of this file) or "js" (the loops). */
+  readonly engine: "wasm-simd" | "js";
 }
 
 /** Read input `name`, checking its type and length, so a bad batch fails loudly instead of reading out of bounds. */
@@ -106,6 +108,113 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
     const theta = 2 * Math.PI * rand();
     a[i] = std * r * Math.cos(theta);
     if (i + 1 < a.length) a[i + 1] = std * r * Math.sin(theta);
+  }
+}
+
+/** The WebAssembly SIMD kernels (3433 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+const WASM_KERNELS = [
+  "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEDAwc5BgZtZW1vcnkCAAVtbV9hMQAACW1tX2xvZ2l0cwABBm1tX2RXMgACBm1tX2R6",
+  "MQADBm1tX2RXMQAECo8aBbkFBAh/CHsBfwZ7QQAhAEEAIQFBECEGA0BBACECIAEhA0HAACEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
+  "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAA",
+  "AAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEPIAAhBCACIQVB",
+  "ECEQA0AgBP0AAtDYBCERIAT9AALQ2gQhEiAE/QAC0NwEIRMgBP0AAtDeBCEUIAX9AAIAIRUgBf0AAoACIRYgCCARIBX95gH95AEh",
+  "CCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAU",
+  "IBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBEGohBCAFQRBqIQUgEEEBayIQDQALIAMgCP0fACAI/R8BkiAI/R8CkiAI/R8DkjgC",
+  "0NgFIAMgCf0fACAJ/R8BkiAJ/R8CkiAJ/R8DkjgC1NgFIAMgCv0fACAK/R8BkiAK/R8CkiAK/R8DkjgC0NwFIAMgC/0fACAL/R8B",
+  "kiAL/R8CkiAL/R8DkjgC1NwFIAMgDP0fACAM/R8BkiAM/R8CkiAM/R8DkjgC0OAFIAMgDf0fACAN/R8BkiAN/R8CkiAN/R8DkjgC",
+  "1OAFIAMgDv0fACAO/R8BkiAO/R8CkiAO/R8DkjgC0OQFIAMgD/0fACAP/R8BkiAP/R8CkiAP/R8DkjgC1OQFIAJBgARqIQIgA0EI",
+  "aiEDIAdBAWsiBw0ACyAAQYAIaiEAIAFBgBBqIQEgBkEBayIGDQALC7sFBAh/CHsBfwZ7QQAhAEEAIQFBECEGA0BBACECIAEhA0EF",
+  "IQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAA",
+  "AAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAA",
+  "AAAAAAAAAAAAAAAAIQ8gACEEIAIhBUEgIRADQCAE/QAC0NgFIREgBP0AAtDcBSESIAT9AALQ4AUhEyAE/QAC0OQFIRQgBf0AAoCE",
+  "AiEVIAX9AAKAiAIhFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV",
+  "/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEQaiEEIAVBEGohBSAQQQFrIhANAAsg",
+  "AyAI/R8AIAj9HwGSIAj9HwKSIAj9HwOSOALQ2AcgAyAJ/R8AIAn9HwGSIAn9HwKSIAn9HwOSOALU2AcgAyAK/R8AIAr9HwGSIAr9",
+  "HwKSIAr9HwOSOAL42AcgAyAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSOAL82AcgAyAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSOAKg2Qcg",
+  "AyAN/R8AIA39HwGSIA39HwKSIA39HwOSOAKk2QcgAyAO/R8AIA79HwGSIA79HwKSIA79HwOSOALI2QcgAyAP/R8AIA/9HwGSIA/9",
+  "HwKSIA/9HwOSOALM2QcgAkGACGohAiADQQhqIQMgB0EBayIHDQALIABBgBBqIQAgAUGgAWohASAGQQFrIgYNAAsL2QYECH8IewF/",
+  "BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAA",
+  "AAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN",
+  "/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEFQcAAIRADQCAE/QkC0OwHIREgBP0JAtTsByES",
+  "IAT9CQLY7AchEyAE/QkC3OwHIRQgBf0AAtDYBSEVIAX9AALg2AUhFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX9",
+  "5gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQB",
+  "IQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAqiwBCADIAn9CwK4sAQgAyAK/QsCqLQEIAMgC/0LAri0BCADIAz9CwKo",
+  "uAQgAyAN/QsCuLgEIAMgDv0LAqi8BCADIA/9CwK4vAQgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEB",
+  "ayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAA",
+  "AAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRADQCAE/QkC0OwHIREgBP0JAtTsByESIAX9AALQ",
+  "2AUhFSAF/QAC4NgFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShq",
+  "IQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCqLAEIAMgCf0LAriwBCADIAr9CwKotAQgAyAL/QsCuLQEIAJBIGohAiADQSBqIQMg",
+  "B0EBayIHDQALIABBCGohACABQYAIaiEBC5sEBAh/CHsBfwZ7QQAhAEEAIQFBECEGA0BBACECIAEhA0EQIQcDQP0MAAAAAAAAAAAA",
+  "AAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAA",
+  "AAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8g",
+  "ACEEIAIhBUEKIRADQCAE/QkC0OwHIREgBP0JAvjsByESIAT9CQKg7QchEyAE/QkCyO0HIRQgBf0AAoCEAiEVIAX9AAKQhAIhFiAI",
+  "IBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb9",
+  "5gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEEaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAtCsCCADIAn9",
+  "CwLgrAggAyAK/QsC0LAIIAMgC/0LAuCwCCADIAz9CwLQtAggAyAN/QsC4LQIIAMgDv0LAtC4CCADIA/9CwLguAggAkEgaiECIANB",
+  "IGohAyAHQQFrIgcNAAsgAEGgAWohACABQYAQaiEBIAZBAWsiBg0ACwucBAQIfwh7AX8Ge0EAIQBBACEBQSAhBgNAQQAhAiABIQNB",
+  "CCEHA0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAA",
+  "AAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAA",
+  "AAAAAAAAAAAAAAAAACEPIAAhBCACIQVBwAAhEANAIAT9CQLQrAghESAE/QkC1KwIIRIgBP0JAtisCCETIAT9CQLcrAghFCAF/QAC",
+  "0NgEIRUgBf0AAuDYBCEWIAggESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3kASEKIAsgEiAW/eYB/eQBIQsgDCAT",
+  "IBX95gH95AEhDCANIBMgFv3mAf3kASENIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEhDyAEQYAEaiEEIAVBgAJqIQUgEEEBayIQ",
+  "DQALIAMgCP0LAqisAiADIAn9CwK4rAIgAyAK/QsCqK4CIAMgC/0LAriuAiADIAz9CwKosAIgAyAN/QsCuLACIAMgDv0LAqiyAiAD",
+  "IA/9CwK4sgIgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgAhqIQEgBkEBayIGDQALCw==",
+].join("");
+
+/** The exports of the kernels' module. */
+interface Kernels {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  /** z1 = x·W1ᵀ + b1 */
+  mm_a1(): void;
+  /** logits = a1·W2ᵀ + b2 */
+  mm_logits(): void;
+  /** dW2 = dlogitsᵀ·a1 */
+  mm_dW2(): void;
+  /** da1 = dlogits·W2 */
+  mm_dz1(): void;
+  /** dW1 = dz1ᵀ·x */
+  mm_dW1(): void;
+}
+
+/** The part of the WebAssembly API used here, typed locally so the module needs no DOM or Node types. */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+
+/** Base64 (RFC 4648) to bytes. */
+function decodeBase64(text: string): Uint8Array {
+  const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const data = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((data.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const ch of data) {
+    acc = ((acc << 6) | digits.indexOf(ch)) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/**
+ * The kernels, instantiated with a fresh memory; undefined where WebAssembly or its SIMD instructions are missing,
+ * or where the platform refuses to compile them synchronously. The plain loops then run instead.
+ */
+function wasmKernels(): Kernels | undefined {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  const bytes = decodeBase64(WASM_KERNELS);
+  if (!wasm.validate(bytes)) return undefined;
+  try {
+    return new wasm.Instance(new wasm.Module(bytes), {}).exports as Kernels;
+  } catch {
+    return undefined;
   }
 }
 
@@ -271,10 +380,15 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
   }
 }
 
-/** Create a model with its own arena; parameters are initialised from `seed` (default 0). */
-export function createModel(options: { seed?: number } = {}): Model {
-  // One arena holds every buffer (38293 values); temporaries whose lifetimes do not overlap share memory.
-  const arena = new Float32Array(38293);
+/**
+ * Create a model with its own arena; parameters are initialised from `seed` (default 0). `simd: false` runs the
+ * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
+ */
+export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
+  // One arena holds every buffer (42389 values); temporaries whose lifetimes do not overlap share memory.
+  // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
+  const kernels = options.simd === false ? undefined : wasmKernels();
+  const arena = kernels ? new Float32Array(kernels.memory.buffer, 0, 42389) : new Float32Array(42389);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);
@@ -286,23 +400,25 @@ export function createModel(options: { seed?: number } = {}): Model {
   const dW2 = arena.subarray(17930, 19210);
   const db2 = arena.subarray(19210, 19220);
   // optimizer state
-  const optimizer_step = arena.subarray(38292, 38293);
+  const optimizer_step = arena.subarray(42388, 42389);
+  // inputs, copied where the WebAssembly kernels read them
+  const x_copy = arena.subarray(19220, 23316);
   // activations and intermediate gradients
-  const dloss_log = arena.subarray(29461, 29525);
-  const dlogits = arena.subarray(28052, 28692);
-  const dz1 = arena.subarray(30100, 38292);
-  const probs = arena.subarray(29460, 30100);
-  const loss = arena.subarray(29460, 29461);
-  const a1 = arena.subarray(19220, 27412);
-  const logits = arena.subarray(27412, 28052);
-  const probs_max = arena.subarray(28052, 28116);
-  const probs_sub = arena.subarray(28116, 28756);
-  const probs_exp = arena.subarray(28756, 29396);
-  const probs_sum = arena.subarray(29396, 29460);
-  const loss_log = arena.subarray(29460, 29524);
-  const loss_sum = arena.subarray(29524, 29525);
-  const dloss_sub = arena.subarray(27412, 28052);
-  const dprobs_sum = arena.subarray(29525, 29589);
+  const dloss_log = arena.subarray(33557, 33621);
+  const dlogits = arena.subarray(32148, 32788);
+  const dz1 = arena.subarray(34196, 42388);
+  const probs = arena.subarray(33556, 34196);
+  const loss = arena.subarray(33556, 33557);
+  const a1 = arena.subarray(23316, 31508);
+  const logits = arena.subarray(31508, 32148);
+  const probs_max = arena.subarray(32148, 32212);
+  const probs_sub = arena.subarray(32212, 32852);
+  const probs_exp = arena.subarray(32852, 33492);
+  const probs_sum = arena.subarray(33492, 33556);
+  const loss_log = arena.subarray(33556, 33620);
+  const loss_sum = arena.subarray(33620, 33621);
+  const dloss_sub = arena.subarray(31508, 32148);
+  const dprobs_sum = arena.subarray(33621, 33685);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -313,100 +429,122 @@ export function createModel(options: { seed?: number } = {}): Model {
 
   function forward(inputs: Partial<Inputs>): Outputs {
     const x = input(inputs, "x", 4096);
+    if (kernels) x_copy.set(x);
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
-    for (let i = 0; i < 64; i += 4) {
-      for (let j = 0; j < 128; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i * 64;
-        const ra1 = (i + 1) * 64;
-        const ra2 = (i + 2) * 64;
-        const ra3 = (i + 3) * 64;
-        const cb0 = j * 64;
-        const cb1 = (j + 1) * 64;
-        for (let p = 0; p < 64; p++) {
-          const ai0 = x[ra0 + p]!;
-          const ai1 = x[ra1 + p]!;
-          const ai2 = x[ra2 + p]!;
-          const ai3 = x[ra3 + p]!;
-          const bj0 = W1[cb0 + p]!;
-          const bj1 = W1[cb1 + p]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_a1();
+      for (let i = 0; i < 64; i++) {
+        for (let j = 0; j < 128; j++) {
+          const tmp0 = a1[i * 128 + j]! + b1[j]!;
+          a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
         }
-        const tmp0 = acc00 + b1[j]!;
-        a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
-        const tmp1 = acc01 + b1[j + 1]!;
-        a1[i * 128 + j + 1] = tmp1 > 0 ? tmp1 : 0;
-        const tmp2 = acc10 + b1[j]!;
-        a1[(i + 1) * 128 + j] = tmp2 > 0 ? tmp2 : 0;
-        const tmp3 = acc11 + b1[j + 1]!;
-        a1[(i + 1) * 128 + j + 1] = tmp3 > 0 ? tmp3 : 0;
-        const tmp4 = acc20 + b1[j]!;
-        a1[(i + 2) * 128 + j] = tmp4 > 0 ? tmp4 : 0;
-        const tmp5 = acc21 + b1[j + 1]!;
-        a1[(i + 2) * 128 + j + 1] = tmp5 > 0 ? tmp5 : 0;
-        const tmp6 = acc30 + b1[j]!;
-        a1[(i + 3) * 128 + j] = tmp6 > 0 ? tmp6 : 0;
-        const tmp7 = acc31 + b1[j + 1]!;
-        a1[(i + 3) * 128 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+      }
+    } else {
+      for (let i = 0; i < 64; i += 4) {
+        for (let j = 0; j < 128; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 64;
+          const ra1 = (i + 1) * 64;
+          const ra2 = (i + 2) * 64;
+          const ra3 = (i + 3) * 64;
+          const cb0 = j * 64;
+          const cb1 = (j + 1) * 64;
+          for (let p = 0; p < 64; p++) {
+            const ai0 = x[ra0 + p]!;
+            const ai1 = x[ra1 + p]!;
+            const ai2 = x[ra2 + p]!;
+            const ai3 = x[ra3 + p]!;
+            const bj0 = W1[cb0 + p]!;
+            const bj1 = W1[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          const tmp0 = acc00 + b1[j]!;
+          a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
+          const tmp1 = acc01 + b1[j + 1]!;
+          a1[i * 128 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+          const tmp2 = acc10 + b1[j]!;
+          a1[(i + 1) * 128 + j] = tmp2 > 0 ? tmp2 : 0;
+          const tmp3 = acc11 + b1[j + 1]!;
+          a1[(i + 1) * 128 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+          const tmp4 = acc20 + b1[j]!;
+          a1[(i + 2) * 128 + j] = tmp4 > 0 ? tmp4 : 0;
+          const tmp5 = acc21 + b1[j + 1]!;
+          a1[(i + 2) * 128 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+          const tmp6 = acc30 + b1[j]!;
+          a1[(i + 3) * 128 + j] = tmp6 > 0 ? tmp6 : 0;
+          const tmp7 = acc31 + b1[j + 1]!;
+          a1[(i + 3) * 128 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+        }
       }
     }
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
-    for (let i = 0; i < 64; i += 4) {
-      for (let j = 0; j < 10; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i * 128;
-        const ra1 = (i + 1) * 128;
-        const ra2 = (i + 2) * 128;
-        const ra3 = (i + 3) * 128;
-        const cb0 = j * 128;
-        const cb1 = (j + 1) * 128;
-        for (let p = 0; p < 128; p++) {
-          const ai0 = a1[ra0 + p]!;
-          const ai1 = a1[ra1 + p]!;
-          const ai2 = a1[ra2 + p]!;
-          const ai3 = a1[ra3 + p]!;
-          const bj0 = W2[cb0 + p]!;
-          const bj1 = W2[cb1 + p]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // logits ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_logits();
+      for (let i = 0; i < 64; i++) {
+        for (let j = 0; j < 10; j++) {
+          logits[i * 10 + j] = logits[i * 10 + j]! + b2[j]!;
         }
-        logits[i * 10 + j] = acc00 + b2[j]!;
-        logits[i * 10 + j + 1] = acc01 + b2[j + 1]!;
-        logits[(i + 1) * 10 + j] = acc10 + b2[j]!;
-        logits[(i + 1) * 10 + j + 1] = acc11 + b2[j + 1]!;
-        logits[(i + 2) * 10 + j] = acc20 + b2[j]!;
-        logits[(i + 2) * 10 + j + 1] = acc21 + b2[j + 1]!;
-        logits[(i + 3) * 10 + j] = acc30 + b2[j]!;
-        logits[(i + 3) * 10 + j + 1] = acc31 + b2[j + 1]!;
+      }
+    } else {
+      for (let i = 0; i < 64; i += 4) {
+        for (let j = 0; j < 10; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 128;
+          const ra1 = (i + 1) * 128;
+          const ra2 = (i + 2) * 128;
+          const ra3 = (i + 3) * 128;
+          const cb0 = j * 128;
+          const cb1 = (j + 1) * 128;
+          for (let p = 0; p < 128; p++) {
+            const ai0 = a1[ra0 + p]!;
+            const ai1 = a1[ra1 + p]!;
+            const ai2 = a1[ra2 + p]!;
+            const ai3 = a1[ra3 + p]!;
+            const bj0 = W2[cb0 + p]!;
+            const bj1 = W2[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          logits[i * 10 + j] = acc00 + b2[j]!;
+          logits[i * 10 + j + 1] = acc01 + b2[j + 1]!;
+          logits[(i + 1) * 10 + j] = acc10 + b2[j]!;
+          logits[(i + 1) * 10 + j + 1] = acc11 + b2[j + 1]!;
+          logits[(i + 2) * 10 + j] = acc20 + b2[j]!;
+          logits[(i + 2) * 10 + j + 1] = acc21 + b2[j + 1]!;
+          logits[(i + 3) * 10 + j] = acc30 + b2[j]!;
+          logits[(i + 3) * 10 + j + 1] = acc31 + b2[j + 1]!;
+        }
       }
     }
 
@@ -452,102 +590,124 @@ export function createModel(options: { seed?: number } = {}): Model {
   function lossAndGrad(inputs: Inputs): number {
     const x = input(inputs, "x", 4096);
     const y = input(inputs, "y", 640);
+    if (kernels) x_copy.set(x);
 
     // ---- forward ----
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
-    for (let i = 0; i < 64; i += 4) {
-      for (let j = 0; j < 128; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i * 64;
-        const ra1 = (i + 1) * 64;
-        const ra2 = (i + 2) * 64;
-        const ra3 = (i + 3) * 64;
-        const cb0 = j * 64;
-        const cb1 = (j + 1) * 64;
-        for (let p = 0; p < 64; p++) {
-          const ai0 = x[ra0 + p]!;
-          const ai1 = x[ra1 + p]!;
-          const ai2 = x[ra2 + p]!;
-          const ai3 = x[ra3 + p]!;
-          const bj0 = W1[cb0 + p]!;
-          const bj1 = W1[cb1 + p]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_a1();
+      for (let i = 0; i < 64; i++) {
+        for (let j = 0; j < 128; j++) {
+          const tmp0 = a1[i * 128 + j]! + b1[j]!;
+          a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
         }
-        const tmp0 = acc00 + b1[j]!;
-        a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
-        const tmp1 = acc01 + b1[j + 1]!;
-        a1[i * 128 + j + 1] = tmp1 > 0 ? tmp1 : 0;
-        const tmp2 = acc10 + b1[j]!;
-        a1[(i + 1) * 128 + j] = tmp2 > 0 ? tmp2 : 0;
-        const tmp3 = acc11 + b1[j + 1]!;
-        a1[(i + 1) * 128 + j + 1] = tmp3 > 0 ? tmp3 : 0;
-        const tmp4 = acc20 + b1[j]!;
-        a1[(i + 2) * 128 + j] = tmp4 > 0 ? tmp4 : 0;
-        const tmp5 = acc21 + b1[j + 1]!;
-        a1[(i + 2) * 128 + j + 1] = tmp5 > 0 ? tmp5 : 0;
-        const tmp6 = acc30 + b1[j]!;
-        a1[(i + 3) * 128 + j] = tmp6 > 0 ? tmp6 : 0;
-        const tmp7 = acc31 + b1[j + 1]!;
-        a1[(i + 3) * 128 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+      }
+    } else {
+      for (let i = 0; i < 64; i += 4) {
+        for (let j = 0; j < 128; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 64;
+          const ra1 = (i + 1) * 64;
+          const ra2 = (i + 2) * 64;
+          const ra3 = (i + 3) * 64;
+          const cb0 = j * 64;
+          const cb1 = (j + 1) * 64;
+          for (let p = 0; p < 64; p++) {
+            const ai0 = x[ra0 + p]!;
+            const ai1 = x[ra1 + p]!;
+            const ai2 = x[ra2 + p]!;
+            const ai3 = x[ra3 + p]!;
+            const bj0 = W1[cb0 + p]!;
+            const bj1 = W1[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          const tmp0 = acc00 + b1[j]!;
+          a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
+          const tmp1 = acc01 + b1[j + 1]!;
+          a1[i * 128 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+          const tmp2 = acc10 + b1[j]!;
+          a1[(i + 1) * 128 + j] = tmp2 > 0 ? tmp2 : 0;
+          const tmp3 = acc11 + b1[j + 1]!;
+          a1[(i + 1) * 128 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+          const tmp4 = acc20 + b1[j]!;
+          a1[(i + 2) * 128 + j] = tmp4 > 0 ? tmp4 : 0;
+          const tmp5 = acc21 + b1[j + 1]!;
+          a1[(i + 2) * 128 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+          const tmp6 = acc30 + b1[j]!;
+          a1[(i + 3) * 128 + j] = tmp6 > 0 ? tmp6 : 0;
+          const tmp7 = acc31 + b1[j + 1]!;
+          a1[(i + 3) * 128 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+        }
       }
     }
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
-    for (let i = 0; i < 64; i += 4) {
-      for (let j = 0; j < 10; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i * 128;
-        const ra1 = (i + 1) * 128;
-        const ra2 = (i + 2) * 128;
-        const ra3 = (i + 3) * 128;
-        const cb0 = j * 128;
-        const cb1 = (j + 1) * 128;
-        for (let p = 0; p < 128; p++) {
-          const ai0 = a1[ra0 + p]!;
-          const ai1 = a1[ra1 + p]!;
-          const ai2 = a1[ra2 + p]!;
-          const ai3 = a1[ra3 + p]!;
-          const bj0 = W2[cb0 + p]!;
-          const bj1 = W2[cb1 + p]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // logits ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_logits();
+      for (let i = 0; i < 64; i++) {
+        for (let j = 0; j < 10; j++) {
+          logits[i * 10 + j] = logits[i * 10 + j]! + b2[j]!;
         }
-        logits[i * 10 + j] = acc00 + b2[j]!;
-        logits[i * 10 + j + 1] = acc01 + b2[j + 1]!;
-        logits[(i + 1) * 10 + j] = acc10 + b2[j]!;
-        logits[(i + 1) * 10 + j + 1] = acc11 + b2[j + 1]!;
-        logits[(i + 2) * 10 + j] = acc20 + b2[j]!;
-        logits[(i + 2) * 10 + j + 1] = acc21 + b2[j + 1]!;
-        logits[(i + 3) * 10 + j] = acc30 + b2[j]!;
-        logits[(i + 3) * 10 + j + 1] = acc31 + b2[j + 1]!;
+      }
+    } else {
+      for (let i = 0; i < 64; i += 4) {
+        for (let j = 0; j < 10; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 128;
+          const ra1 = (i + 1) * 128;
+          const ra2 = (i + 2) * 128;
+          const ra3 = (i + 3) * 128;
+          const cb0 = j * 128;
+          const cb1 = (j + 1) * 128;
+          for (let p = 0; p < 128; p++) {
+            const ai0 = a1[ra0 + p]!;
+            const ai1 = a1[ra1 + p]!;
+            const ai2 = a1[ra2 + p]!;
+            const ai3 = a1[ra3 + p]!;
+            const bj0 = W2[cb0 + p]!;
+            const bj1 = W2[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          logits[i * 10 + j] = acc00 + b2[j]!;
+          logits[i * 10 + j + 1] = acc01 + b2[j + 1]!;
+          logits[(i + 1) * 10 + j] = acc10 + b2[j]!;
+          logits[(i + 1) * 10 + j + 1] = acc11 + b2[j + 1]!;
+          logits[(i + 2) * 10 + j] = acc20 + b2[j]!;
+          logits[(i + 2) * 10 + j + 1] = acc21 + b2[j + 1]!;
+          logits[(i + 3) * 10 + j] = acc30 + b2[j]!;
+          logits[(i + 3) * 10 + j + 1] = acc31 + b2[j + 1]!;
+        }
       }
     }
 
@@ -638,114 +798,129 @@ export function createModel(options: { seed?: number } = {}): Model {
     }
 
     // dW2 = dlogitsᵀ·a1   [10×128]   models/digits-mlp.model.ts:17
-    for (let i = 0; i < 8; i += 4) {
+    if (kernels) {
+      // dW2 ← dlogitsᵀ·a1 in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns)
+      kernels.mm_dW2();
+    } else {
+      for (let i = 0; i < 8; i += 4) {
+        for (let j = 0; j < 128; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i;
+          const ra1 = i + 1;
+          const ra2 = i + 2;
+          const ra3 = i + 3;
+          const cb0 = j;
+          const cb1 = j + 1;
+          for (let p = 0; p < 64; p++) {
+            const ai0 = dlogits[ra0 + p * 10]!;
+            const ai1 = dlogits[ra1 + p * 10]!;
+            const ai2 = dlogits[ra2 + p * 10]!;
+            const ai3 = dlogits[ra3 + p * 10]!;
+            const bj0 = a1[cb0 + p * 128]!;
+            const bj1 = a1[cb1 + p * 128]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          dW2[i * 128 + j] = acc00;
+          dW2[i * 128 + j + 1] = acc01;
+          dW2[(i + 1) * 128 + j] = acc10;
+          dW2[(i + 1) * 128 + j + 1] = acc11;
+          dW2[(i + 2) * 128 + j] = acc20;
+          dW2[(i + 2) * 128 + j + 1] = acc21;
+          dW2[(i + 3) * 128 + j] = acc30;
+          dW2[(i + 3) * 128 + j + 1] = acc31;
+        }
+      }
       for (let j = 0; j < 128; j += 2) {
         let acc00 = 0,
           acc01 = 0,
           acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i;
-        const ra1 = i + 1;
-        const ra2 = i + 2;
-        const ra3 = i + 3;
+          acc11 = 0;
+        const ra0 = 8;
+        const ra1 = 9;
         const cb0 = j;
         const cb1 = j + 1;
         for (let p = 0; p < 64; p++) {
           const ai0 = dlogits[ra0 + p * 10]!;
           const ai1 = dlogits[ra1 + p * 10]!;
-          const ai2 = dlogits[ra2 + p * 10]!;
-          const ai3 = dlogits[ra3 + p * 10]!;
           const bj0 = a1[cb0 + p * 128]!;
           const bj1 = a1[cb1 + p * 128]!;
           acc00 += ai0 * bj0;
           acc01 += ai0 * bj1;
           acc10 += ai1 * bj0;
           acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
         }
-        dW2[i * 128 + j] = acc00;
-        dW2[i * 128 + j + 1] = acc01;
-        dW2[(i + 1) * 128 + j] = acc10;
-        dW2[(i + 1) * 128 + j + 1] = acc11;
-        dW2[(i + 2) * 128 + j] = acc20;
-        dW2[(i + 2) * 128 + j + 1] = acc21;
-        dW2[(i + 3) * 128 + j] = acc30;
-        dW2[(i + 3) * 128 + j + 1] = acc31;
+        dW2[j + 1024] = acc00;
+        dW2[j + 1 + 1024] = acc01;
+        dW2[j + 1152] = acc10;
+        dW2[j + 1 + 1152] = acc11;
       }
-    }
-    for (let j = 0; j < 128; j += 2) {
-      let acc00 = 0,
-        acc01 = 0,
-        acc10 = 0,
-        acc11 = 0;
-      const ra0 = 8;
-      const ra1 = 9;
-      const cb0 = j;
-      const cb1 = j + 1;
-      for (let p = 0; p < 64; p++) {
-        const ai0 = dlogits[ra0 + p * 10]!;
-        const ai1 = dlogits[ra1 + p * 10]!;
-        const bj0 = a1[cb0 + p * 128]!;
-        const bj1 = a1[cb1 + p * 128]!;
-        acc00 += ai0 * bj0;
-        acc01 += ai0 * bj1;
-        acc10 += ai1 * bj0;
-        acc11 += ai1 * bj1;
-      }
-      dW2[j + 1024] = acc00;
-      dW2[j + 1 + 1024] = acc01;
-      dW2[j + 1152] = acc10;
-      dW2[j + 1 + 1152] = acc11;
     }
 
     // da1 = dlogits·W2;  dz1 = da1 ⊙ relu'(a1)   [64×128]   models/digits-mlp.model.ts:16
-    for (let i = 0; i < 64; i += 4) {
-      for (let j = 0; j < 128; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i * 10;
-        const ra1 = (i + 1) * 10;
-        const ra2 = (i + 2) * 10;
-        const ra3 = (i + 3) * 10;
-        const cb0 = j;
-        const cb1 = j + 1;
-        for (let p = 0; p < 10; p++) {
-          const ai0 = dlogits[ra0 + p]!;
-          const ai1 = dlogits[ra1 + p]!;
-          const ai2 = dlogits[ra2 + p]!;
-          const ai3 = dlogits[ra3 + p]!;
-          const bj0 = W2[cb0 + p * 128]!;
-          const bj1 = W2[cb1 + p * 128]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // dz1 ← dlogits·W2 in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns), then the rest of the equation in place
+      kernels.mm_dz1();
+      for (let i = 0; i < 64; i++) {
+        for (let j = 0; j < 128; j++) {
+          dz1[i * 128 + j] = dz1[i * 128 + j]! * (a1[i * 128 + j]! > 0 ? 1 : 0);
         }
-        dz1[i * 128 + j] = acc00 * (a1[i * 128 + j]! > 0 ? 1 : 0);
-        dz1[i * 128 + j + 1] = acc01 * (a1[i * 128 + j + 1]! > 0 ? 1 : 0);
-        dz1[(i + 1) * 128 + j] = acc10 * (a1[(i + 1) * 128 + j]! > 0 ? 1 : 0);
-        dz1[(i + 1) * 128 + j + 1] = acc11 * (a1[(i + 1) * 128 + j + 1]! > 0 ? 1 : 0);
-        dz1[(i + 2) * 128 + j] = acc20 * (a1[(i + 2) * 128 + j]! > 0 ? 1 : 0);
-        dz1[(i + 2) * 128 + j + 1] = acc21 * (a1[(i + 2) * 128 + j + 1]! > 0 ? 1 : 0);
-        dz1[(i + 3) * 128 + j] = acc30 * (a1[(i + 3) * 128 + j]! > 0 ? 1 : 0);
-        dz1[(i + 3) * 128 + j + 1] = acc31 * (a1[(i + 3) * 128 + j + 1]! > 0 ? 1 : 0);
+      }
+    } else {
+      for (let i = 0; i < 64; i += 4) {
+        for (let j = 0; j < 128; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 10;
+          const ra1 = (i + 1) * 10;
+          const ra2 = (i + 2) * 10;
+          const ra3 = (i + 3) * 10;
+          const cb0 = j;
+          const cb1 = j + 1;
+          for (let p = 0; p < 10; p++) {
+            const ai0 = dlogits[ra0 + p]!;
+            const ai1 = dlogits[ra1 + p]!;
+            const ai2 = dlogits[ra2 + p]!;
+            const ai3 = dlogits[ra3 + p]!;
+            const bj0 = W2[cb0 + p * 128]!;
+            const bj1 = W2[cb1 + p * 128]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          dz1[i * 128 + j] = acc00 * (a1[i * 128 + j]! > 0 ? 1 : 0);
+          dz1[i * 128 + j + 1] = acc01 * (a1[i * 128 + j + 1]! > 0 ? 1 : 0);
+          dz1[(i + 1) * 128 + j] = acc10 * (a1[(i + 1) * 128 + j]! > 0 ? 1 : 0);
+          dz1[(i + 1) * 128 + j + 1] = acc11 * (a1[(i + 1) * 128 + j + 1]! > 0 ? 1 : 0);
+          dz1[(i + 2) * 128 + j] = acc20 * (a1[(i + 2) * 128 + j]! > 0 ? 1 : 0);
+          dz1[(i + 2) * 128 + j + 1] = acc21 * (a1[(i + 2) * 128 + j + 1]! > 0 ? 1 : 0);
+          dz1[(i + 3) * 128 + j] = acc30 * (a1[(i + 3) * 128 + j]! > 0 ? 1 : 0);
+          dz1[(i + 3) * 128 + j + 1] = acc31 * (a1[(i + 3) * 128 + j + 1]! > 0 ? 1 : 0);
+        }
       }
     }
 
@@ -759,46 +934,51 @@ export function createModel(options: { seed?: number } = {}): Model {
     }
 
     // dW1 = dz1ᵀ·x   [128×64]   models/digits-mlp.model.ts:15
-    for (let i = 0; i < 128; i += 4) {
-      for (let j = 0; j < 64; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i;
-        const ra1 = i + 1;
-        const ra2 = i + 2;
-        const ra3 = i + 3;
-        const cb0 = j;
-        const cb1 = j + 1;
-        for (let p = 0; p < 64; p++) {
-          const ai0 = dz1[ra0 + p * 128]!;
-          const ai1 = dz1[ra1 + p * 128]!;
-          const ai2 = dz1[ra2 + p * 128]!;
-          const ai3 = dz1[ra3 + p * 128]!;
-          const bj0 = x[cb0 + p * 64]!;
-          const bj1 = x[cb1 + p * 64]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // dW1 ← dz1ᵀ·x in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns)
+      kernels.mm_dW1();
+    } else {
+      for (let i = 0; i < 128; i += 4) {
+        for (let j = 0; j < 64; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i;
+          const ra1 = i + 1;
+          const ra2 = i + 2;
+          const ra3 = i + 3;
+          const cb0 = j;
+          const cb1 = j + 1;
+          for (let p = 0; p < 64; p++) {
+            const ai0 = dz1[ra0 + p * 128]!;
+            const ai1 = dz1[ra1 + p * 128]!;
+            const ai2 = dz1[ra2 + p * 128]!;
+            const ai3 = dz1[ra3 + p * 128]!;
+            const bj0 = x[cb0 + p * 64]!;
+            const bj1 = x[cb1 + p * 64]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          dW1[i * 64 + j] = acc00;
+          dW1[i * 64 + j + 1] = acc01;
+          dW1[(i + 1) * 64 + j] = acc10;
+          dW1[(i + 1) * 64 + j + 1] = acc11;
+          dW1[(i + 2) * 64 + j] = acc20;
+          dW1[(i + 2) * 64 + j + 1] = acc21;
+          dW1[(i + 3) * 64 + j] = acc30;
+          dW1[(i + 3) * 64 + j + 1] = acc31;
         }
-        dW1[i * 64 + j] = acc00;
-        dW1[i * 64 + j + 1] = acc01;
-        dW1[(i + 1) * 64 + j] = acc10;
-        dW1[(i + 1) * 64 + j + 1] = acc11;
-        dW1[(i + 2) * 64 + j] = acc20;
-        dW1[(i + 2) * 64 + j + 1] = acc21;
-        dW1[(i + 3) * 64 + j] = acc30;
-        dW1[(i + 3) * 64 + j + 1] = acc31;
       }
     }
     return loss[0]!;
@@ -853,5 +1033,451 @@ export function createModel(options: { seed?: number } = {}): Model {
     loadParams: (bytes: Uint8Array) => readSafetensors(bytes, paramTensors, "loadParams"),
     saveState: () => writeSafetensors(stateTensors),
     loadState: (bytes: Uint8Array) => readSafetensors(bytes, stateTensors, "loadState"),
+    engine: kernels ? "wasm-simd" : "js",
   };
 }
+
+/*
+ * The WebAssembly SIMD kernels, as text (WAT): the module that WASM_KERNELS holds, byte for byte.
+ * Addresses are bytes: 4 × the arena offsets of the buffers above.
+ *
+ * (module
+ *   (memory (export "memory") 3 3)
+ *   (func $mm_a1 (export "mm_a1")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128)
+ *     ;; C[64×128] = A·B, k = 64: f32x4 along k
+ *     ;; A: x at byte 76880, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93264
+ *     ;; rows 0…63, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 16))
+ *     (loop
+ *       ;; columns 0…127, 2 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 64))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $cp (i32.const 16))
+ *         (loop
+ *           (local.set $a0 (v128.load offset=76880 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=77136 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=77392 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=77648 align=4 (local.get $qa)))
+ *           (local.set $b0 (v128.load align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=256 align=4 (local.get $qb)))
+ *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
+ *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
+ *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *         (f32.store offset=93264
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
+ *               (f32x4.extract_lane 2 (local.get $acc00)))
+ *             (f32x4.extract_lane 3 (local.get $acc00))))
+ *         (f32.store offset=93268
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
+ *               (f32x4.extract_lane 2 (local.get $acc01)))
+ *             (f32x4.extract_lane 3 (local.get $acc01))))
+ *         (f32.store offset=93776
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
+ *               (f32x4.extract_lane 2 (local.get $acc10)))
+ *             (f32x4.extract_lane 3 (local.get $acc10))))
+ *         (f32.store offset=93780
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
+ *               (f32x4.extract_lane 2 (local.get $acc11)))
+ *             (f32x4.extract_lane 3 (local.get $acc11))))
+ *         (f32.store offset=94288
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
+ *               (f32x4.extract_lane 2 (local.get $acc20)))
+ *             (f32x4.extract_lane 3 (local.get $acc20))))
+ *         (f32.store offset=94292
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
+ *               (f32x4.extract_lane 2 (local.get $acc21)))
+ *             (f32x4.extract_lane 3 (local.get $acc21))))
+ *         (f32.store offset=94800
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
+ *               (f32x4.extract_lane 2 (local.get $acc30)))
+ *             (f32x4.extract_lane 3 (local.get $acc30))))
+ *         (f32.store offset=94804
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
+ *               (f32x4.extract_lane 2 (local.get $acc31)))
+ *             (f32x4.extract_lane 3 (local.get $acc31))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 512)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
+ *   (func $mm_logits (export "mm_logits")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128)
+ *     ;; C[64×10] = A·B, k = 128: f32x4 along k
+ *     ;; A: a1 at byte 93264, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126032
+ *     ;; rows 0…63, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 16))
+ *     (loop
+ *       ;; columns 0…9, 2 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 5))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $cp (i32.const 32))
+ *         (loop
+ *           (local.set $a0 (v128.load offset=93264 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=93776 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=94288 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=94800 align=4 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
+ *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
+ *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
+ *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *         (f32.store offset=126032
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
+ *               (f32x4.extract_lane 2 (local.get $acc00)))
+ *             (f32x4.extract_lane 3 (local.get $acc00))))
+ *         (f32.store offset=126036
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
+ *               (f32x4.extract_lane 2 (local.get $acc01)))
+ *             (f32x4.extract_lane 3 (local.get $acc01))))
+ *         (f32.store offset=126072
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
+ *               (f32x4.extract_lane 2 (local.get $acc10)))
+ *             (f32x4.extract_lane 3 (local.get $acc10))))
+ *         (f32.store offset=126076
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
+ *               (f32x4.extract_lane 2 (local.get $acc11)))
+ *             (f32x4.extract_lane 3 (local.get $acc11))))
+ *         (f32.store offset=126112
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
+ *               (f32x4.extract_lane 2 (local.get $acc20)))
+ *             (f32x4.extract_lane 3 (local.get $acc20))))
+ *         (f32.store offset=126116
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
+ *               (f32x4.extract_lane 2 (local.get $acc21)))
+ *             (f32x4.extract_lane 3 (local.get $acc21))))
+ *         (f32.store offset=126152
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
+ *               (f32x4.extract_lane 2 (local.get $acc30)))
+ *             (f32x4.extract_lane 3 (local.get $acc30))))
+ *         (f32.store offset=126156
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
+ *               (f32x4.extract_lane 2 (local.get $acc31)))
+ *             (f32x4.extract_lane 3 (local.get $acc31))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 2048)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 160)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
+ *   (func $mm_dW2 (export "mm_dW2")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128)
+ *     ;; C[10×128] = A·B, k = 64: f32x4 along the columns of C
+ *     ;; A: dlogits at byte 128592, row stride 1, k stride 10; B: a1 at byte 93264, k stride 128, column stride 1; C at byte 71720
+ *     ;; rows 0…7, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 2))
+ *     (loop
+ *       ;; columns 0…127, 8 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 16))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $cp (i32.const 64))
+ *         (loop
+ *           (local.set $a0 (v128.load32_splat offset=128592 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128596 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128600 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128604 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=93264 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=93280 align=4 (local.get $qb)))
+ *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
+ *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
+ *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *         (v128.store offset=71720 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=71736 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=72232 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=72248 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=72744 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=72760 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=73256 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=73272 align=4 (local.get $pcj) (local.get $acc31))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1)))))
+ *     ;; rows 8…9, 2 at a time
+ *     (local.set $pa (i32.const 32))
+ *     (local.set $pc (i32.const 4096))
+ *     ;; columns 0…127, 8 at a time
+ *     (local.set $pb (i32.const 0))
+ *     (local.set $pcj (local.get $pc))
+ *     (local.set $cj (i32.const 16))
+ *     (loop
+ *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (local.get $pb))
+ *       (local.set $cp (i32.const 64))
+ *       (loop
+ *         (local.set $a0 (v128.load32_splat offset=128592 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=128596 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=93264 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=93280 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (v128.store offset=71720 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=71736 align=4 (local.get $pcj) (local.get $acc01))
+ *       (v128.store offset=72232 align=4 (local.get $pcj) (local.get $acc10))
+ *       (v128.store offset=72248 align=4 (local.get $pcj) (local.get $acc11))
+ *       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+ *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *       (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *     (local.set $pa (i32.add (local.get $pa) (i32.const 8)))
+ *     (local.set $pc (i32.add (local.get $pc) (i32.const 1024))))
+ *   (func $mm_dz1 (export "mm_dz1")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128)
+ *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
+ *     ;; A: dlogits at byte 128592, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136784
+ *     ;; rows 0…63, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 16))
+ *     (loop
+ *       ;; columns 0…127, 8 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 16))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $cp (i32.const 10))
+ *         (loop
+ *           (local.set $a0 (v128.load32_splat offset=128592 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128632 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128672 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128712 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=33296 align=4 (local.get $qb)))
+ *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
+ *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
+ *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *         (v128.store offset=136784 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=136800 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=137296 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=137312 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=137808 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=137824 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=138320 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=138336 align=4 (local.get $pcj) (local.get $acc31))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 160)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
+ *   (func $mm_dW1 (export "mm_dW1")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128)
+ *     ;; C[128×64] = A·B, k = 64: f32x4 along the columns of C
+ *     ;; A: dz1 at byte 136784, row stride 1, k stride 128; B: x at byte 76880, k stride 64, column stride 1; C at byte 38440
+ *     ;; rows 0…127, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 32))
+ *     (loop
+ *       ;; columns 0…63, 8 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 8))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $cp (i32.const 64))
+ *         (loop
+ *           (local.set $a0 (v128.load32_splat offset=136784 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=136788 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=136792 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=136796 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=76880 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=76896 align=4 (local.get $qb)))
+ *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $qa (i32.add (local.get $qa) (i32.const 512)))
+ *           (local.set $qb (i32.add (local.get $qb) (i32.const 256)))
+ *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *         (v128.store offset=38440 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=38456 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=38696 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=38712 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=38952 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=38968 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=39208 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=39224 align=4 (local.get $pcj) (local.get $acc31))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 1024)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1)))))))
+ */

@@ -60,6 +60,8 @@ export interface Model {
   saveState(): Uint8Array;
   /** Load a `saveState` file. Everything is checked first; on any error nothing changes. */
   loadState(bytes: Uint8Array): void;
+  /** Where the matmuls run: "wasm-simd" (the WebAssembly SIMD kernels at the end of this file) or "js" (the loops). */
+  readonly engine: "wasm-simd" | "js";
 }
 
 /** Read input `name`, checking its type and length, so a bad batch fails loudly instead of reading out of bounds. */
@@ -106,6 +108,110 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
     const theta = 2 * Math.PI * rand();
     a[i] = std * r * Math.cos(theta);
     if (i + 1 < a.length) a[i + 1] = std * r * Math.sin(theta);
+  }
+}
+
+/** The WebAssembly SIMD kernels (3222 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+const WASM_KERNELS = [
+  "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEBAQc1BgZtZW1vcnkCAAVtbV9hMQAABW1tX3oyAAEGbW1fZFcyAAIGbW1fZHoxAAMG",
+  "bW1fZFcxAAQKwBgF+wYECH8IewF/BntBACEAQQAhAUEIIQYDQEEAIQIgASEDQQghBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAA",
+  "AAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAh",
+  "DP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEFQQchEANA",
+  "IAT9AAKIICERIAT9AAKAISESIAT9AAL4ISETIAT9AALwIiEUIAX9AAIAIRUgBf0AAnghFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB",
+  "/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEO",
+  "IA8gFCAW/eYB/eQBIQ8gBEEQaiEEIAVBEGohBSAQQQFrIhANAAsgAyAI/R8AIAj9HwGSIAj9HwKSIAj9HwOSIAQqAoggIAUqAgCU",
+  "kiAEKgKMICAFKgIElJI4Aog+IAMgCf0fACAJ/R8BkiAJ/R8CkiAJ/R8DkiAEKgKIICAFKgJ4lJIgBCoCjCAgBSoCfJSSOAKMPiAD",
+  "IAr9HwAgCv0fAZIgCv0fApIgCv0fA5IgBCoCgCEgBSoCAJSSIAQqAoQhIAUqAgSUkjgCyD4gAyAL/R8AIAv9HwGSIAv9HwKSIAv9",
+  "HwOSIAQqAoAhIAUqAniUkiAEKgKEISAFKgJ8lJI4Asw+IAMgDP0fACAM/R8BkiAM/R8CkiAM/R8DkiAEKgL4ISAFKgIAlJIgBCoC",
+  "/CEgBSoCBJSSOAKIPyADIA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoC+CEgBSoCeJSSIAQqAvwhIAUqAnyUkjgCjD8gAyAO/R8A",
+  "IA79HwGSIA79HwKSIA79HwOSIAQqAvAiIAUqAgCUkiAEKgL0IiAFKgIElJI4Asg/IAMgD/0fACAP/R8BkiAP/R8CkiAP/R8DkiAE",
+  "KgLwIiAFKgJ4lJIgBCoC9CIgBSoCfJSSOALMPyACQfABaiECIANBCGohAyAHQQFrIgcNAAsgAEHgA2ohACABQYACaiEBIAZBAWsi",
+  "Bg0ACwuXAwQHfwR7AX8Fe0EAIQBBACEBQQghBgNAQQAhAiABIQP9DAAAAAAAAAAAAAAAAAAAAAAhB/0MAAAAAAAAAAAAAAAAAAAA",
+  "ACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCiAAIQQgAiEFQQQhCwNAIAT9AAKIPiEMIAT9AALIPiEN",
+  "IAT9AAKIPyEOIAT9AALIPyEPIAX9AALADyEQIAcgDCAQ/eYB/eQBIQcgCCANIBD95gH95AEhCCAJIA4gEP3mAf3kASEJIAogDyAQ",
+  "/eYB/eQBIQogBEEQaiEEIAVBEGohBSALQQFrIgsNAAsgAyAH/R8AIAf9HwGSIAf9HwKSIAf9HwOSOAKITiADIAj9HwAgCP0fAZIg",
+  "CP0fApIgCP0fA5I4AoxOIAMgCf0fACAJ/R8BkiAJ/R8CkiAJ/R8DkjgCkE4gAyAK/R8AIAr9HwGSIAr9HwKSIAr9HwOSOAKUTiAC",
+  "QcAAaiECIANBBGohAyAAQYACaiEAIAFBEGohASAGQQFrIgYNAAsL3wEEB38CewF/A3tBACEAQQAhAUEAIQIgASEDQQIhBgNA/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQf9DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQQgAiEFQSAhCQNAIAT9CQKITiEKIAX9AAKIPiELIAX9AAKY",
+  "PiEMIAcgCiAL/eYB/eQBIQcgCCAKIAz95gH95AEhCCAEQQRqIQQgBUHAAGohBSAJQQFrIgkNAAsgAyAH/QsCxB8gAyAI/QsC1B8g",
+  "AkEgaiECIANBIGohAyAGQQFrIgYNAAsgAEEEaiEAIAFBwABqIQEL+AMCCH8Oe0EAIQBBACEBQQghBgNAQQAhAiABIQNBAiEHA0D9",
+  "DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAA",
+  "AAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAA",
+  "AAAAAAAAACEPIAAhBCACIQUgBP0JAohOIRAgBP0JAoxOIREgBP0JApBOIRIgBP0JApROIRMgBf0AAsAPIRQgBf0AAtAPIRUgCCAQ",
+  "IBT95gH95AEhCCAJIBAgFf3mAf3kASEJIAogESAU/eYB/eQBIQogCyARIBX95gH95AEhCyAMIBIgFP3mAf3kASEMIA0gEiAV/eYB",
+  "/eQBIQ0gDiATIBT95gH95AEhDiAPIBMgFf3mAf3kASEPIARBBGohBCAFQcAAaiEFIAMgCP0LApBQIAMgCf0LAqBQIAMgCv0LAtBQ",
+  "IAMgC/0LAuBQIAMgDP0LApBRIAMgDf0LAqBRIAMgDv0LAtBRIAMgD/0LAuBRIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBEGoh",
+  "ACABQYACaiEBIAZBAWsiBg0ACwvMCAUIfwh7AX8Gew59QQAhAEEAIQFBBCEGA0BBACECIAEhA0EDIQcDQP0MAAAAAAAAAAAAAAAA",
+  "AAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAA",
+  "AAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8gACEE",
+  "IAIhBUEgIRADQCAE/QkCkFAhESAE/QkClFAhEiAE/QkCmFAhEyAE/QkCnFAhFCAF/QACiCAhFSAF/QACmCAhFiAIIBEgFf3mAf3k",
+  "ASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAO",
+  "IBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEHAAGohBCAFQfgAaiEFIBBBAWsiEA0ACyADIAj9CwKEECADIAn9CwKUECADIAr9",
+  "CwL8ECADIAv9CwKMESADIAz9CwL0ESADIA39CwKEEiADIA79CwLsEiADIA/9CwL8EiACQSBqIQIgA0EgaiEDIAdBAWsiBw0AC0Hg",
+  "ACECIAFB4ABqIQP9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAA",
+  "AAAAAAAAAAAAAAAAAAAhDiAAIQQgAiEFQSAhEANAIAT9CQKQUCERIAT9CQKUUCESIAT9CQKYUCETIAT9CQKcUCEUIAX9AAKIICEV",
+  "IAggESAV/eYB/eQBIQggCiASIBX95gH95AEhCiAMIBMgFf3mAf3kASEMIA4gFCAV/eYB/eQBIQ4gBEHAAGohBCAFQfgAaiEFIBBB",
+  "AWsiEA0ACyADIAj9CwKEECADIAr9CwL8ECADIAz9CwL0ESADIA79CwLsEiACQRBqIQIgA0EQaiEDQwAAAAAhF0MAAAAAIRhDAAAA",
+  "ACEZQwAAAAAhGkMAAAAAIRtDAAAAACEcQwAAAAAhHUMAAAAAIR4gACEEQfAAIQVBICEQA0AgBCoCkFAhHyAEKgKUUCEgIAQqAphQ",
+  "ISEgBCoCnFAhIiAFKgKIICEjIAUqAowgISQgFyAfICOUkiEXIBggHyAklJIhGCAZICAgI5SSIRkgGiAgICSUkiEaIBsgISAjlJIh",
+  "GyAcICEgJJSSIRwgHSAiICOUkiEdIB4gIiAklJIhHiAEQcAAaiEEIAVB+ABqIQUgEEEBayIQDQALIAEgFzgC9BAgASAYOAL4ECAB",
+  "IBk4AuwRIAEgGjgC8BEgASAbOALkEiABIBw4AugSIAEgHTgC3BMgASAeOALgEyAAQRBqIQAgAUHgA2ohASAGQQFrIgYNAAsL",
+].join("");
+
+/** The exports of the kernels' module. */
+interface Kernels {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  /** z1 = x·W1ᵀ + b1 */
+  mm_a1(): void;
+  /** z2 = a1·W2ᵀ + b2 */
+  mm_z2(): void;
+  /** dW2 = dz2ᵀ·a1 */
+  mm_dW2(): void;
+  /** da1 = dz2·W2 */
+  mm_dz1(): void;
+  /** dW1 = dz1ᵀ·x */
+  mm_dW1(): void;
+}
+
+/** The part of the WebAssembly API used here, typed locally so the module needs no DOM or Node types. */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+
+/** Base64 (RFC 4648) to bytes. */
+function decodeBase64(text: string): Uint8Array {
+  const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const data = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((data.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const ch of data) {
+    acc = ((acc << 6) | digits.indexOf(ch)) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/**
+ * The kernels, instantiated with a fresh memory; undefined where WebAssembly or its SIMD instructions are missing,
+ * or where the platform refuses to compile them synchronously. The plain loops then run instead.
+ */
+function wasmKernels(): Kernels | undefined {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  const bytes = decodeBase64(WASM_KERNELS);
+  if (!wasm.validate(bytes)) return undefined;
+  try {
+    return new wasm.Instance(new wasm.Module(bytes), {}).exports as Kernels;
+  } catch {
+    return undefined;
   }
 }
 
@@ -271,10 +377,15 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
   }
 }
 
-/** Create a model with its own arena; parameters are initialised from `seed` (default 0). */
-export function createModel(options: { seed?: number } = {}): Model {
-  // One arena holds every buffer (2117 values); temporaries whose lifetimes do not overlap share memory.
-  const arena = new Float32Array(2117);
+/**
+ * Create a model with its own arena; parameters are initialised from `seed` (default 0). `simd: false` runs the
+ * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
+ */
+export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
+  // One arena holds every buffer (3077 values); temporaries whose lifetimes do not overlap share memory.
+  // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
+  const kernels = options.simd === false ? undefined : wasmKernels();
+  const arena = kernels ? new Float32Array(kernels.memory.buffer, 0, 3077) : new Float32Array(3077);
   // parameters
   const W1 = arena.subarray(0, 480);
   const b1 = arena.subarray(480, 496);
@@ -286,15 +397,17 @@ export function createModel(options: { seed?: number } = {}): Model {
   const dW2 = arena.subarray(1009, 1025);
   const db2 = arena.subarray(1025, 1026);
   // optimizer state
-  const optimizer_step = arena.subarray(2116, 2117);
+  const optimizer_step = arena.subarray(3076, 3077);
+  // inputs, copied where the WebAssembly kernels read them
+  const x_copy = arena.subarray(1026, 1986);
   // activations and intermediate gradients
-  const dz2 = arena.subarray(1538, 1570);
-  const dz1 = arena.subarray(1604, 2116);
-  const yhat = arena.subarray(1570, 1602);
-  const loss = arena.subarray(1603, 1604);
-  const a1 = arena.subarray(1026, 1538);
-  const z2 = arena.subarray(1538, 1570);
-  const loss_sum = arena.subarray(1602, 1603);
+  const dz2 = arena.subarray(2498, 2530);
+  const dz1 = arena.subarray(2564, 3076);
+  const yhat = arena.subarray(2530, 2562);
+  const loss = arena.subarray(2563, 2564);
+  const a1 = arena.subarray(1986, 2498);
+  const z2 = arena.subarray(2498, 2530);
+  const loss_sum = arena.subarray(2562, 2563);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -305,86 +418,108 @@ export function createModel(options: { seed?: number } = {}): Model {
 
   function forward(inputs: Partial<Inputs>): Outputs {
     const x = input(inputs, "x", 960);
+    if (kernels) x_copy.set(x);
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
-    for (let i = 0; i < 32; i += 4) {
-      for (let j = 0; j < 16; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i * 30;
-        const ra1 = (i + 1) * 30;
-        const ra2 = (i + 2) * 30;
-        const ra3 = (i + 3) * 30;
-        const cb0 = j * 30;
-        const cb1 = (j + 1) * 30;
-        for (let p = 0; p < 30; p++) {
-          const ai0 = x[ra0 + p]!;
-          const ai1 = x[ra1 + p]!;
-          const ai2 = x[ra2 + p]!;
-          const ai3 = x[ra3 + p]!;
-          const bj0 = W1[cb0 + p]!;
-          const bj1 = W1[cb1 + p]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_a1();
+      for (let i = 0; i < 32; i++) {
+        for (let j = 0; j < 16; j++) {
+          const tmp0 = a1[i * 16 + j]! + b1[j]!;
+          a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
         }
-        const tmp0 = acc00 + b1[j]!;
-        a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
-        const tmp1 = acc01 + b1[j + 1]!;
-        a1[i * 16 + j + 1] = tmp1 > 0 ? tmp1 : 0;
-        const tmp2 = acc10 + b1[j]!;
-        a1[(i + 1) * 16 + j] = tmp2 > 0 ? tmp2 : 0;
-        const tmp3 = acc11 + b1[j + 1]!;
-        a1[(i + 1) * 16 + j + 1] = tmp3 > 0 ? tmp3 : 0;
-        const tmp4 = acc20 + b1[j]!;
-        a1[(i + 2) * 16 + j] = tmp4 > 0 ? tmp4 : 0;
-        const tmp5 = acc21 + b1[j + 1]!;
-        a1[(i + 2) * 16 + j + 1] = tmp5 > 0 ? tmp5 : 0;
-        const tmp6 = acc30 + b1[j]!;
-        a1[(i + 3) * 16 + j] = tmp6 > 0 ? tmp6 : 0;
-        const tmp7 = acc31 + b1[j + 1]!;
-        a1[(i + 3) * 16 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+      }
+    } else {
+      for (let i = 0; i < 32; i += 4) {
+        for (let j = 0; j < 16; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 30;
+          const ra1 = (i + 1) * 30;
+          const ra2 = (i + 2) * 30;
+          const ra3 = (i + 3) * 30;
+          const cb0 = j * 30;
+          const cb1 = (j + 1) * 30;
+          for (let p = 0; p < 30; p++) {
+            const ai0 = x[ra0 + p]!;
+            const ai1 = x[ra1 + p]!;
+            const ai2 = x[ra2 + p]!;
+            const ai3 = x[ra3 + p]!;
+            const bj0 = W1[cb0 + p]!;
+            const bj1 = W1[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          const tmp0 = acc00 + b1[j]!;
+          a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
+          const tmp1 = acc01 + b1[j + 1]!;
+          a1[i * 16 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+          const tmp2 = acc10 + b1[j]!;
+          a1[(i + 1) * 16 + j] = tmp2 > 0 ? tmp2 : 0;
+          const tmp3 = acc11 + b1[j + 1]!;
+          a1[(i + 1) * 16 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+          const tmp4 = acc20 + b1[j]!;
+          a1[(i + 2) * 16 + j] = tmp4 > 0 ? tmp4 : 0;
+          const tmp5 = acc21 + b1[j + 1]!;
+          a1[(i + 2) * 16 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+          const tmp6 = acc30 + b1[j]!;
+          a1[(i + 3) * 16 + j] = tmp6 > 0 ? tmp6 : 0;
+          const tmp7 = acc31 + b1[j + 1]!;
+          a1[(i + 3) * 16 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+        }
       }
     }
 
     // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
-    for (let i = 0; i < 32; i += 4) {
-      {
-        let acc00 = 0,
-          acc10 = 0,
-          acc20 = 0,
-          acc30 = 0;
-        const ra0 = i * 16;
-        const ra1 = (i + 1) * 16;
-        const ra2 = (i + 2) * 16;
-        const ra3 = (i + 3) * 16;
-        const cb0 = 0;
-        for (let p = 0; p < 16; p++) {
-          const ai0 = a1[ra0 + p]!;
-          const ai1 = a1[ra1 + p]!;
-          const ai2 = a1[ra2 + p]!;
-          const ai3 = a1[ra3 + p]!;
-          const bj0 = W2[cb0 + p]!;
-          acc00 += ai0 * bj0;
-          acc10 += ai1 * bj0;
-          acc20 += ai2 * bj0;
-          acc30 += ai3 * bj0;
+    if (kernels) {
+      // z2 ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_z2();
+      for (let i = 0; i < 32; i++) {
+        for (let j = 0; j < 1; j++) {
+          z2[i + j] = z2[i + j]! + b2[j]!;
         }
-        z2[i] = acc00 + b2[0]!;
-        z2[i + 1] = acc10 + b2[0]!;
-        z2[i + 2] = acc20 + b2[0]!;
-        z2[i + 3] = acc30 + b2[0]!;
+      }
+    } else {
+      for (let i = 0; i < 32; i += 4) {
+        {
+          let acc00 = 0,
+            acc10 = 0,
+            acc20 = 0,
+            acc30 = 0;
+          const ra0 = i * 16;
+          const ra1 = (i + 1) * 16;
+          const ra2 = (i + 2) * 16;
+          const ra3 = (i + 3) * 16;
+          const cb0 = 0;
+          for (let p = 0; p < 16; p++) {
+            const ai0 = a1[ra0 + p]!;
+            const ai1 = a1[ra1 + p]!;
+            const ai2 = a1[ra2 + p]!;
+            const ai3 = a1[ra3 + p]!;
+            const bj0 = W2[cb0 + p]!;
+            acc00 += ai0 * bj0;
+            acc10 += ai1 * bj0;
+            acc20 += ai2 * bj0;
+            acc30 += ai3 * bj0;
+          }
+          z2[i] = acc00 + b2[0]!;
+          z2[i + 1] = acc10 + b2[0]!;
+          z2[i + 2] = acc20 + b2[0]!;
+          z2[i + 3] = acc30 + b2[0]!;
+        }
       }
     }
 
@@ -398,88 +533,110 @@ export function createModel(options: { seed?: number } = {}): Model {
   function lossAndGrad(inputs: Inputs): number {
     const x = input(inputs, "x", 960);
     const y = input(inputs, "y", 32);
+    if (kernels) x_copy.set(x);
 
     // ---- forward ----
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
-    for (let i = 0; i < 32; i += 4) {
-      for (let j = 0; j < 16; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i * 30;
-        const ra1 = (i + 1) * 30;
-        const ra2 = (i + 2) * 30;
-        const ra3 = (i + 3) * 30;
-        const cb0 = j * 30;
-        const cb1 = (j + 1) * 30;
-        for (let p = 0; p < 30; p++) {
-          const ai0 = x[ra0 + p]!;
-          const ai1 = x[ra1 + p]!;
-          const ai2 = x[ra2 + p]!;
-          const ai3 = x[ra3 + p]!;
-          const bj0 = W1[cb0 + p]!;
-          const bj1 = W1[cb1 + p]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_a1();
+      for (let i = 0; i < 32; i++) {
+        for (let j = 0; j < 16; j++) {
+          const tmp0 = a1[i * 16 + j]! + b1[j]!;
+          a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
         }
-        const tmp0 = acc00 + b1[j]!;
-        a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
-        const tmp1 = acc01 + b1[j + 1]!;
-        a1[i * 16 + j + 1] = tmp1 > 0 ? tmp1 : 0;
-        const tmp2 = acc10 + b1[j]!;
-        a1[(i + 1) * 16 + j] = tmp2 > 0 ? tmp2 : 0;
-        const tmp3 = acc11 + b1[j + 1]!;
-        a1[(i + 1) * 16 + j + 1] = tmp3 > 0 ? tmp3 : 0;
-        const tmp4 = acc20 + b1[j]!;
-        a1[(i + 2) * 16 + j] = tmp4 > 0 ? tmp4 : 0;
-        const tmp5 = acc21 + b1[j + 1]!;
-        a1[(i + 2) * 16 + j + 1] = tmp5 > 0 ? tmp5 : 0;
-        const tmp6 = acc30 + b1[j]!;
-        a1[(i + 3) * 16 + j] = tmp6 > 0 ? tmp6 : 0;
-        const tmp7 = acc31 + b1[j + 1]!;
-        a1[(i + 3) * 16 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+      }
+    } else {
+      for (let i = 0; i < 32; i += 4) {
+        for (let j = 0; j < 16; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 30;
+          const ra1 = (i + 1) * 30;
+          const ra2 = (i + 2) * 30;
+          const ra3 = (i + 3) * 30;
+          const cb0 = j * 30;
+          const cb1 = (j + 1) * 30;
+          for (let p = 0; p < 30; p++) {
+            const ai0 = x[ra0 + p]!;
+            const ai1 = x[ra1 + p]!;
+            const ai2 = x[ra2 + p]!;
+            const ai3 = x[ra3 + p]!;
+            const bj0 = W1[cb0 + p]!;
+            const bj1 = W1[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          const tmp0 = acc00 + b1[j]!;
+          a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
+          const tmp1 = acc01 + b1[j + 1]!;
+          a1[i * 16 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+          const tmp2 = acc10 + b1[j]!;
+          a1[(i + 1) * 16 + j] = tmp2 > 0 ? tmp2 : 0;
+          const tmp3 = acc11 + b1[j + 1]!;
+          a1[(i + 1) * 16 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+          const tmp4 = acc20 + b1[j]!;
+          a1[(i + 2) * 16 + j] = tmp4 > 0 ? tmp4 : 0;
+          const tmp5 = acc21 + b1[j + 1]!;
+          a1[(i + 2) * 16 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+          const tmp6 = acc30 + b1[j]!;
+          a1[(i + 3) * 16 + j] = tmp6 > 0 ? tmp6 : 0;
+          const tmp7 = acc31 + b1[j + 1]!;
+          a1[(i + 3) * 16 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+        }
       }
     }
 
     // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
-    for (let i = 0; i < 32; i += 4) {
-      {
-        let acc00 = 0,
-          acc10 = 0,
-          acc20 = 0,
-          acc30 = 0;
-        const ra0 = i * 16;
-        const ra1 = (i + 1) * 16;
-        const ra2 = (i + 2) * 16;
-        const ra3 = (i + 3) * 16;
-        const cb0 = 0;
-        for (let p = 0; p < 16; p++) {
-          const ai0 = a1[ra0 + p]!;
-          const ai1 = a1[ra1 + p]!;
-          const ai2 = a1[ra2 + p]!;
-          const ai3 = a1[ra3 + p]!;
-          const bj0 = W2[cb0 + p]!;
-          acc00 += ai0 * bj0;
-          acc10 += ai1 * bj0;
-          acc20 += ai2 * bj0;
-          acc30 += ai3 * bj0;
+    if (kernels) {
+      // z2 ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      kernels.mm_z2();
+      for (let i = 0; i < 32; i++) {
+        for (let j = 0; j < 1; j++) {
+          z2[i + j] = z2[i + j]! + b2[j]!;
         }
-        z2[i] = acc00 + b2[0]!;
-        z2[i + 1] = acc10 + b2[0]!;
-        z2[i + 2] = acc20 + b2[0]!;
-        z2[i + 3] = acc30 + b2[0]!;
+      }
+    } else {
+      for (let i = 0; i < 32; i += 4) {
+        {
+          let acc00 = 0,
+            acc10 = 0,
+            acc20 = 0,
+            acc30 = 0;
+          const ra0 = i * 16;
+          const ra1 = (i + 1) * 16;
+          const ra2 = (i + 2) * 16;
+          const ra3 = (i + 3) * 16;
+          const cb0 = 0;
+          for (let p = 0; p < 16; p++) {
+            const ai0 = a1[ra0 + p]!;
+            const ai1 = a1[ra1 + p]!;
+            const ai2 = a1[ra2 + p]!;
+            const ai3 = a1[ra3 + p]!;
+            const bj0 = W2[cb0 + p]!;
+            acc00 += ai0 * bj0;
+            acc10 += ai1 * bj0;
+            acc20 += ai2 * bj0;
+            acc30 += ai3 * bj0;
+          }
+          z2[i] = acc00 + b2[0]!;
+          z2[i + 1] = acc10 + b2[0]!;
+          z2[i + 2] = acc20 + b2[0]!;
+          z2[i + 3] = acc30 + b2[0]!;
+        }
       }
     }
 
@@ -517,64 +674,79 @@ export function createModel(options: { seed?: number } = {}): Model {
     }
 
     // dW2 = dz2ᵀ·a1   [1×16]   models/seed-net.model.ts:16
-    for (let j = 0; j < 16; j += 2) {
-      let acc00 = 0,
-        acc01 = 0;
-      const ra0 = 0;
-      const cb0 = j;
-      const cb1 = j + 1;
-      for (let p = 0; p < 32; p++) {
-        const ai0 = dz2[ra0 + p]!;
-        const bj0 = a1[cb0 + p * 16]!;
-        const bj1 = a1[cb1 + p * 16]!;
-        acc00 += ai0 * bj0;
-        acc01 += ai0 * bj1;
+    if (kernels) {
+      // dW2 ← dz2ᵀ·a1 in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns)
+      kernels.mm_dW2();
+    } else {
+      for (let j = 0; j < 16; j += 2) {
+        let acc00 = 0,
+          acc01 = 0;
+        const ra0 = 0;
+        const cb0 = j;
+        const cb1 = j + 1;
+        for (let p = 0; p < 32; p++) {
+          const ai0 = dz2[ra0 + p]!;
+          const bj0 = a1[cb0 + p * 16]!;
+          const bj1 = a1[cb1 + p * 16]!;
+          acc00 += ai0 * bj0;
+          acc01 += ai0 * bj1;
+        }
+        dW2[j] = acc00;
+        dW2[j + 1] = acc01;
       }
-      dW2[j] = acc00;
-      dW2[j + 1] = acc01;
     }
 
     // da1 = dz2·W2;  dz1 = da1 ⊙ relu'(a1)   [32×16]   models/seed-net.model.ts:15
-    for (let i = 0; i < 32; i += 4) {
-      for (let j = 0; j < 16; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i;
-        const ra1 = i + 1;
-        const ra2 = i + 2;
-        const ra3 = i + 3;
-        const cb0 = j;
-        const cb1 = j + 1;
-        for (let p = 0; p < 1; p++) {
-          const ai0 = dz2[ra0 + p]!;
-          const ai1 = dz2[ra1 + p]!;
-          const ai2 = dz2[ra2 + p]!;
-          const ai3 = dz2[ra3 + p]!;
-          const bj0 = W2[cb0 + p * 16]!;
-          const bj1 = W2[cb1 + p * 16]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // dz1 ← dz2·W2 in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns), then the rest of the equation in place
+      kernels.mm_dz1();
+      for (let i = 0; i < 32; i++) {
+        for (let j = 0; j < 16; j++) {
+          dz1[i * 16 + j] = dz1[i * 16 + j]! * (a1[i * 16 + j]! > 0 ? 1 : 0);
         }
-        dz1[i * 16 + j] = acc00 * (a1[i * 16 + j]! > 0 ? 1 : 0);
-        dz1[i * 16 + j + 1] = acc01 * (a1[i * 16 + j + 1]! > 0 ? 1 : 0);
-        dz1[(i + 1) * 16 + j] = acc10 * (a1[(i + 1) * 16 + j]! > 0 ? 1 : 0);
-        dz1[(i + 1) * 16 + j + 1] = acc11 * (a1[(i + 1) * 16 + j + 1]! > 0 ? 1 : 0);
-        dz1[(i + 2) * 16 + j] = acc20 * (a1[(i + 2) * 16 + j]! > 0 ? 1 : 0);
-        dz1[(i + 2) * 16 + j + 1] = acc21 * (a1[(i + 2) * 16 + j + 1]! > 0 ? 1 : 0);
-        dz1[(i + 3) * 16 + j] = acc30 * (a1[(i + 3) * 16 + j]! > 0 ? 1 : 0);
-        dz1[(i + 3) * 16 + j + 1] = acc31 * (a1[(i + 3) * 16 + j + 1]! > 0 ? 1 : 0);
+      }
+    } else {
+      for (let i = 0; i < 32; i += 4) {
+        for (let j = 0; j < 16; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i;
+          const ra1 = i + 1;
+          const ra2 = i + 2;
+          const ra3 = i + 3;
+          const cb0 = j;
+          const cb1 = j + 1;
+          for (let p = 0; p < 1; p++) {
+            const ai0 = dz2[ra0 + p]!;
+            const ai1 = dz2[ra1 + p]!;
+            const ai2 = dz2[ra2 + p]!;
+            const ai3 = dz2[ra3 + p]!;
+            const bj0 = W2[cb0 + p * 16]!;
+            const bj1 = W2[cb1 + p * 16]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          dz1[i * 16 + j] = acc00 * (a1[i * 16 + j]! > 0 ? 1 : 0);
+          dz1[i * 16 + j + 1] = acc01 * (a1[i * 16 + j + 1]! > 0 ? 1 : 0);
+          dz1[(i + 1) * 16 + j] = acc10 * (a1[(i + 1) * 16 + j]! > 0 ? 1 : 0);
+          dz1[(i + 1) * 16 + j + 1] = acc11 * (a1[(i + 1) * 16 + j + 1]! > 0 ? 1 : 0);
+          dz1[(i + 2) * 16 + j] = acc20 * (a1[(i + 2) * 16 + j]! > 0 ? 1 : 0);
+          dz1[(i + 2) * 16 + j + 1] = acc21 * (a1[(i + 2) * 16 + j + 1]! > 0 ? 1 : 0);
+          dz1[(i + 3) * 16 + j] = acc30 * (a1[(i + 3) * 16 + j]! > 0 ? 1 : 0);
+          dz1[(i + 3) * 16 + j + 1] = acc31 * (a1[(i + 3) * 16 + j + 1]! > 0 ? 1 : 0);
+        }
       }
     }
 
@@ -588,46 +760,51 @@ export function createModel(options: { seed?: number } = {}): Model {
     }
 
     // dW1 = dz1ᵀ·x   [16×30]   models/seed-net.model.ts:14
-    for (let i = 0; i < 16; i += 4) {
-      for (let j = 0; j < 30; j += 2) {
-        let acc00 = 0,
-          acc01 = 0,
-          acc10 = 0,
-          acc11 = 0,
-          acc20 = 0,
-          acc21 = 0,
-          acc30 = 0,
-          acc31 = 0;
-        const ra0 = i;
-        const ra1 = i + 1;
-        const ra2 = i + 2;
-        const ra3 = i + 3;
-        const cb0 = j;
-        const cb1 = j + 1;
-        for (let p = 0; p < 32; p++) {
-          const ai0 = dz1[ra0 + p * 16]!;
-          const ai1 = dz1[ra1 + p * 16]!;
-          const ai2 = dz1[ra2 + p * 16]!;
-          const ai3 = dz1[ra3 + p * 16]!;
-          const bj0 = x[cb0 + p * 30]!;
-          const bj1 = x[cb1 + p * 30]!;
-          acc00 += ai0 * bj0;
-          acc01 += ai0 * bj1;
-          acc10 += ai1 * bj0;
-          acc11 += ai1 * bj1;
-          acc20 += ai2 * bj0;
-          acc21 += ai2 * bj1;
-          acc30 += ai3 * bj0;
-          acc31 += ai3 * bj1;
+    if (kernels) {
+      // dW1 ← dz1ᵀ·x in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns)
+      kernels.mm_dW1();
+    } else {
+      for (let i = 0; i < 16; i += 4) {
+        for (let j = 0; j < 30; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i;
+          const ra1 = i + 1;
+          const ra2 = i + 2;
+          const ra3 = i + 3;
+          const cb0 = j;
+          const cb1 = j + 1;
+          for (let p = 0; p < 32; p++) {
+            const ai0 = dz1[ra0 + p * 16]!;
+            const ai1 = dz1[ra1 + p * 16]!;
+            const ai2 = dz1[ra2 + p * 16]!;
+            const ai3 = dz1[ra3 + p * 16]!;
+            const bj0 = x[cb0 + p * 30]!;
+            const bj1 = x[cb1 + p * 30]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          dW1[i * 30 + j] = acc00;
+          dW1[i * 30 + j + 1] = acc01;
+          dW1[(i + 1) * 30 + j] = acc10;
+          dW1[(i + 1) * 30 + j + 1] = acc11;
+          dW1[(i + 2) * 30 + j] = acc20;
+          dW1[(i + 2) * 30 + j + 1] = acc21;
+          dW1[(i + 3) * 30 + j] = acc30;
+          dW1[(i + 3) * 30 + j + 1] = acc31;
         }
-        dW1[i * 30 + j] = acc00;
-        dW1[i * 30 + j + 1] = acc01;
-        dW1[(i + 1) * 30 + j] = acc10;
-        dW1[(i + 1) * 30 + j + 1] = acc11;
-        dW1[(i + 2) * 30 + j] = acc20;
-        dW1[(i + 2) * 30 + j + 1] = acc21;
-        dW1[(i + 3) * 30 + j] = acc30;
-        dW1[(i + 3) * 30 + j + 1] = acc31;
       }
     }
     return loss[0]!;
@@ -682,5 +859,444 @@ export function createModel(options: { seed?: number } = {}): Model {
     loadParams: (bytes: Uint8Array) => readSafetensors(bytes, paramTensors, "loadParams"),
     saveState: () => writeSafetensors(stateTensors),
     loadState: (bytes: Uint8Array) => readSafetensors(bytes, stateTensors, "loadState"),
+    engine: kernels ? "wasm-simd" : "js",
   };
 }
+
+/*
+ * The WebAssembly SIMD kernels, as text (WAT): the module that WASM_KERNELS holds, byte for byte.
+ * Addresses are bytes: 4 × the arena offsets of the buffers above.
+ *
+ * (module
+ *   (memory (export "memory") 1 1)
+ *   (func $mm_a1 (export "mm_a1")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128)
+ *     ;; C[32×16] = A·B, k = 30: f32x4 along k
+ *     ;; A: x at byte 4104, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 7944
+ *     ;; rows 0…31, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 8))
+ *     (loop
+ *       ;; columns 0…15, 2 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 8))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $cp (i32.const 7))
+ *         (loop
+ *           (local.set $a0 (v128.load offset=4104 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=4224 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=4344 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=4464 align=4 (local.get $qa)))
+ *           (local.set $b0 (v128.load align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=120 align=4 (local.get $qb)))
+ *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
+ *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
+ *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *         (f32.store offset=7944
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
+ *                   (f32x4.extract_lane 2 (local.get $acc00)))
+ *                 (f32x4.extract_lane 3 (local.get $acc00)))
+ *               (f32.mul (f32.load offset=4104 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=7948
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
+ *                   (f32x4.extract_lane 2 (local.get $acc01)))
+ *                 (f32x4.extract_lane 3 (local.get $acc01)))
+ *               (f32.mul (f32.load offset=4104 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8008
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
+ *                   (f32x4.extract_lane 2 (local.get $acc10)))
+ *                 (f32x4.extract_lane 3 (local.get $acc10)))
+ *               (f32.mul (f32.load offset=4224 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8012
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
+ *                   (f32x4.extract_lane 2 (local.get $acc11)))
+ *                 (f32x4.extract_lane 3 (local.get $acc11)))
+ *               (f32.mul (f32.load offset=4224 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8072
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
+ *                   (f32x4.extract_lane 2 (local.get $acc20)))
+ *                 (f32x4.extract_lane 3 (local.get $acc20)))
+ *               (f32.mul (f32.load offset=4344 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8076
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
+ *                   (f32x4.extract_lane 2 (local.get $acc21)))
+ *                 (f32x4.extract_lane 3 (local.get $acc21)))
+ *               (f32.mul (f32.load offset=4344 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8136
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
+ *                   (f32x4.extract_lane 2 (local.get $acc30)))
+ *                 (f32x4.extract_lane 3 (local.get $acc30)))
+ *               (f32.mul (f32.load offset=4464 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8140
+ *           (local.get $pcj)
+ *           (f32.add
+ *             (f32.add
+ *               (f32.add
+ *                 (f32.add
+ *                   (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
+ *                   (f32x4.extract_lane 2 (local.get $acc31)))
+ *                 (f32x4.extract_lane 3 (local.get $acc31)))
+ *               (f32.mul (f32.load offset=4464 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 240)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 480)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 256)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
+ *   (func $mm_z2 (export "mm_z2")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $acc00 v128) (local $acc10 v128) (local $acc20 v128) (local $acc30 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     ;; C[32×1] = A·B, k = 16: f32x4 along k
+ *     ;; A: a1 at byte 7944, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 9992
+ *     ;; rows 0…31, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 8))
+ *     (loop
+ *       ;; columns 0…0, 1 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (local.get $pb))
+ *       (local.set $cp (i32.const 4))
+ *       (loop
+ *         (local.set $a0 (v128.load offset=7944 align=4 (local.get $qa)))
+ *         (local.set $a1 (v128.load offset=8008 align=4 (local.get $qa)))
+ *         (local.set $a2 (v128.load offset=8072 align=4 (local.get $qa)))
+ *         (local.set $a3 (v128.load offset=8136 align=4 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *         (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (f32.store offset=9992
+ *         (local.get $pcj)
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
+ *             (f32x4.extract_lane 2 (local.get $acc00)))
+ *           (f32x4.extract_lane 3 (local.get $acc00))))
+ *       (f32.store offset=9996
+ *         (local.get $pcj)
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
+ *             (f32x4.extract_lane 2 (local.get $acc10)))
+ *           (f32x4.extract_lane 3 (local.get $acc10))))
+ *       (f32.store offset=10000
+ *         (local.get $pcj)
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
+ *             (f32x4.extract_lane 2 (local.get $acc20)))
+ *           (f32x4.extract_lane 3 (local.get $acc20))))
+ *       (f32.store offset=10004
+ *         (local.get $pcj)
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
+ *             (f32x4.extract_lane 2 (local.get $acc30)))
+ *           (f32x4.extract_lane 3 (local.get $acc30))))
+ *       (local.set $pb (i32.add (local.get $pb) (i32.const 64)))
+ *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 4)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 256)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
+ *   (func $mm_dW2 (export "mm_dW2")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $cp i32) (local $a0 v128) (local $b0 v128)
+ *     (local $b1 v128)
+ *     ;; C[1×16] = A·B, k = 32: f32x4 along the columns of C
+ *     ;; A: dz2 at byte 9992, row stride 1, k stride 1; B: a1 at byte 7944, k stride 16, column stride 1; C at byte 4036
+ *     ;; rows 0…0, 1 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     ;; columns 0…15, 8 at a time
+ *     (local.set $pb (i32.const 0))
+ *     (local.set $pcj (local.get $pc))
+ *     (local.set $cj (i32.const 2))
+ *     (loop
+ *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (local.get $pb))
+ *       (local.set $cp (i32.const 32))
+ *       (loop
+ *         (local.set $a0 (v128.load32_splat offset=9992 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=7944 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=7960 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (v128.store offset=4036 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=4052 align=4 (local.get $pcj) (local.get $acc01))
+ *       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+ *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *       (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *     (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+ *     (local.set $pc (i32.add (local.get $pc) (i32.const 64))))
+ *   (func $mm_dz1 (export "mm_dz1")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128)
+ *     ;; C[32×16] = A·B, k = 1: f32x4 along the columns of C
+ *     ;; A: dz2 at byte 9992, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10256
+ *     ;; rows 0…31, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 8))
+ *     (loop
+ *       ;; columns 0…15, 8 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 2))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $a0 (v128.load32_splat offset=9992 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=9996 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10000 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10004 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=2000 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *         (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *         (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *         (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *         (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
+ *         (v128.store offset=10256 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=10272 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=10320 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=10336 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=10384 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=10400 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=10448 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=10464 align=4 (local.get $pcj) (local.get $acc31))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 256)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
+ *   (func $mm_dW1 (export "mm_dW1")
+ *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
+ *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
+ *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
+ *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128) (local $s00 f32) (local $s01 f32) (local $s10 f32) (local $s11 f32) (local $s20 f32)
+ *     (local $s21 f32) (local $s30 f32) (local $s31 f32) (local $x0 f32) (local $x1 f32) (local $x2 f32)
+ *     (local $x3 f32) (local $y0 f32) (local $y1 f32)
+ *     ;; C[16×30] = A·B, k = 32: f32x4 along the columns of C
+ *     ;; A: dz1 at byte 10256, row stride 1, k stride 16; B: x at byte 4104, k stride 30, column stride 1; C at byte 2052
+ *     ;; rows 0…15, 4 at a time
+ *     (local.set $pa (i32.const 0))
+ *     (local.set $pc (i32.const 0))
+ *     (local.set $ci (i32.const 4))
+ *     (loop
+ *       ;; columns 0…23, 8 at a time
+ *       (local.set $pb (i32.const 0))
+ *       (local.set $pcj (local.get $pc))
+ *       (local.set $cj (i32.const 3))
+ *       (loop
+ *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $qa (local.get $pa))
+ *         (local.set $qb (local.get $pb))
+ *         (local.set $cp (i32.const 32))
+ *         (loop
+ *           (local.set $a0 (v128.load32_splat offset=10256 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=10260 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=10264 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=10268 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=4104 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=4120 align=4 (local.get $qb)))
+ *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
+ *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
+ *           (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
+ *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *         (v128.store offset=2052 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=2068 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=2172 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=2188 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=2292 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=2308 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=2412 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=2428 align=4 (local.get $pcj) (local.get $acc31))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
+ *       ;; columns 24…27, 4 at a time
+ *       (local.set $pb (i32.const 96))
+ *       (local.set $pcj (i32.add (local.get $pc) (i32.const 96)))
+ *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc20 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc30 (v128.const i32x4 0 0 0 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (local.get $pb))
+ *       (local.set $cp (i32.const 32))
+ *       (loop
+ *         (local.set $a0 (v128.load32_splat offset=10256 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=10260 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10264 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10268 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=4104 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
+ *         (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (v128.store offset=2052 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=2172 align=4 (local.get $pcj) (local.get $acc10))
+ *       (v128.store offset=2292 align=4 (local.get $pcj) (local.get $acc20))
+ *       (v128.store offset=2412 align=4 (local.get $pcj) (local.get $acc30))
+ *       (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
+ *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *       ;; columns 28…29, one lane each
+ *       (local.set $s00 (f32.const 0))
+ *       (local.set $s01 (f32.const 0))
+ *       (local.set $s10 (f32.const 0))
+ *       (local.set $s11 (f32.const 0))
+ *       (local.set $s20 (f32.const 0))
+ *       (local.set $s21 (f32.const 0))
+ *       (local.set $s30 (f32.const 0))
+ *       (local.set $s31 (f32.const 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (i32.const 112))
+ *       (local.set $cp (i32.const 32))
+ *       (loop
+ *         (local.set $x0 (f32.load offset=10256 (local.get $qa)))
+ *         (local.set $x1 (f32.load offset=10260 (local.get $qa)))
+ *         (local.set $x2 (f32.load offset=10264 (local.get $qa)))
+ *         (local.set $x3 (f32.load offset=10268 (local.get $qa)))
+ *         (local.set $y0 (f32.load offset=4104 (local.get $qb)))
+ *         (local.set $y1 (f32.load offset=4108 (local.get $qb)))
+ *         (local.set $s00 (f32.add (local.get $s00) (f32.mul (local.get $x0) (local.get $y0))))
+ *         (local.set $s01 (f32.add (local.get $s01) (f32.mul (local.get $x0) (local.get $y1))))
+ *         (local.set $s10 (f32.add (local.get $s10) (f32.mul (local.get $x1) (local.get $y0))))
+ *         (local.set $s11 (f32.add (local.get $s11) (f32.mul (local.get $x1) (local.get $y1))))
+ *         (local.set $s20 (f32.add (local.get $s20) (f32.mul (local.get $x2) (local.get $y0))))
+ *         (local.set $s21 (f32.add (local.get $s21) (f32.mul (local.get $x2) (local.get $y1))))
+ *         (local.set $s30 (f32.add (local.get $s30) (f32.mul (local.get $x3) (local.get $y0))))
+ *         (local.set $s31 (f32.add (local.get $s31) (f32.mul (local.get $x3) (local.get $y1))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (f32.store offset=2164 (local.get $pc) (local.get $s00))
+ *       (f32.store offset=2168 (local.get $pc) (local.get $s01))
+ *       (f32.store offset=2284 (local.get $pc) (local.get $s10))
+ *       (f32.store offset=2288 (local.get $pc) (local.get $s11))
+ *       (f32.store offset=2404 (local.get $pc) (local.get $s20))
+ *       (f32.store offset=2408 (local.get $pc) (local.get $s21))
+ *       (f32.store offset=2524 (local.get $pc) (local.get $s30))
+ *       (f32.store offset=2528 (local.get $pc) (local.get $s31))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 480)))
+ *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1)))))))
+ */

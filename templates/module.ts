@@ -40,6 +40,8 @@ export interface Model {
   saveState(): Uint8Array;
   /** Load a `saveState` file. Everything is checked first; on any error nothing changes. */
   loadState(bytes: Uint8Array): void;
+  /** Where the matmuls run: "wasm-simd" (the WebAssembly SIMD kernels at the end of this file) or "js" (the loops). */
+  readonly engine: "wasm-simd" | "js";
 }
 
 /** Read input `name`, checking its type and length, so a bad batch fails loudly instead of reading out of bounds. */
@@ -82,6 +84,56 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
     const theta = 2 * Math.PI * rand();
     a[i] = std * r * Math.cos(theta);
     if (i + 1 < a.length) a[i + 1] = std * r * Math.sin(theta);
+  }
+}
+
+/** The WebAssembly SIMD kernels, base64: one function per matmul, over the model's arena as their memory. (filled in) */
+const WASM_KERNELS = "";
+
+/** The exports of the kernels' module. (filled in) */
+interface Kernels {
+  readonly memory: { readonly buffer: ArrayBuffer };
+}
+
+/** The part of the WebAssembly API used here, typed locally so the module needs no DOM or Node types. */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+
+/** Base64 (RFC 4648) to bytes. */
+function decodeBase64(text: string): Uint8Array {
+  const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const data = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((data.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const ch of data) {
+    acc = ((acc << 6) | digits.indexOf(ch)) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/**
+ * The kernels, instantiated with a fresh memory; undefined where WebAssembly or its SIMD instructions are missing,
+ * or where the platform refuses to compile them synchronously. The plain loops then run instead.
+ */
+function wasmKernels(): Kernels | undefined {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  const bytes = decodeBase64(WASM_KERNELS);
+  if (!wasm.validate(bytes)) return undefined;
+  try {
+    return new wasm.Instance(new wasm.Module(bytes), {}).exports as Kernels;
+  } catch {
+    return undefined;
   }
 }
 
@@ -224,9 +276,13 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
   }
 }
 
-/** Create a model with its own arena; parameters are initialised from `seed` (default 0). (filled in) */
-export function createModel(options: { seed?: number } = {}): Model {
+/**
+ * Create a model with its own arena; parameters are initialised from `seed` (default 0). `simd: false` runs the
+ * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls). (filled in)
+ */
+export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
   void options;
+  void wasmKernels;
   void input;
   void rate;
   void prng;

@@ -14,6 +14,8 @@ import type { Attrs } from "../ops/types.js";
 import type { Kernel, Program } from "../lower/lower.js";
 import type { KernelWriter } from "../lower/view.js";
 import { emitUpdate, stateRoles, type UpdateTarget } from "../optim/update.js";
+import { wasmModule } from "../wasm/module.js";
+import { simdMatmulFunc } from "../wasm/matmul.js";
 
 const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../templates/module.ts");
 let templateText: string | undefined;
@@ -82,8 +84,34 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     if (!claimed.has(preferred)) claimed.set(preferred, prog.namer.claim(preferred));
     return claimed.get(preferred)!;
   };
+  // the WebAssembly SIMD kernels: one function per matmul that has a SIMD plan, addressing the arena
+  const simdKernels = [...new Set([...prog.forward, ...prog.train].filter((k) => k.simd))];
+  const kernelName = new Map(simdKernels.map((k) => [k, `mm_${k.out}`]));
+  const offsetOf = new Map(prog.buffers.map((b) => [b.name, b.offset]));
+  for (const [input, copy] of prog.inputCopies) offsetOf.set(input, offsetOf.get(copy)!);
+  const wasm = simdKernels.length
+    ? wasmModule(
+        simdKernels.map((k) => simdMatmulFunc(kernelName.get(k)!, k.simd!.plan, (b) => offsetOf.get(b)!, offsetOf.get(k.out)!)),
+        Math.max(1, Math.ceil((arenaSize * 4) / 65536)),
+      )
+    : undefined;
+  if (wasm) {
+    const b64 = Buffer.from(wasm.bytes).toString("base64");
+    const chunks = b64.match(/.{1,100}/g)!.map((c) => JSON.stringify(c));
+    const decl = sf.getVariableDeclarationOrThrow("WASM_KERNELS");
+    decl.setInitializer(`[\n${chunks.join(",\n")},\n].join("")`);
+    decl.getVariableStatementOrThrow().getJsDocs()[0]!.setDescription(
+      `The WebAssembly SIMD kernels (${wasm.bytes.length} bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file.`,
+    );
+    sf.getInterfaceOrThrow("Kernels").addMethods(simdKernels.map((k) => ({ name: kernelName.get(k)!, returnType: "void", docs: [safe(k.comment.split(";  ")[0]!)] })));
+  } else for (const unused of ["wasmKernels", "decodeBase64"]) sf.getFunctionOrThrow(unused).remove();
+  if (!wasm) {
+    sf.getVariableStatementOrThrow("WASM_KERNELS").remove();
+    sf.getInterfaceOrThrow("Kernels").remove();
+    sf.getInterfaceOrThrow("WasmApi").remove();
+  }
   // template helpers called inside createModel: renamed if a buffer took the name
-  for (const helper of ["writeSafetensors", "readSafetensors"]) {
+  for (const helper of wasm ? ["writeSafetensors", "readSafetensors", "wasmKernels"] : ["writeSafetensors", "readSafetensors"]) {
     const name = local(helper);
     if (name !== helper) sf.getFunctionOrThrow(helper).rename(name);
   }
@@ -112,16 +140,22 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     ]);
     sf.getInterfaceOrThrow("Model").addMethod({ name: "stats", returnType: "ModelStats", docs: ["Debug builds: per tensor min, max, mean and L2 norm for the last step, and ‖dL/dW‖/‖W‖ per parameter."] });
   }
+  const wk = local("kernels");
   const fn = sf.getFunctionOrThrow("createModel");
   fn.setBodyText((cw) => {
     const w = writerFor(cw);
     w.line(`// One arena holds every buffer (${arenaSize} values); temporaries whose lifetimes do not overlap share memory.`);
-    w.line(`const arena = new ${T}(${arenaSize});`);
+    if (wasm) {
+      w.line("// With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.");
+      w.line(`const ${wk} = options.simd === false ? undefined : ${local("wasmKernels")}();`);
+      w.line(`const arena = ${wk} ? new ${T}(${wk}.memory.buffer, 0, ${arenaSize}) : new ${T}(${arenaSize});`);
+    } else w.line(`const arena = new ${T}(${arenaSize});`);
     const groups: [string, string][] = [
       ["param", "parameters"],
       ["grad", "gradients dL/dparam"],
       ["state", "optimizer state"],
       ["constant", "constants"],
+      ["input", "inputs, copied where the WebAssembly kernels read them"],
       ["temp", "activations and intermediate gradients"],
     ];
     for (const [role, title] of groups) {
@@ -137,8 +171,13 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line("const rand = prng(options.seed ?? 0);");
     for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {});
 
-    const inputLines = (names: string[]) => {
+    const inputLines = (names: string[], ks: Kernel[]) => {
       for (const n of names) w.line(`const ${prog.inputLocals.get(n)} = input(inputs, ${JSON.stringify(n)}, ${size(g.inputs.get(n)!.shape)});`);
+      for (const n of names) {
+        const local = prog.inputLocals.get(n)!;
+        const copy = prog.inputCopies.get(local);
+        if (copy && ks.some((k) => k.simd && [k.simd.plan.a.base, k.simd.plan.b.base].includes(local))) w.line(`if (${wk}) ${copy}.set(${local});`);
+      }
     };
     const kernels = (ks: Kernel[]) => {
       let phase: boolean | undefined;
@@ -148,7 +187,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
           w.line(k.backward ? "// ---- backward: the chain rule, from the loss back to every parameter ----" : "// ---- forward ----");
           phase = k.backward;
         }
-        emitKernel(w, k, relSite);
+        emitKernel(w, k, relSite, wasm && k.simd ? { kernels: wk, name: kernelName.get(k)! } : undefined);
         if (opts.debug) w.line(`${watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
       }
     };
@@ -183,7 +222,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
     w.line("");
     w.block("function forward(inputs: Partial<Inputs>): Outputs", () => {
-      inputLines(prog.forwardInputs);
+      inputLines(prog.forwardInputs, prog.forward);
       kernels(prog.forward);
       w.line(`return { ${[...prog.outputs].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} };`);
     });
@@ -194,7 +233,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         w.line(`throw new Error(\`\${spec.name}: the model returns no loss, so it has nothing to differentiate\`);`);
         return;
       }
-      inputLines(prog.trainInputs);
+      inputLines(prog.trainInputs, prog.train);
       if (opts.debug) {
         w.line(`${debugStep}++;`);
         w.line(`${lastStats} = {};`);
@@ -239,26 +278,39 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line(
       `return { params: ${obj(prog.params)}, grads: ${obj(prog.grads)}, forward, lossAndGrad, step, ${reset === "resetOptimizer" ? reset : `resetOptimizer: ${reset}`}, ` +
         `saveParams: () => ${wr}(${pt}), loadParams: (bytes: Uint8Array) => ${rd}(bytes, ${pt}, "loadParams"), ` +
-        `saveState: () => ${wr}(${st}), loadState: (bytes: Uint8Array) => ${rd}(bytes, ${st}, "loadState")${opts.debug ? `, stats: ${stats}` : ""} };`,
+        `saveState: () => ${wr}(${st}), loadState: (bytes: Uint8Array) => ${rd}(bytes, ${st}, "loadState"), ` +
+        `engine: ${wasm ? `${wk} ? "wasm-simd" : "js"` : '"js"'}${opts.debug ? `, stats: ${stats}` : ""} };`,
     );
   });
 
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
+  if (wasm) text += `\n/*\n * The WebAssembly SIMD kernels, as text (WAT): the module that WASM_KERNELS holds, byte for byte.\n * Addresses are bytes: 4 × the arena offsets of the buffers above.\n *\n${wasm.wat.split("\n").map((l) => ` * ${l}`.trimEnd()).join("\n")}\n */\n`;
   // the template's own explanation is for flatgrad's developers, not for the generated file
   text = text.replace(/\/\* The skeleton of every generated module\.[\s\S]*?\*\/\n/, "");
   // babel-ts prints the same as the typescript parser here, three times faster
   return prettier.format(text, { parser: "babel-ts", printWidth: 120 });
 }
 
-function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string): void {
+function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string, simd?: { kernels: string; name: string }): void {
   w.line("");
   w.line(`// ${safe(k.comment)}   ${dims(k.node.shape)}   ${relSite(k.site)}`);
-  const sub = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
-  k.emit(writerFor(sub));
-  const body = sub.toString();
-  // a kernel that declares names at its top level gets a block of its own
-  if (/^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));
-  else body.trimEnd().split("\n").forEach((l) => w.line(l));
+  const loops = () => {
+    const sub = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
+    k.emit(writerFor(sub));
+    const body = sub.toString();
+    // a kernel that declares names at its top level gets a block of its own
+    if (/^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));
+    else body.trimEnd().split("\n").forEach((l) => w.line(l));
+  };
+  if (!simd || !k.simd) return loops();
+  const { plan, product, epilogue } = k.simd;
+  w.block(`if (${simd.kernels})`, () => {
+    const how = plan.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+    w.line(`// ${k.out} ← ${safe(product)} in WebAssembly SIMD (${how})${epilogue ? ", then the rest of the equation in place" : ""}`);
+    w.line(`${simd.kernels}.${simd.name}();`);
+    if (epilogue) epilogue(w);
+  });
+  w.block("else", loops);
 }
 
 function emitInit(w: KernelWriter, buf: string, shape: readonly number[], init: Attrs): void {

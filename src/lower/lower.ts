@@ -8,8 +8,12 @@ import { rowMajorStrides, size, type Shape, type Site } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 import { Namer } from "../emit/namer.js";
 import { at, contiguous, read, type Epilogue, type KernelWriter, type View } from "./view.js";
+import { matmulDims } from "../ops/matmul.js";
+import { promote } from "./matmulKernel.js";
+import { planSimd, type SimdMatmul } from "../wasm/matmul.js";
 
-export type Role = "param" | "grad" | "state" | "constant" | "temp";
+/** `input`: a copy of an input, in the arena where the WebAssembly kernels can read it. */
+export type Role = "param" | "grad" | "state" | "constant" | "input" | "temp";
 
 export interface Buffer {
   name: string;
@@ -33,6 +37,12 @@ export interface Kernel {
   /** Buffers and inputs it reads (for lifetimes). */
   reads: Set<string>;
   emit(w: KernelWriter): void;
+  /**
+   * float32 matmuls whose layout suits four lanes: the product as a WebAssembly SIMD function
+   * (src/wasm/matmul.ts) that stores A·B into the output, then `epilogue`, the fused elementwise
+   * part, in place. `emit` stays the fallback where WebAssembly SIMD is missing.
+   */
+  simd?: { plan: SimdMatmul; product: string; epilogue?: (w: KernelWriter) => void };
 }
 
 export interface Program {
@@ -43,6 +53,8 @@ export interface Program {
   train: Kernel[];
   /** Input name → local identifier, for the inputs each entry point reads. */
   inputLocals: Map<string, string>;
+  /** Input local → its arena copy, for the inputs a SIMD kernel reads. */
+  inputCopies: Map<string, string>;
   forwardInputs: string[];
   trainInputs: string[];
   outputs: Map<string, string>;
@@ -251,12 +263,21 @@ export function lower(g: Graph): Program {
     return def.math(args, { ...n.attrs });
   };
 
+  /** The SIMD plan of a float32 matmul of 2-D (or 1-D) operands without batch axes. */
+  const simdOf = (av: View, bv: View): SimdMatmul | undefined => {
+    if (g.dtype !== "float32") return undefined;
+    const { a2, b2, batch, m, k, n } = matmulDims(av.shape, bv.shape);
+    if (batch.length) return undefined;
+    return planSimd(promote(av, a2, []), promote(bv, b2, []), m, k, n);
+  };
+
   const kernelCache = new Map<Node, Kernel>();
   const makeKernel = (n: Node, outName: string, copy: boolean): Kernel => {
     const k = copy ? "copy" : kindOf(n);
     const reads = new Set<string>();
     const outView = contiguous(outName, n.shape);
     let emit: (w: KernelWriter) => void;
+    let simd: Kernel["simd"];
     const mm = !copy && epilogueOf.get(n);
     if (mm) {
       // the matmul's loops, storing through this node's expression
@@ -265,14 +286,26 @@ export function lower(g: Graph): Program {
       const [av, bv] = mm.inputs.map((c) => viewOf(c)!) as [View, View];
       reads.add(av.base).add(bv.base);
       const lw = primitive("matmul").lower as { kind: "kernel"; emit: (w: KernelWriter, o: View, i: View[], a: Record<string, unknown>, epi: Epilogue) => void };
-      emit = (w) => {
-        const temps = { n: 0 };
-        lw.emit(w, outView, [av, bv], {}, (acc, vars) => {
-          const access = new Map<Expr, string>();
-          for (const l of leaves(e)) access.set(l, read(l.view, vars));
-          return render(e, access, w, temps, acc);
-        });
+      const epilogue = (w: KernelWriter, temps: { n: number }): Epilogue => (acc, vars) => {
+        const access = new Map<Expr, string>();
+        for (const l of leaves(e)) access.set(l, read(l.view, vars));
+        return render(e, access, w, temps, acc);
       };
+      emit = (w) => lw.emit(w, outView, [av, bv], {}, epilogue(w, { n: 0 }));
+      const plan = simdOf(av, bv);
+      // after the SIMD product, the epilogue reads each element of the output back and stores its result there
+      if (plan)
+        simd = {
+          plan,
+          product: mathOf(mm, true),
+          epilogue: (w) =>
+            w.loop("i", plan.m, () =>
+              w.loop("j", plan.n, () => {
+                const vars = ["i", "j"];
+                w.line(`${at(outView, vars)} = ${epilogue(w, { n: 0 })(read(outView, vars), vars)};`);
+              }),
+            ),
+        };
     } else if (k === "elementwise" || k === "copy") {
       const e: Expr = k === "copy" ? rawExpr(n) : { kind: "op", node: n, args: n.inputs.map((c) => exprOf(c, n.shape)) };
       collectReads(e, reads);
@@ -288,6 +321,8 @@ export function lower(g: Graph): Program {
       for (const v of ins) reads.add(v.base);
       const lw = primitive(n.op).lower as { kind: "kernel"; emit: (w: KernelWriter, o: View, i: View[], a: Record<string, unknown>) => void };
       emit = (w) => lw.emit(w, outView, ins, { ...n.attrs });
+      const plan = n.op === "matmul" ? simdOf(ins[0]!, ins[1]!) : undefined;
+      if (plan) simd = { plan, product: mathOf(n, true) };
     } else throw new Error(`internal: no kernel for ${n.op}`);
     const steps: string[] = [];
     const math = mathOf(n, true, steps);
@@ -298,7 +333,7 @@ export function lower(g: Graph): Program {
       fusedOps.push(m.op);
     };
     if (!copy) walk(n);
-    return { node: n, out: outName, comment: [...steps, `${outName} = ${math}`].join(";  "), site: ctx.sites.get(n), backward: false, fused: fusedOps.length > 1 ? fusedOps : [], reads, emit };
+    return { node: n, out: outName, comment: [...steps, `${outName} = ${math}`].join(";  "), site: ctx.sites.get(n), backward: false, fused: fusedOps.length > 1 ? fusedOps : [], reads, emit, ...(simd && { simd }) };
   };
   const kernelFor = (n: Node): Kernel => {
     let k = kernelCache.get(n);
@@ -354,6 +389,11 @@ export function lower(g: Graph): Program {
 
   const forward = buildSchedule(fwdList);
   const train = buildSchedule(trainList);
+  // inputs a SIMD kernel reads are copied into the arena, where WebAssembly can address them
+  const inputCopies = new Map<string, string>();
+  const simdReads = new Set([...forward, ...train].flatMap((k) => (k.simd ? [k.simd.plan.a.base, k.simd.plan.b.base] : [])));
+  for (const [iname, local] of inputLocals)
+    if (simdReads.has(local)) inputCopies.set(local, addBuf(namer.claim(`${local}_copy`), size(g.inputs.get(iname)!.shape), "input"));
   const fwdSet = new Set([...topo(fwdRoots), ...lossSet]);
   for (const k of train) k.backward = !fwdSet.has(k.node);
 
@@ -418,6 +458,7 @@ export function lower(g: Graph): Program {
     forward,
     train,
     inputLocals,
+    inputCopies,
     forwardInputs: inputsOf(forward),
     trainInputs: [...g.inputs.keys()],
     outputs,

@@ -1,0 +1,189 @@
+/**
+ * The WebAssembly SIMD matmul kernels (src/wasm): the same values as the plain loops and the float64
+ * interpreter for every operand layout and every remainder of the 4-row and 8/4/2-column blocks; the
+ * text printed in the generated file assembles (with wabt) to exactly the bytes the module runs; and
+ * where WebAssembly SIMD is missing the plain loops run instead.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import wabtInit from "wabt";
+import { interpret } from "../src/interp/interp.js";
+import { contiguous, type View } from "../src/lower/view.js";
+import { planSimd } from "../src/wasm/matmul.js";
+import { sleb, uleb } from "../src/wasm/module.js";
+import { compileAndLoad, ROOT, rng, type GeneratedModel } from "./helpers.js";
+
+/** The kernels' module of a generated file: its bytes (from WASM_KERNELS) and its text (the closing comment). */
+function kernelsOf(text: string): { bytes: Uint8Array; wat: string } | undefined {
+  const m = /const WASM_KERNELS = \[([\s\S]*?)\]\.join\(""\)/.exec(text);
+  if (!m) return undefined;
+  const b64 = (JSON.parse(`[${m[1]!.replace(/,\s*$/, "")}]`) as string[]).join("");
+  const comment = text.slice(text.lastIndexOf("/*\n * The WebAssembly SIMD kernels, as text"));
+  const wat = comment
+    .split("\n")
+    .filter((l) => l.startsWith(" * (") || l.startsWith(" *  "))
+    .map((l) => l.slice(3))
+    .join("\n");
+  return { bytes: Uint8Array.from(Buffer.from(b64, "base64")), wat };
+}
+
+/** The global WebAssembly object, typed here (the test project has no DOM types). */
+type Wasm = Record<string, unknown> & { validate(bytes: Uint8Array): boolean };
+const host = globalThis as unknown as { WebAssembly?: Wasm };
+
+/** max |a − b| over max |b|: float32 sums differ from float64 by rounding, relative to the tensor's scale. */
+function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return s === 0 ? d : d / s;
+}
+
+/** x[m,k] → relu(x·Wᵀ + b) [m,n] → ·V [m,q], mean squared error: x·Wᵀ and h·V forward; hᵀ·d, d·Vᵀ, dzᵀ·x backward. */
+const mlp = (m: number, k: number, n: number, q: number) => ({
+  build(g: import("../src/dsl/builder.js").Builder) {
+    const x = g.input("x", [m, k]);
+    const y = g.input("y", [m, q]);
+    const W = g.param("W", [n, k], { init: "normal", std: 0.5 });
+    const b = g.param("b", [n], { init: "uniform", low: -0.5, high: 0.5 });
+    const V = g.param("V", [n, q], { init: "normal", std: 0.5 });
+    const z = g.matmul(x, g.transpose(W));
+    g.output("z", z);
+    const o = g.matmul(g.relu(g.add(z, b)), V);
+    g.output("o", o);
+    return g.mse(o, y);
+  },
+  optimizer: { type: "sgd" as const, lr: 0.05 },
+});
+
+describe("WebAssembly SIMD matmul kernels", () => {
+  it("LEB128 encodings match the specification's examples", () => {
+    expect(uleb(0)).toEqual([0]);
+    expect(uleb(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+    expect(sleb(64)).toEqual([0xc0, 0x00]);
+    expect(sleb(-64)).toEqual([0x40]);
+    expect(sleb(63)).toEqual([0x3f]);
+  });
+
+  it("plans four lanes along the columns (A·B, Aᵀ·B) or along k (A·Bᵀ), and none for Aᵀ·Bᵀ or narrow shapes", () => {
+    const mat = (base: string, r: number, c: number): View => contiguous(base, [r, c]);
+    const T = (v: View): View => ({ ...v, shape: [v.shape[1]!, v.shape[0]!], strides: [v.strides[1]!, v.strides[0]!] });
+    expect(planSimd(mat("a", 5, 7), mat("b", 7, 9), 5, 7, 9)?.mode).toBe("along-j"); // A·B
+    expect(planSimd(T(mat("a", 7, 5)), mat("b", 7, 9), 5, 7, 9)?.mode).toBe("along-j"); // Aᵀ·B
+    expect(planSimd(mat("a", 5, 7), T(mat("b", 9, 7)), 5, 7, 9)?.mode).toBe("along-k"); // A·Bᵀ
+    expect(planSimd(T(mat("a", 7, 5)), T(mat("b", 9, 7)), 5, 7, 9)).toBeUndefined(); // Aᵀ·Bᵀ: the plain loops
+    expect(planSimd(mat("a", 5, 3), T(mat("b", 2, 3)), 5, 3, 2)).toBeUndefined(); // k = 3, n = 2: too narrow
+  });
+
+  // sizes chosen to hit every block remainder: m mod 4, n mod 8 ≥ 4 or not, n mod 4, k mod 4, and 1s
+  const cases: [number, number, number, number][] = [
+    [1, 1, 1, 1],
+    [4, 4, 8, 8],
+    [5, 7, 13, 3],
+    [9, 33, 5, 10],
+    [3, 16, 4, 1],
+    [8, 30, 16, 1],
+    [2, 5, 12, 6],
+    [7, 4, 9, 4],
+    [6, 9, 3, 5],
+    [13, 64, 20, 10],
+  ];
+  for (const [m, k, n, q] of cases) {
+    it(`x[${m}×${k}], W[${n}×${k}], V[${n}×${q}]: SIMD, the plain loops and the float64 interpreter agree`, async () => {
+      const { mod, graph, text } = await compileAndLoad(mlp(m, k, n, q), `simd-${m}-${k}-${n}-${q}`);
+      const calls = text.match(/kernels\.mm_\w+\(\)/g) ?? [];
+      const simd = mod.createModel({ seed: 3 }) as GeneratedModel & { engine: string };
+      const js = mod.createModel({ seed: 3, simd: false } as { seed: number }) as GeneratedModel & { engine: string };
+      expect(js.engine).toBe("js");
+      expect(simd.engine).toBe(calls.length ? "wasm-simd" : "js");
+      // x·Wᵀ (along k) and dW = dzᵀ·x (along the columns) have k contiguous: SIMD whenever k ≥ 4
+      if (k >= 4) expect(calls).toEqual(expect.arrayContaining(["kernels.mm_z()", "kernels.mm_dW()"]));
+      const rand = rng(m * 1000 + k * 100 + n * 10 + q);
+      const x = Float32Array.from({ length: m * k }, () => rand() * 2 - 1);
+      const y = Float32Array.from({ length: m * q }, () => rand() * 2 - 1);
+      const params = Object.fromEntries(Object.entries(simd.params).map(([p, v]) => [p, Float64Array.from(v)]));
+      const ref = interpret(graph, { x: Float64Array.from(x), y: Float64Array.from(y) }, params);
+      for (const model of [simd, js]) {
+        const out = model.forward({ x });
+        for (const o of ["z", "o"]) expect(scaledErr(out[o]!, ref.outputs[o]!), `${model.engine} ${o}`).toBeLessThan(2e-6);
+        expect(scaledErr([model.lossAndGrad({ x, y })], [ref.loss!]), `${model.engine} loss`).toBeLessThan(2e-6);
+        for (const p of ["W", "b", "V"]) expect(scaledErr(model.grads[p]!, ref.grads[p]!), `${model.engine} d${p}`).toBeLessThan(2e-6);
+      }
+      // training: the two engines' parameters stay together step after step
+      for (let s = 0; s < 5; s++) expect(Math.abs(simd.step({ x, y }) - js.step({ x, y }))).toBeLessThan(1e-5 * (1 + ref.loss!));
+      for (const p of ["W", "b", "V"]) expect(scaledErr(simd.params[p]!, js.params[p]!), p).toBeLessThan(1e-5);
+    });
+  }
+
+  it("the text in the generated file assembles to exactly the bytes the module runs", async () => {
+    const wabt = await wabtInit();
+    const texts = ["seed-net", "digits-mlp"].map((f) => readFileSync(path.join(ROOT, "generated", `${f}.ts`), "utf8"));
+    texts.push((await compileAndLoad(mlp(5, 7, 13, 3), "simd-wat")).text);
+    for (const text of texts) {
+      const k = kernelsOf(text)!;
+      expect(k, "a float32 model with matmuls carries kernels").toBeDefined();
+      expect(host.WebAssembly!.validate(k.bytes)).toBe(true);
+      const mod = wabt.parseWat("kernels.wat", k.wat, { simd: true });
+      const theirs = new Uint8Array(mod.toBinary({}).buffer);
+      mod.destroy();
+      expect(Buffer.from(theirs).equals(Buffer.from(k.bytes))).toBe(true);
+    }
+  });
+
+  it("a float64 model carries no kernels; a float32 one falls back to the loops where WebAssembly or SIMD is missing", async () => {
+    const f64 = await compileAndLoad({ ...mlp(4, 8, 8, 2), dtype: "float64" }, "simd-f64");
+    expect(kernelsOf(f64.text)).toBeUndefined();
+    expect((f64.mod.createModel() as GeneratedModel & { engine: string }).engine).toBe("js");
+
+    const { mod } = await compileAndLoad(mlp(4, 8, 8, 2), "simd-fallback");
+    const rand = rng(5);
+    const x = Float32Array.from({ length: 32 }, () => rand() - 0.5);
+    const y = Float32Array.from({ length: 8 }, () => rand() - 0.5);
+    const want = (mod.createModel({ seed: 1, simd: false } as { seed: number }) as GeneratedModel).lossAndGrad({ x, y });
+    const g = host;
+    const real = g.WebAssembly!;
+    try {
+      g.WebAssembly = undefined;
+      const none = mod.createModel({ seed: 1 }) as GeneratedModel & { engine: string };
+      expect(none.engine).toBe("js");
+      expect(none.lossAndGrad({ x, y })).toBe(want);
+      // a platform whose WebAssembly lacks SIMD rejects the module at validation
+      g.WebAssembly = { ...real, validate: () => false };
+      expect((mod.createModel({ seed: 1 }) as GeneratedModel & { engine: string }).engine).toBe("js");
+      // a browser that refuses to compile synchronously throws from new WebAssembly.Module
+      g.WebAssembly = {
+        ...real,
+        validate: () => true,
+        Module: function () {
+          throw new RangeError("too large for the main thread");
+        },
+      };
+      expect((mod.createModel({ seed: 1 }) as GeneratedModel & { engine: string }).engine).toBe("js");
+    } finally {
+      g.WebAssembly = real;
+    }
+  });
+
+  it("each model owns its memory; checkpoints move between the engines unchanged", async () => {
+    const { mod } = await compileAndLoad(mlp(4, 8, 8, 2), "simd-state");
+    type M = GeneratedModel & { engine: string; saveState(): Uint8Array; loadState(b: Uint8Array): void };
+    const a = mod.createModel({ seed: 1 }) as M;
+    const b = mod.createModel({ seed: 2 }) as M;
+    const c = mod.createModel({ seed: 3, simd: false } as { seed: number }) as M;
+    expect([a.engine, b.engine, c.engine]).toEqual(["wasm-simd", "wasm-simd", "js"]);
+    const x = new Float32Array(32).fill(0.5);
+    const y = new Float32Array(8).fill(-0.25);
+    const W = Float32Array.from(b.params.W!);
+    a.step({ x, y });
+    expect(b.params.W).toEqual(W); // a's step wrote a's memory only
+    c.loadState(a.saveState());
+    for (const p of ["W", "b", "V"]) expect(c.params[p]).toEqual(a.params[p]);
+    a.loadState(c.saveState());
+    expect(a.params.W).toEqual(c.params.W);
+  });
+});
