@@ -8,11 +8,12 @@ import { createJiti } from "jiti";
 import { createHandwritten } from "./handwritten.js";
 import { generatedFile, paramSpecs, REPO_DIR, type Batch, type Params, type Workload } from "./workloads.js";
 
-export const CONTENDER_IDS = ["flatgrad", "handwritten", "tfjs-cpu", "tfjs-wasm", "jax-js"] as const;
+export const CONTENDER_IDS = ["flatgrad", "flatgrad-loops", "handwritten", "tfjs-cpu", "tfjs-wasm", "jax-js"] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
 export const CONTENDER_LABELS: Record<ContenderId, string> = {
   flatgrad: "flatgrad (generated step)",
+  "flatgrad-loops": "flatgrad, plain loops (simd: false)",
   handwritten: "hand-written flat-loop JS",
   "tfjs-cpu": "tfjs (cpu)",
   "tfjs-wasm": "tfjs (wasm, XNNPACK)",
@@ -55,10 +56,11 @@ interface GeneratedModel {
   grads: Params;
   lossAndGrad(inputs: { x: Float32Array; y: Float32Array }): number;
   step(inputs: { x: Float32Array; y: Float32Array }, options?: { lr?: number }): number;
+  readonly engine: string;
 }
 interface GeneratedModule {
   spec: { name: string; dtype: string; params: Record<string, number[]> };
-  createModel(options?: { seed?: number }): GeneratedModel;
+  createModel(options?: { seed?: number; simd?: boolean }): GeneratedModel;
 }
 
 const jiti = createJiti(import.meta.url);
@@ -74,9 +76,11 @@ function snapshot(p: Params): Params {
   return out;
 }
 
-async function flatgrad(w: Workload, init: Params, batch: Batch): Promise<Contender> {
+/** flatgrad's generated step: by default with its WebAssembly SIMD matmuls, or (`simd: false`) with the plain loops alone. */
+async function flatgrad(w: Workload, init: Params, batch: Batch, simd: boolean): Promise<Contender> {
   const mod = await loadGenerated(w);
-  const model = mod.createModel({ seed: w.seed });
+  const model = mod.createModel({ seed: w.seed, simd });
+  if (simd && model.engine !== "wasm-simd") throw new Error(`flatgrad: the WebAssembly SIMD kernels did not load here (engine ${model.engine})`);
   // flatgrad's own initialisation is the reference; check that it is what everyone else got
   for (const { name } of paramSpecs(w)) {
     const a = model.params[name], b = init[name];
@@ -86,7 +90,7 @@ async function flatgrad(w: Workload, init: Params, batch: Batch): Promise<Conten
   const options = { lr: w.lr };
   return {
     version: `flatgrad@${(JSON.parse(readFileSync(join(REPO_DIR, "package.json"), "utf8")) as { version: string }).version} (working tree)`,
-    note: "generated module, jiti-loaded",
+    note: `generated module, jiti-loaded; engine ${model.engine}`,
     lossAndGrad: () => ({ loss: model.lossAndGrad(inputs), grads: snapshot(model.grads) }),
     step: () => model.step(inputs, options),
     params: () => snapshot(model.params),
@@ -252,7 +256,9 @@ async function jaxjs(w: Workload, init: Params, batch: Batch): Promise<Contender
 export async function createContender(id: ContenderId, w: Workload, init: Params, batch: Batch): Promise<Contender> {
   switch (id) {
     case "flatgrad":
-      return flatgrad(w, init, batch);
+      return flatgrad(w, init, batch, true);
+    case "flatgrad-loops":
+      return flatgrad(w, init, batch, false);
     case "handwritten":
       return handwritten(w, init, batch);
     case "tfjs-cpu":

@@ -36,6 +36,11 @@ const colliding = [
   "Float32Array", "Float64Array", "ArrayType", "Arr", "Inputs", "Params", "Outputs", "Model", "createModel", "W", "dW", "W_2", "_", "__",
 ];
 
+/** Valid names that collide with identifiers of the WebAssembly SIMD path (float32 models with matmuls). */
+const simdColliding = [
+  "kernels", "wasmKernels", "WASM_KERNELS", "decodeBase64", "Kernels", "WasmApi", "memory", "x_copy", "mm_h0", "mm_dx",
+  "globalThis", "WebAssembly", "Uint8Array", "ArrayBuffer", "engine", "buffer", "validate", "Module", "Instance", "exports",
+];
 describe("hostile names", () => {
   it(`rejects ${rejected.length} names that are not plain identifiers, with FG110, for inputs, params and outputs`, async () => {
     expect(rejected.length).toBeGreaterThanOrEqual(200);
@@ -107,5 +112,54 @@ describe("hostile names", () => {
     for (const k of colliding) expect(maxRelErr(m.grads[k]!, ref.grads[k]!, 1e-12), k).toBeLessThan(1e-10);
     const out = m.forward(inputs);
     for (const k of Object.keys(ref.outputs)) expect(maxRelErr(out[k]!, ref.outputs[k]!, 1e-12), k).toBeLessThan(1e-12);
+  });
+
+  it(`compiles ${simdColliding.length} names that collide with the SIMD path's identifiers: type-checks, runs its kernels, right values`, async () => {
+    const { text, mod, graph } = await compileAndLoad(
+      {
+        build(g) {
+          let h = g.input("x", [5, 8]);
+          simdColliding.forEach((name, k) => {
+            const W = g.param(name, [8, 8], { init: "normal", std: 0.3 });
+            h = g.tanh(g.matmul(h, k % 2 ? W : g.transpose(W)));
+            if (k % 5 === 0) g.output(`${name}_out`, h);
+          });
+          return g.mean(g.square(h));
+        },
+      },
+      "colliding-simd",
+    );
+    expect(text).toMatch(/kernels_?\d*\.mm_\w+\(\)/);
+    const dir = path.join(TMP, "names-simd");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "colliding.ts"), text);
+    writeFileSync(
+      path.join(dir, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noUncheckedIndexedAccess: true, noEmit: true, types: [], lib: ["ES2022"] }, include: ["*.ts"] }),
+    );
+    let tsc = "";
+    try {
+      execFileSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", dir], { encoding: "utf8" });
+    } catch (e) {
+      tsc = String((e as { stdout?: string }).stdout ?? e);
+    }
+    expect(tsc).toBe("");
+    const m = mod.createModel({ seed: 4 }) as ReturnType<typeof mod.createModel> & { engine: string };
+    expect(m.engine).toBe("wasm-simd");
+    expect(Object.keys(m.params)).toEqual(simdColliding);
+    const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i));
+    const ref = interpret(graph, { x: Float64Array.from(x) }, Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v)])));
+    expect(maxRelErr([m.lossAndGrad({ x })], [ref.loss!])).toBeLessThan(1e-5);
+    // float32 sums: errors relative to each gradient's largest element
+    for (const k of simdColliding) {
+      const scale = Math.max(...ref.grads[k]!.map(Math.abs));
+      expect(Math.max(...m.grads[k]!.map((v, i) => Math.abs(v - ref.grads[k]![i]!))) / scale, k).toBeLessThan(1e-5);
+    }
+    // outputs through up to 20 float32 layers: errors relative to each output's largest element
+    const out = m.forward({ x });
+    for (const k of Object.keys(ref.outputs)) {
+      const scale = Math.max(...ref.outputs[k]!.map(Math.abs));
+      expect(Math.max(...out[k]!.map((v, i) => Math.abs(v - ref.outputs[k]![i]!))) / scale, k).toBeLessThan(1e-5);
+    }
   });
 });
