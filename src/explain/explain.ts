@@ -88,6 +88,8 @@ export function explainText(x: Explained): string {
   lines.push("rewrites");
   for (const r of x.rewrites) lines.push(`  ${r.includes("(stabilised)") ? "stabilise" : "simplify"}: ${r}`);
   for (const k of all) if (k.fused.length) lines.push(`  fuse: ${k.fused.join(" → ")} in one loop nest: ${k.out}   ${site(k)}`);
+  for (const k of all)
+    if (k.simd) lines.push(`  simd: ${k.out} ← ${k.simd.product} in WebAssembly, f32x4 ${k.simd.plan.mode === "along-j" ? "along the columns" : "along k"}   ${site(k)}`);
   for (const s of x.stabilisations) lines.push(`  stabilise: ${s}`);
   lines.push("");
   lines.push(`arena: ${p.arenaSize} values (${p.arenaSize * (g.dtype === "float32" ? 4 : 8)} bytes)`);
