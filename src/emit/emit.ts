@@ -84,17 +84,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     if (!claimed.has(preferred)) claimed.set(preferred, prog.namer.claim(preferred));
     return claimed.get(preferred)!;
   };
-  // the WebAssembly SIMD kernels: one function per matmul that has a SIMD plan, addressing the arena
-  const simdKernels = [...new Set([...prog.forward, ...prog.train].filter((k) => k.simd))];
-  const kernelName = new Map(simdKernels.map((k) => [k, `mm_${k.out}`]));
-  const offsetOf = new Map(prog.buffers.map((b) => [b.name, b.offset]));
-  for (const [input, copy] of prog.inputCopies) offsetOf.set(input, offsetOf.get(copy)!);
-  const wasm = simdKernels.length
-    ? wasmModule(
-        simdKernels.map((k) => simdMatmulFunc(kernelName.get(k)!, k.simd!.plan, (b) => offsetOf.get(b)!, offsetOf.get(k.out)!)),
-        Math.max(1, Math.ceil((arenaSize * 4) / 65536)),
-      )
-    : undefined;
+  const wasm = wasmKernelsOf(prog, arenaSize);
   if (wasm) {
     const b64 = Buffer.from(wasm.bytes).toString("base64");
     const chunks = b64.match(/.{1,100}/g)!.map((c) => JSON.stringify(c));
@@ -103,12 +93,12 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     decl.getVariableStatementOrThrow().getJsDocs()[0]!.setDescription(
       `The WebAssembly SIMD kernels (${wasm.bytes.length} bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file.`,
     );
-    sf.getInterfaceOrThrow("Kernels").addMethods(simdKernels.map((k) => ({ name: kernelName.get(k)!, returnType: "void", docs: [safe(k.comment.split(";  ")[0]!)] })));
-  } else for (const unused of ["wasmKernels", "decodeBase64"]) sf.getFunctionOrThrow(unused).remove();
-  if (!wasm) {
+    sf.getInterfaceOrThrow("Kernels").addMethods([...wasm.names].map(([k, name]) => ({ name, returnType: "void", docs: [safe(k.comment.split(";  ")[0]!)] })));
+  } else {
+    // no matmul suits SIMD (or the model is float64): the module carries no WebAssembly at all
+    for (const unused of ["wasmKernels", "decodeBase64"]) sf.getFunctionOrThrow(unused).remove();
     sf.getVariableStatementOrThrow("WASM_KERNELS").remove();
-    sf.getInterfaceOrThrow("Kernels").remove();
-    sf.getInterfaceOrThrow("WasmApi").remove();
+    for (const unused of ["Kernels", "WasmApi"]) sf.getInterfaceOrThrow(unused).remove();
   }
   // template helpers called inside createModel: renamed if a buffer took the name
   for (const helper of wasm ? ["writeSafetensors", "readSafetensors", "wasmKernels"] : ["writeSafetensors", "readSafetensors"]) {
@@ -187,7 +177,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
           w.line(k.backward ? "// ---- backward: the chain rule, from the loss back to every parameter ----" : "// ---- forward ----");
           phase = k.backward;
         }
-        emitKernel(w, k, relSite, wasm && k.simd ? { kernels: wk, name: kernelName.get(k)! } : undefined);
+        emitKernel(w, k, relSite, wasm && k.simd ? { kernels: wk, name: wasm.names.get(k)! } : undefined);
         if (opts.debug) w.line(`${watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
       }
     };
@@ -289,6 +279,17 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   text = text.replace(/\/\* The skeleton of every generated module\.[\s\S]*?\*\/\n/, "");
   // babel-ts prints the same as the typescript parser here, three times faster
   return prettier.format(text, { parser: "babel-ts", printWidth: 120 });
+}
+
+/** The WebAssembly SIMD kernels of a program: one function per matmul with a SIMD plan, addressing the arena; undefined when there are none. */
+function wasmKernelsOf(prog: Program, arenaSize: number): { names: Map<Kernel, string>; bytes: Uint8Array; wat: string } | undefined {
+  const simd = [...new Set([...prog.forward, ...prog.train].filter((k) => k.simd))];
+  if (!simd.length) return undefined;
+  const names = new Map(simd.map((k) => [k, `mm_${k.out}`]));
+  const offsetOf = new Map(prog.buffers.map((b) => [b.name, b.offset]));
+  for (const [input, copy] of prog.inputCopies) offsetOf.set(input, offsetOf.get(copy)!);
+  const funcs = simd.map((k) => simdMatmulFunc(names.get(k)!, k.simd!.plan, (b) => offsetOf.get(b)!, offsetOf.get(k.out)!));
+  return { names, ...wasmModule(funcs, Math.max(1, Math.ceil((arenaSize * 4) / 65536))) };
 }
 
 function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string, simd?: { kernels: string; name: string }): void {
