@@ -61,7 +61,7 @@ export interface CompileOptions {
 export interface CompileResult {
   files: CompiledFile[];
   diagnostics: Diagnostic[];
-  /** Arena size (values) per compiled model, for the build summary. */
+  /** Arena size in bytes (every buffer and the optimizer state) per compiled model, for the build summary. */
   arena: Record<string, number>;
 }
 
@@ -98,14 +98,14 @@ const posix = (p: string) => p.split(path.sep).join("/");
 /** `models/seed-net.model.ts` → `seed-net`. */
 export const baseName = (file: string) => path.basename(file).replace(/\.model\.[cm]?[tj]s$/, "").replace(/\.[cm]?[tj]s$/, "");
 
-/** Compile one model file's source to the generated module's text (and its arena size). */
+/** Compile one model file's source to the generated module's text (and its arena size in bytes, optimizer state included). */
 export async function compileModelFileWithInfo(file: string, root = findRoot(), debug = false): Promise<{ text: string; arena: number }> {
   const loaded = await loadModelFile(file);
   const built = buildModel(loaded.exported, baseName(file), loaded.file, loaded.source);
   const graph = runPipeline(built.graph);
   const prog = lower(graph);
   const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, debug });
-  return { text, arena: prog.arenaSize };
+  return { text, arena: prog.arenaSize * (graph.dtype === "float32" ? 4 : 8) };
 }
 
 /** Compile one model file's source to the generated module's text. */

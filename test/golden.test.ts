@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileDefinition, compileModelFile } from "../src/compile.js";
-import { analyse } from "../src/explain/explain.js";
+import { analyse, explainText } from "../src/explain/explain.js";
 import { defineModel } from "../src/index.js";
 import { ROOT, TMP, rng } from "./helpers.js";
 import { randomGraph } from "./randomGraph.js";
@@ -37,7 +37,11 @@ describe("golden files", () => {
       expect(text).not.toMatch(/^import /m);
       expect(text).not.toContain(ROOT);
       // every kernel says what it computes, its shape and the model-file line it comes from
-      const { program } = await analyse(path.join(ROOT, "models", m), ROOT);
+      const explained = await analyse(path.join(ROOT, "models", m), ROOT);
+      const { program } = explained;
+      // explain reports the arena the module allocates (its buffers and the optimizer state)
+      const arena = /One arena holds every buffer \((\d+) values\)/.exec(text)![1];
+      expect(explainText(explained)).toContain(`arena: ${arena} values`);
       const comments = text.match(/^\s*\/\/ \S+ = .+ {3}(\[[\d×]+\]|scalar) {3}models\/[\w.-]+\.model\.ts:\d+$/gm) ?? [];
       expect(comments.length).toBe(program.forward.length + program.train.length);
       // backward kernels are named after what they differentiate (dz1, dW1), never t17

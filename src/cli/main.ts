@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compile, findRoot, isGlob, type CompileResult } from "../compile.js";
+import { compile, findRoot, isGlob, type CompiledFile, type CompileResult } from "../compile.js";
 import { loadConfig } from "./config.js";
 import { formatGithub, formatPretty } from "./report.js";
 
@@ -114,9 +114,11 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
       return internal ? 2 : 1;
     }
     if (mode === "write") {
-      if (values.verbose)
-        for (const f of res.files) io.err(`${f.status}: ${f.path}${f.model ? `  (arena ${res.arena[f.model]} values)` : ""}\n`);
-      else for (const f of res.files) if (f.status === "orphan") io.err(`orphan: ${f.path} (its model is gone; --clean deletes it)\n`);
+      // every file written (all files with --verbose), with the arena its model allocates once
+      const arena = (f: CompiledFile) => (f.model ? `  (arena ${res.arena[f.model]!.toLocaleString("en-US")} bytes)` : "");
+      for (const f of res.files)
+        if (f.status === "orphan") io.err(`orphan: ${f.path} (its model is gone; --clean deletes it)\n`);
+        else if (!values.quiet && (values.verbose || f.status === "written")) io.err(`${f.status}: ${f.path}${arena(f)}\n`);
       if (!values.quiet)
         io.err(`flatgrad: ${models} model${models === 1 ? "" : "s"}, ${count("written")} written, ${count("unchanged")} unchanged${count("deleted") ? `, ${count("deleted")} deleted` : ""} ${time}\n`);
       return 0;

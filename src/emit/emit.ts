@@ -78,6 +78,8 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     return { name: pn, param: buf, grad: prog.grads.get(pn)!, size: n, state };
   });
   const counter = stateBuffer("optimizer_step", 1);
+  // the program's arena now includes the optimizer state: what the compile summary reports
+  prog.arenaSize = arenaSize;
   // locals of the generated code that must not shadow a buffer
   const claimed = new Map<string, string>();
   const local = (preferred: string) => {

@@ -10,6 +10,8 @@ import { topo, type Graph } from "../ir/graph.js";
 import { lower, type Kernel, type Program } from "../lower/lower.js";
 import { runPipeline, type PassLog } from "../passes/pipeline.js";
 import { baseName } from "../compile.js";
+import { size } from "../ir/shape.js";
+import { stateRoles } from "../optim/update.js";
 
 export type ExplainFormat = "text" | "dot" | "mermaid";
 
@@ -18,6 +20,8 @@ const dims = (s: readonly number[]) => (s.length ? `[${s.join("×")}]` : "scalar
 
 export interface Explained {
   program: Program;
+  /** Values of optimizer state that the module keeps after the program's buffers. */
+  optimizerState: number;
   rewrites: string[];
   stabilisations: string[];
   file: string;
@@ -50,7 +54,9 @@ export async function analyse(file: string, root: string): Promise<Explained> {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const rewrites = [...counts].map(([k, c]) => (c > 1 ? `${k}   (×${c})` : k));
-  return { program, rewrites, stabilisations: [...new Set(stabilisations)], file: rel };
+  // per param, one buffer of its size for each state the optimizer keeps; then the step count
+  const optimizerState = stateRoles(built.optimizer).length * [...graph.params.values()].reduce((n, p) => n + size(p.shape), 0) + 1;
+  return { program, optimizerState, rewrites, stabilisations: [...new Set(stabilisations)], file: rel };
 }
 
 /** Every kernel of lossAndGrad (or forward, for an inference-only model), numbered. */
@@ -92,7 +98,8 @@ export function explainText(x: Explained): string {
     if (k.simd) lines.push(`  simd: ${k.out} ← ${k.simd.product} in WebAssembly, f32x4 ${k.simd.plan.mode === "along-j" ? "along the columns" : "along k"}   ${site(k)}`);
   for (const s of x.stabilisations) lines.push(`  stabilise: ${s}`);
   lines.push("");
-  lines.push(`arena: ${p.arenaSize} values (${p.arenaSize * (g.dtype === "float32" ? 4 : 8)} bytes)`);
+  const total = p.arenaSize + x.optimizerState;
+  lines.push(`arena: ${total} values (${(total * (g.dtype === "float32" ? 4 : 8)).toLocaleString("en-US")} bytes), of which ${x.optimizerState} of optimizer state`);
   return lines.join("\n") + "\n";
 }
 
