@@ -9,6 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import wabtInit from "wabt";
 import { interpret } from "../src/interp/interp.js";
+import { size } from "../src/ir/shape.js";
 import { contiguous, type View } from "../src/lower/view.js";
 import { planSimd } from "../src/wasm/matmul.js";
 import { sleb, uleb } from "../src/wasm/module.js";
@@ -119,6 +120,60 @@ describe("WebAssembly SIMD matmul kernels", () => {
       for (const p of ["W", "b", "V"]) expect(scaledErr(simd.params[p]!, js.params[p]!), p).toBeLessThan(1e-5);
     });
   }
+
+  // random float32 networks: depth 1–4, widths 1–21 (every block remainder), each layer x·Wᵀ, x·W or
+  // linear, sometimes with a batch axis (which the kernels leave to the loops), relu/tanh/sigmoid
+  const SEED = Number(process.env.FLATGRAD_SEED ?? 20261127);
+  const RANDOM = 24;
+  let ranSimd = 0;
+  for (let c = 0; c < RANDOM; c++) {
+    const seed = SEED + c;
+    it(`random network ${seed}: both engines agree with the float64 interpreter`, async () => {
+      const r = rng(seed);
+      const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+      const batch = int(1, 9);
+      const widths = Array.from({ length: int(2, 5) }, () => int(1, 21));
+      const batched = r() < 0.2 ? int(2, 3) : 0;
+      const classes = widths[widths.length - 1]!;
+      const { mod, graph } = await compileAndLoad(
+        {
+          build(g) {
+            const lead = batched ? [batched] : [];
+            let h = g.input("x", [...lead, batch, widths[0]!]);
+            const y = g.input("y", [...lead, batch, classes]);
+            for (let l = 1; l < widths.length; l++) {
+              const [inp, out] = [widths[l - 1]!, widths[l]!];
+              const form = r();
+              if (form < 0.4) h = g.linear(h, g.param(`W${l}`, [out, inp], { init: "normal", std: 0.5 }), g.param(`b${l}`, [out], { init: "uniform", low: -0.5, high: 0.5 }));
+              else if (form < 0.7) h = g.matmul(h, g.param(`W${l}`, [inp, out], { init: "normal", std: 0.5 }));
+              else h = g.matmul(h, g.transpose(g.param(`W${l}`, [out, inp], { init: "normal", std: 0.5 })));
+              if (l < widths.length - 1) h = [g.relu, g.tanh, g.sigmoid][int(0, 2)]!(h);
+            }
+            g.output("out", h);
+            return batched || r() < 0.5 ? g.mse(h, y) : g.softmaxCrossEntropy(h, y);
+          },
+        },
+        `simd-random-${seed}`,
+      );
+      const x = Float32Array.from({ length: size(graph.inputs.get("x")!.shape) }, () => r() * 2 - 1);
+      const y = Float32Array.from({ length: size(graph.inputs.get("y")!.shape) }, () => r());
+      const simd = mod.createModel({ seed }) as GeneratedModel & { engine: string };
+      const js = mod.createModel({ seed, simd: false } as { seed: number }) as GeneratedModel & { engine: string };
+      if (simd.engine === "wasm-simd") ranSimd++;
+      const params = Object.fromEntries(Object.entries(simd.params).map(([p, v]) => [p, Float64Array.from(v)]));
+      const ref = interpret(graph, { x: Float64Array.from(x), y: Float64Array.from(y) }, params);
+      for (const model of [simd, js]) {
+        const what = `${model.engine}, widths ${widths.join("→")}, batch ${batch}${batched ? ` × ${batched}` : ""}`;
+        expect(scaledErr(model.forward({ x }).out!, ref.outputs.out!), `${what}: out`).toBeLessThan(1e-5);
+        expect(scaledErr([model.lossAndGrad({ x, y })], [ref.loss!]), `${what}: loss`).toBeLessThan(1e-5);
+        for (const [p, gv] of Object.entries(ref.grads)) expect(scaledErr(model.grads[p]!, gv), `${what}: d${p}`).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it("most random networks ran SIMD kernels (the rest have only narrow or batched products)", () => {
+    expect(ranSimd).toBeGreaterThanOrEqual(RANDOM / 2);
+  });
 
   it("the text in the generated file assembles to exactly the bytes the module runs", async () => {
     const wabt = await wabtInit();
