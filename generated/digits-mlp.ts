@@ -111,54 +111,67 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
-/** The WebAssembly SIMD kernels (3433 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+/** The WebAssembly SIMD kernels (4410 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
 const WASM_KERNELS = [
   "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEDAwc5BgZtZW1vcnkCAAVtbV9hMQAACW1tX2xvZ2l0cwABBm1tX2RXMgACBm1tX2R6",
-  "MQADBm1tX2RXMQAECo8aBbkFBAh/CHsBfwZ7QQAhAEEAIQFBECEGA0BBACECIAEhA0HAACEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAA",
-  "AAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEPIAAhBCACIQVB",
-  "ECEQA0AgBP0AAtDYBCERIAT9AALQ2gQhEiAE/QAC0NwEIRMgBP0AAtDeBCEUIAX9AAIAIRUgBf0AAoACIRYgCCARIBX95gH95AEh",
-  "CCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAU",
-  "IBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBEGohBCAFQRBqIQUgEEEBayIQDQALIAMgCP0fACAI/R8BkiAI/R8CkiAI/R8DkjgC",
-  "0NgFIAMgCf0fACAJ/R8BkiAJ/R8CkiAJ/R8DkjgC1NgFIAMgCv0fACAK/R8BkiAK/R8CkiAK/R8DkjgC0NwFIAMgC/0fACAL/R8B",
-  "kiAL/R8CkiAL/R8DkjgC1NwFIAMgDP0fACAM/R8BkiAM/R8CkiAM/R8DkjgC0OAFIAMgDf0fACAN/R8BkiAN/R8CkiAN/R8DkjgC",
-  "1OAFIAMgDv0fACAO/R8BkiAO/R8CkiAO/R8DkjgC0OQFIAMgD/0fACAP/R8BkiAP/R8CkiAP/R8DkjgC1OQFIAJBgARqIQIgA0EI",
-  "aiEDIAdBAWsiBw0ACyAAQYAIaiEAIAFBgBBqIQEgBkEBayIGDQALC7sFBAh/CHsBfwZ7QQAhAEEAIQFBECEGA0BBACECIAEhA0EF",
-  "IQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAA",
-  "AAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIQ8gACEEIAIhBUEgIRADQCAE/QAC0NgFIREgBP0AAtDcBSESIAT9AALQ4AUhEyAE/QAC0OQFIRQgBf0AAoCE",
-  "AiEVIAX9AAKAiAIhFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV",
-  "/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEQaiEEIAVBEGohBSAQQQFrIhANAAsg",
-  "AyAI/R8AIAj9HwGSIAj9HwKSIAj9HwOSOALQ2AcgAyAJ/R8AIAn9HwGSIAn9HwKSIAn9HwOSOALU2AcgAyAK/R8AIAr9HwGSIAr9",
-  "HwKSIAr9HwOSOAL42AcgAyAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSOAL82AcgAyAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSOAKg2Qcg",
-  "AyAN/R8AIA39HwGSIA39HwKSIA39HwOSOAKk2QcgAyAO/R8AIA79HwGSIA79HwKSIA79HwOSOALI2QcgAyAP/R8AIA/9HwGSIA/9",
-  "HwKSIA/9HwOSOALM2QcgAkGACGohAiADQQhqIQMgB0EBayIHDQALIABBgBBqIQAgAUGgAWohASAGQQFrIgYNAAsL2QYECH8IewF/",
-  "BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAA",
-  "AAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN",
-  "/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEFQcAAIRADQCAE/QkC0OwHIREgBP0JAtTsByES",
-  "IAT9CQLY7AchEyAE/QkC3OwHIRQgBf0AAtDYBSEVIAX9AALg2AUhFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX9",
-  "5gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQB",
-  "IQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAqiwBCADIAn9CwK4sAQgAyAK/QsCqLQEIAMgC/0LAri0BCADIAz9CwKo",
-  "uAQgAyAN/QsCuLgEIAMgDv0LAqi8BCADIA/9CwK4vAQgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEB",
-  "ayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRADQCAE/QkC0OwHIREgBP0JAtTsByESIAX9AALQ",
-  "2AUhFSAF/QAC4NgFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShq",
-  "IQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCqLAEIAMgCf0LAriwBCADIAr9CwKotAQgAyAL/QsCuLQEIAJBIGohAiADQSBqIQMg",
-  "B0EBayIHDQALIABBCGohACABQYAIaiEBC5sEBAh/CHsBfwZ7QQAhAEEAIQFBECEGA0BBACECIAEhA0EQIQcDQP0MAAAAAAAAAAAA",
-  "AAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8g",
-  "ACEEIAIhBUEKIRADQCAE/QkC0OwHIREgBP0JAvjsByESIAT9CQKg7QchEyAE/QkCyO0HIRQgBf0AAoCEAiEVIAX9AAKQhAIhFiAI",
-  "IBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb9",
-  "5gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEEaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAtCsCCADIAn9",
-  "CwLgrAggAyAK/QsC0LAIIAMgC/0LAuCwCCADIAz9CwLQtAggAyAN/QsC4LQIIAMgDv0LAtC4CCADIA/9CwLguAggAkEgaiECIANB",
-  "IGohAyAHQQFrIgcNAAsgAEGgAWohACABQYAQaiEBIAZBAWsiBg0ACwucBAQIfwh7AX8Ge0EAIQBBACEBQSAhBgNAQQAhAiABIQNB",
-  "CCEHA0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAA",
-  "AAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAA",
-  "AAAAAAAAAAAAAAAAACEPIAAhBCACIQVBwAAhEANAIAT9CQLQrAghESAE/QkC1KwIIRIgBP0JAtisCCETIAT9CQLcrAghFCAF/QAC",
-  "0NgEIRUgBf0AAuDYBCEWIAggESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3kASEKIAsgEiAW/eYB/eQBIQsgDCAT",
-  "IBX95gH95AEhDCANIBMgFv3mAf3kASENIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEhDyAEQYAEaiEEIAVBgAJqIQUgEEEBayIQ",
-  "DQALIAMgCP0LAqisAiADIAn9CwK4rAIgAyAK/QsCqK4CIAMgC/0LAriuAiADIAz9CwKosAIgAyAN/QsCuLACIAMgDv0LAqiyAiAD",
-  "IA/9CwK4sgIgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgAhqIQEgBkEBayIGDQALCw==",
+  "MQADBm1tX2RXMQAECuAhBdoHBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBwAAhCQNA/QwAAAAAAAAA",
+  "AAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAA",
+  "AAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAh",
+  "ESAAIQQgAiEFQRAhEgNAIAT9AALQ2AQhEyAE/QAC0NoEIRQgBP0AAtDcBCEVIAT9AALQ3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
+  "EyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3m",
+  "Af3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK/R8AIAr9HwGSIAr9HwKS",
+  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALQ2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
+  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC1NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
+  "AAAAIBkgByoCgIACkkMAAAAAXhs4AtDcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
+  "ApJDAAAAAF4bOALU3AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
+  "0OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AtTgBSAQ/R8AIBD9",
+  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALQ5AUgEf0fACAR/R8BkiAR/R8CkiAR",
+  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC1OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
+  "AAsgAEGACGohACABQYAQaiEBIAhBAWsiCA0ACwusBgUKfwh7AX8GewF9QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQQUh",
+  "CQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAA",
+  "AAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAA",
+  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALQ2AUhEyAE/QAC0NwFIRQgBP0AAtDgBSEVIAT9AALQ5AUhFiAF/QACgIQC",
+  "IRcgBf0AAoCIAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf9",
+  "5gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
+  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AtDYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
+  "ApI4AtTYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4AvjYByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
+  "AyAZIAcqAoSsApI4AvzYByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AqDZByAP/R8AIA/9HwGSIA/9HwKS",
+  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AqTZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AsjZByAR/R8AIBH9",
+  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AszZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
+  "AUGgAWohASAIQQFrIggNAAsL2QYECH8IewF/BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAA",
+  "IQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAA",
+  "AAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEF",
+  "QcAAIRADQCAE/QkC0OwHIREgBP0JAtTsByESIAT9CQLY7AchEyAE/QkC3OwHIRQgBf0AAtDYBSEVIAX9AALg2AUhFiAIIBEgFf3m",
+  "Af3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEh",
+  "DSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAqiwBCADIAn9CwK4sAQg",
+  "AyAK/QsCqLQEIAMgC/0LAri0BCADIAz9CwKouAQgAyAN/QsCuLgEIAMgDv0LAqi8BCADIA/9CwK4vAQgAkEgaiECIANBIGohAyAH",
+  "QQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEBayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
+  "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRAD",
+  "QCAE/QkC0OwHIREgBP0JAtTsByESIAX9AALQ2AUhFSAF/QAC4NgFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
+  "/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShqIQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCqLAEIAMgCf0LAriwBCADIAr9CwKo",
+  "tAQgAyAL/QsCuLQEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEG",
+  "QRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAA",
+  "AAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAA",
+  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLQ7AchEyAE/QkC+OwHIRQgBP0JAqDt",
+  "ByEVIAT9CQLI7QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
+  "IA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRq",
+  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALQ2AX9DAAAAAAA",
+  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC0KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC4NgF/QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuCsCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAtDc",
+  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLQsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
+  "AALg3AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC4LAIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
+  "ACAH/QAC0OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAtC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
+  "AAAAAAAgB/0AAuDgBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLgtAggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
+  "AAAAAAAAAAAAIAf9AALQ5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC0LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
+  "AAAAAAAAAAAAAAAAACAH/QAC4OQF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuC4CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
+  "QQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZBgBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEh",
+  "A0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAA",
+  "AAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAtCsCCERIAT9CQLUrAghEiAE/QkC2KwIIRMgBP0JAtysCCEUIAX9",
+  "AALQ2AQhFSAF/QAC4NgEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
+  "IBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFr",
+  "IhANAAsgAyAI/QsCqKwCIAMgCf0LArisAiADIAr9CwKorgIgAyAL/QsCuK4CIAMgDP0LAqiwAiADIA39CwK4sAIgAyAO/QsCqLIC",
+  "IAMgD/0LAriyAiACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -433,14 +446,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_a1();
-      for (let i = 0; i < 64; i++) {
-        for (let j = 0; j < 128; j++) {
-          const tmp0 = a1[i * 128 + j]! + b1[j]!;
-          a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
-        }
-      }
     } else {
       for (let i = 0; i < 64; i += 4) {
         for (let j = 0; j < 128; j += 2) {
@@ -496,13 +503,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_logits();
-      for (let i = 0; i < 64; i++) {
-        for (let j = 0; j < 10; j++) {
-          logits[i * 10 + j] = logits[i * 10 + j]! + b2[j]!;
-        }
-      }
     } else {
       for (let i = 0; i < 64; i += 4) {
         for (let j = 0; j < 10; j += 2) {
@@ -596,14 +598,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_a1();
-      for (let i = 0; i < 64; i++) {
-        for (let j = 0; j < 128; j++) {
-          const tmp0 = a1[i * 128 + j]! + b1[j]!;
-          a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
-        }
-      }
     } else {
       for (let i = 0; i < 64; i += 4) {
         for (let j = 0; j < 128; j += 2) {
@@ -659,13 +655,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_logits();
-      for (let i = 0; i < 64; i++) {
-        for (let j = 0; j < 10; j++) {
-          logits[i * 10 + j] = logits[i * 10 + j]! + b2[j]!;
-        }
-      }
     } else {
       for (let i = 0; i < 64; i += 4) {
         for (let j = 0; j < 10; j += 2) {
@@ -872,13 +863,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // da1 = dlogits·W2;  dz1 = da1 ⊙ relu'(a1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // dz1 ← dlogits·W2 in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns), then the rest of the equation in place
+      // dz1 ← dlogits·W2 ⊙ relu'(a1) in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns)
       kernels.mm_dz1();
-      for (let i = 0; i < 64; i++) {
-        for (let j = 0; j < 128; j++) {
-          dz1[i * 128 + j] = dz1[i * 128 + j]! * (a1[i * 128 + j]! > 0 ? 1 : 0);
-        }
-      }
     } else {
       for (let i = 0; i < 64; i += 4) {
         for (let j = 0; j < 128; j += 2) {
@@ -1045,20 +1031,23 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *   (memory (export "memory") 3 3)
  *   (func $mm_a1 (export "mm_a1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
- *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
- *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
- *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
- *     (local $b1 v128)
+ *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
+ *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
+ *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+ *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×128] = A·B, k = 64: f32x4 along k
  *     ;; A: x at byte 76880, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93264
+ *     ;; epilogue leaf 0: b1 at byte 32768, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
+ *     (local.set $pr0 (i32.const 0))
  *     (local.set $ci (i32.const 16))
  *     (loop
  *       ;; columns 0…127, 2 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
+ *       (local.set $pl0 (local.get $pr0))
  *       (local.set $cj (i32.const 64))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
@@ -1090,84 +1079,128 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (f32.store offset=93264
- *           (local.get $pcj)
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=93268
+ *         (f32.store offset=93264
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=93776
+ *         (f32.store offset=93268
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=93780
+ *         (f32.store offset=93776
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=94288
+ *         (f32.store offset=93780
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=94292
+ *         (f32.store offset=94288
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=94800
+ *         (f32.store offset=94292
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=94804
+ *         (f32.store offset=94800
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
+ *         (f32.store offset=94804
+ *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 512)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_logits (export "mm_logits")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
- *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
- *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
- *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
- *     (local $b1 v128)
+ *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
+ *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
+ *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+ *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×10] = A·B, k = 128: f32x4 along k
  *     ;; A: a1 at byte 93264, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126032
+ *     ;; epilogue leaf 0: b2 at byte 38400, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
+ *     (local.set $pr0 (i32.const 0))
  *     (local.set $ci (i32.const 16))
  *     (loop
  *       ;; columns 0…9, 2 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
+ *       (local.set $pl0 (local.get $pr0))
  *       (local.set $cj (i32.const 5))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
@@ -1199,64 +1232,81 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (f32.store offset=126032
- *           (local.get $pcj)
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=126036
+ *         (f32.store offset=126032
  *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=126072
+ *         (f32.store offset=126036
  *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=126076
+ *         (f32.store offset=126072
  *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=126112
+ *         (f32.store offset=126076
  *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=126116
+ *         (f32.store offset=126112
  *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=126152
+ *         (f32.store offset=126116
  *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=126156
+ *         (f32.store offset=126152
  *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
+ *         (f32.store offset=126156
+ *           (local.get $pcj)
+ *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 2048)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 160)))
@@ -1360,20 +1410,23 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local.set $pc (i32.add (local.get $pc) (i32.const 1024))))
  *   (func $mm_dz1 (export "mm_dz1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
- *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
- *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
- *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
- *     (local $b1 v128)
+ *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
+ *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
+ *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+ *     (local $b0 v128) (local $b1 v128)
  *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
  *     ;; A: dlogits at byte 128592, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136784
+ *     ;; epilogue leaf 0: a1 at byte 93264, row stride 128, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
+ *     (local.set $pr0 (i32.const 0))
  *     (local.set $ci (i32.const 16))
  *     (loop
  *       ;; columns 0…127, 8 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
+ *       (local.set $pl0 (local.get $pr0))
  *       (local.set $cj (i32.const 16))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
@@ -1405,19 +1458,77 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=136784 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=136800 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=137296 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=137312 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=137808 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=137824 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=138320 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=138336 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=136784 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc00)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=93264 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=136800 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc01)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=93280 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137296 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc10)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=93776 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137312 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc11)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=93792 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137808 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc20)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=94288 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137824 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc21)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=94304 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138320 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc30)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=94800 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138336 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc31)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=94816 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 160)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
+ *       (local.set $pr0 (i32.add (local.get $pr0) (i32.const 2048)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_dW1 (export "mm_dW1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)

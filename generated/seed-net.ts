@@ -111,51 +111,63 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
-/** The WebAssembly SIMD kernels (3222 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+/** The WebAssembly SIMD kernels (4123 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
 const WASM_KERNELS = [
   "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEBAQc1BgZtZW1vcnkCAAVtbV9hMQAABW1tX3oyAAEGbW1fZFcyAAIGbW1fZHoxAAMG",
-  "bW1fZFcxAAQKwBgF+wYECH8IewF/BntBACEAQQAhAUEIIQYDQEEAIQIgASEDQQghBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAA",
-  "AAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "DP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEFQQchEANA",
-  "IAT9AAKIICERIAT9AAKAISESIAT9AAL4ISETIAT9AALwIiEUIAX9AAIAIRUgBf0AAnghFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB",
-  "/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEO",
-  "IA8gFCAW/eYB/eQBIQ8gBEEQaiEEIAVBEGohBSAQQQFrIhANAAsgAyAI/R8AIAj9HwGSIAj9HwKSIAj9HwOSIAQqAoggIAUqAgCU",
-  "kiAEKgKMICAFKgIElJI4Aog+IAMgCf0fACAJ/R8BkiAJ/R8CkiAJ/R8DkiAEKgKIICAFKgJ4lJIgBCoCjCAgBSoCfJSSOAKMPiAD",
-  "IAr9HwAgCv0fAZIgCv0fApIgCv0fA5IgBCoCgCEgBSoCAJSSIAQqAoQhIAUqAgSUkjgCyD4gAyAL/R8AIAv9HwGSIAv9HwKSIAv9",
-  "HwOSIAQqAoAhIAUqAniUkiAEKgKEISAFKgJ8lJI4Asw+IAMgDP0fACAM/R8BkiAM/R8CkiAM/R8DkiAEKgL4ISAFKgIAlJIgBCoC",
-  "/CEgBSoCBJSSOAKIPyADIA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoC+CEgBSoCeJSSIAQqAvwhIAUqAnyUkjgCjD8gAyAO/R8A",
-  "IA79HwGSIA79HwKSIA79HwOSIAQqAvAiIAUqAgCUkiAEKgL0IiAFKgIElJI4Asg/IAMgD/0fACAP/R8BkiAP/R8CkiAP/R8DkiAE",
-  "KgLwIiAFKgJ4lJIgBCoC9CIgBSoCfJSSOALMPyACQfABaiECIANBCGohAyAHQQFrIgcNAAsgAEHgA2ohACABQYACaiEBIAZBAWsi",
-  "Bg0ACwuXAwQHfwR7AX8Fe0EAIQBBACEBQQghBgNAQQAhAiABIQP9DAAAAAAAAAAAAAAAAAAAAAAhB/0MAAAAAAAAAAAAAAAAAAAA",
-  "ACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCiAAIQQgAiEFQQQhCwNAIAT9AAKIPiEMIAT9AALIPiEN",
-  "IAT9AAKIPyEOIAT9AALIPyEPIAX9AALADyEQIAcgDCAQ/eYB/eQBIQcgCCANIBD95gH95AEhCCAJIA4gEP3mAf3kASEJIAogDyAQ",
-  "/eYB/eQBIQogBEEQaiEEIAVBEGohBSALQQFrIgsNAAsgAyAH/R8AIAf9HwGSIAf9HwKSIAf9HwOSOAKITiADIAj9HwAgCP0fAZIg",
-  "CP0fApIgCP0fA5I4AoxOIAMgCf0fACAJ/R8BkiAJ/R8CkiAJ/R8DkjgCkE4gAyAK/R8AIAr9HwGSIAr9HwKSIAr9HwOSOAKUTiAC",
-  "QcAAaiECIANBBGohAyAAQYACaiEAIAFBEGohASAGQQFrIgYNAAsL3wEEB38CewF/A3tBACEAQQAhAUEAIQIgASEDQQIhBgNA/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQf9DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQQgAiEFQSAhCQNAIAT9CQKITiEKIAX9AAKIPiELIAX9AAKY",
-  "PiEMIAcgCiAL/eYB/eQBIQcgCCAKIAz95gH95AEhCCAEQQRqIQQgBUHAAGohBSAJQQFrIgkNAAsgAyAH/QsCxB8gAyAI/QsC1B8g",
-  "AkEgaiECIANBIGohAyAGQQFrIgYNAAsgAEEEaiEAIAFBwABqIQEL+AMCCH8Oe0EAIQBBACEBQQghBgNAQQAhAiABIQNBAiEHA0D9",
-  "DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAA",
-  "AAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAA",
-  "AAAAAAAAACEPIAAhBCACIQUgBP0JAohOIRAgBP0JAoxOIREgBP0JApBOIRIgBP0JApROIRMgBf0AAsAPIRQgBf0AAtAPIRUgCCAQ",
-  "IBT95gH95AEhCCAJIBAgFf3mAf3kASEJIAogESAU/eYB/eQBIQogCyARIBX95gH95AEhCyAMIBIgFP3mAf3kASEMIA0gEiAV/eYB",
-  "/eQBIQ0gDiATIBT95gH95AEhDiAPIBMgFf3mAf3kASEPIARBBGohBCAFQcAAaiEFIAMgCP0LApBQIAMgCf0LAqBQIAMgCv0LAtBQ",
-  "IAMgC/0LAuBQIAMgDP0LApBRIAMgDf0LAqBRIAMgDv0LAtBRIAMgD/0LAuBRIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBEGoh",
-  "ACABQYACaiEBIAZBAWsiBg0ACwvMCAUIfwh7AX8Gew59QQAhAEEAIQFBBCEGA0BBACECIAEhA0EDIQcDQP0MAAAAAAAAAAAAAAAA",
-  "AAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8gACEE",
-  "IAIhBUEgIRADQCAE/QkCkFAhESAE/QkClFAhEiAE/QkCmFAhEyAE/QkCnFAhFCAF/QACiCAhFSAF/QACmCAhFiAIIBEgFf3mAf3k",
-  "ASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAO",
-  "IBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEHAAGohBCAFQfgAaiEFIBBBAWsiEA0ACyADIAj9CwKEECADIAn9CwKUECADIAr9",
-  "CwL8ECADIAv9CwKMESADIAz9CwL0ESADIA39CwKEEiADIA79CwLsEiADIA/9CwL8EiACQSBqIQIgA0EgaiEDIAdBAWsiBw0AC0Hg",
-  "ACECIAFB4ABqIQP9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAA",
-  "AAAAAAAAAAAAAAAAAAAhDiAAIQQgAiEFQSAhEANAIAT9CQKQUCERIAT9CQKUUCESIAT9CQKYUCETIAT9CQKcUCEUIAX9AAKIICEV",
-  "IAggESAV/eYB/eQBIQggCiASIBX95gH95AEhCiAMIBMgFf3mAf3kASEMIA4gFCAV/eYB/eQBIQ4gBEHAAGohBCAFQfgAaiEFIBBB",
-  "AWsiEA0ACyADIAj9CwKEECADIAr9CwL8ECADIAz9CwL0ESADIA79CwLsEiACQRBqIQIgA0EQaiEDQwAAAAAhF0MAAAAAIRhDAAAA",
-  "ACEZQwAAAAAhGkMAAAAAIRtDAAAAACEcQwAAAAAhHUMAAAAAIR4gACEEQfAAIQVBICEQA0AgBCoCkFAhHyAEKgKUUCEgIAQqAphQ",
-  "ISEgBCoCnFAhIiAFKgKIICEjIAUqAowgISQgFyAfICOUkiEXIBggHyAklJIhGCAZICAgI5SSIRkgGiAgICSUkiEaIBsgISAjlJIh",
-  "GyAcICEgJJSSIRwgHSAiICOUkiEdIB4gIiAklJIhHiAEQcAAaiEEIAVB+ABqIQUgEEEBayIQDQALIAEgFzgC9BAgASAYOAL4ECAB",
-  "IBk4AuwRIAEgGjgC8BEgASAbOALkEiABIBw4AugSIAEgHTgC3BMgASAeOALgEyAAQRBqIQAgAUHgA2ohASAGQQFrIgYNAAsL",
+  "bW1fZFcxAAQKxR8FjAkFCn8IewF/BnsBfUEAIQBBACEBQQAhBkEIIQgDQEEAIQIgASEDIAYhB0EIIQkDQP0MAAAAAAAAAAAAAAAA",
+  "AAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAA",
+  "AAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAAIREgACEE",
+  "IAIhBUEHIRIDQCAE/QACiCAhEyAE/QACgCEhFCAE/QAC+CEhFSAE/QAC8CIhFiAF/QACACEXIAX9AAJ4IRggCiATIBf95gH95AEh",
+  "CiALIBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY/eYB/eQBIQ8gECAW",
+  "IBf95gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0fApIgCv0fA5IgBCoC",
+  "iCAgBSoCAJSSIAQqAowgIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aog+IAv9HwAgC/0fAZIgC/0f",
+  "ApIgC/0fA5IgBCoCiCAgBSoCeJSSIAQqAowgIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4Aow+IAz9",
+  "HwAgDP0fAZIgDP0fApIgDP0fA5IgBCoCgCEgBSoCAJSSIAQqAoQhIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMA",
+  "AAAAXhs4Asg+IA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoCgCEgBSoCeJSSIAQqAoQhIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAA",
+  "ACAZIAcqAoQPkkMAAAAAXhs4Asw+IA79HwAgDv0fAZIgDv0fApIgDv0fA5IgBCoC+CEgBSoCAJSSIAQqAvwhIAUqAgSUkiEZIAMg",
+  "GSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aog/IA/9HwAgD/0fAZIgD/0fApIgD/0fA5IgBCoC+CEgBSoCeJSSIAQqAvwh",
+  "IAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4Aow/IBD9HwAgEP0fAZIgEP0fApIgEP0fA5IgBCoC8CIg",
+  "BSoCAJSSIAQqAvQiIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Asg/IBH9HwAgEf0fAZIgEf0fApIg",
+  "Ef0fA5IgBCoC8CIgBSoCeJSSIAQqAvQiIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4Asw/IAJB8AFq",
+  "IQIgA0EIaiEDIAdBCGohByAJQQFrIgkNAAsgAEHgA2ohACABQYACaiEBIAhBAWsiCA0ACwvUAwUJfwR7AX8FewF9QQAhAEEAIQFB",
+  "ACEGQQghCANAQQAhAiABIQMgBiEH/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
+  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQwgACEEIAIhBUEEIQ0DQCAE/QACiD4hDiAE/QACyD4hDyAE/QACiD8hECAE/QACyD8h",
+  "ESAF/QACwA8hEiAJIA4gEv3mAf3kASEJIAogDyAS/eYB/eQBIQogCyAQIBL95gH95AEhCyAMIBEgEv3mAf3kASEMIARBEGohBCAF",
+  "QRBqIQUgDUEBayINDQALIAn9HwAgCf0fAZIgCf0fApIgCf0fA5IhEyADIBMgByoCgBCSOAKITiAK/R8AIAr9HwGSIAr9HwKSIAr9",
+  "HwOSIRMgAyATIAcqAoAQkjgCjE4gC/0fACAL/R8BkiAL/R8CkiAL/R8DkiETIAMgEyAHKgKAEJI4ApBOIAz9HwAgDP0fAZIgDP0f",
+  "ApIgDP0fA5IhEyADIBMgByoCgBCSOAKUTiACQcAAaiECIANBBGohAyAHQQRqIQcgAEGAAmohACABQRBqIQEgCEEBayIIDQALC98B",
+  "BAd/AnsBfwN7QQAhAEEAIQFBACECIAEhA0ECIQYDQP0MAAAAAAAAAAAAAAAAAAAAACEH/QwAAAAAAAAAAAAAAAAAAAAAIQggACEE",
+  "IAIhBUEgIQkDQCAE/QkCiE4hCiAF/QACiD4hCyAF/QACmD4hDCAHIAogC/3mAf3kASEHIAggCiAM/eYB/eQBIQggBEEEaiEEIAVB",
+  "wABqIQUgCUEBayIJDQALIAMgB/0LAsQfIAMgCP0LAtQfIAJBIGohAiADQSBqIQMgBkEBayIGDQALIABBBGohACABQcAAaiEBC68I",
+  "Agp/DntBACEAQQAhAUEAIQZBCCEIA0BBACECIAEhAyAGIQdBAiEJA0D9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
+  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAA",
+  "AAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQUgBP0JAohOIRIgBP0JAoxO",
+  "IRMgBP0JApBOIRQgBP0JApROIRUgBf0AAsAPIRYgBf0AAtAPIRcgCiASIBb95gH95AEhCiALIBIgF/3mAf3kASELIAwgEyAW/eYB",
+  "/eQBIQwgDSATIBf95gH95AEhDSAOIBQgFv3mAf3kASEOIA8gFCAX/eYB/eQBIQ8gECAVIBb95gH95AEhECARIBUgF/3mAf3kASER",
+  "IARBBGohBCAFQcAAaiEFIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACiD79DAAAAAAAAAAAAAAA",
+  "AAAAAAD9RP1S/eYB/QsCkFAgAyAL/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKYPv0MAAAAAAAAAAAA",
+  "AAAAAAAAAP1E/VL95gH9CwKgUCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAsg+/QwAAAAAAAAA",
+  "AAAAAAAAAAAA/UT9Uv3mAf0LAtBQIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC2D79DAAAAAAA",
+  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC4FAgAyAO/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKIP/0MAAAA",
+  "AAAAAAAAAAAAAAAAAP1E/VL95gH9CwKQUSADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AApg//QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAqBRIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACyD/9",
+  "DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC0FEgAyAR/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALY",
+  "P/0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLgUSACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEEQaiEAIAFBgAJq",
+  "IQEgBkGAAmohBiAIQQFrIggNAAsLzAgFCH8IewF/BnsOfUEAIQBBACEBQQQhBgNAQQAhAiABIQNBAyEHA0D9DAAAAAAAAAAAAAAA",
+  "AAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAA",
+  "AAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEPIAAh",
+  "BCACIQVBICEQA0AgBP0JApBQIREgBP0JApRQIRIgBP0JAphQIRMgBP0JApxQIRQgBf0AAoggIRUgBf0AApggIRYgCCARIBX95gH9",
+  "5AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0g",
+  "DiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBwABqIQQgBUH4AGohBSAQQQFrIhANAAsgAyAI/QsChBAgAyAJ/QsClBAgAyAK",
+  "/QsC/BAgAyAL/QsCjBEgAyAM/QsC9BEgAyAN/QsChBIgAyAO/QsC7BIgAyAP/QsC/BIgAkEgaiECIANBIGohAyAHQQFrIgcNAAtB",
+  "4AAhAiABQeAAaiED/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEM/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQ4gACEEIAIhBUEgIRADQCAE/QkCkFAhESAE/QkClFAhEiAE/QkCmFAhEyAE/QkCnFAhFCAF/QACiCAh",
+  "FSAIIBEgFf3mAf3kASEIIAogEiAV/eYB/eQBIQogDCATIBX95gH95AEhDCAOIBQgFf3mAf3kASEOIARBwABqIQQgBUH4AGohBSAQ",
+  "QQFrIhANAAsgAyAI/QsChBAgAyAK/QsC/BAgAyAM/QsC9BEgAyAO/QsC7BIgAkEQaiECIANBEGohA0MAAAAAIRdDAAAAACEYQwAA",
+  "AAAhGUMAAAAAIRpDAAAAACEbQwAAAAAhHEMAAAAAIR1DAAAAACEeIAAhBEHwACEFQSAhEANAIAQqApBQIR8gBCoClFAhICAEKgKY",
+  "UCEhIAQqApxQISIgBSoCiCAhIyAFKgKMICEkIBcgHyAjlJIhFyAYIB8gJJSSIRggGSAgICOUkiEZIBogICAklJIhGiAbICEgI5SS",
+  "IRsgHCAhICSUkiEcIB0gIiAjlJIhHSAeICIgJJSSIR4gBEHAAGohBCAFQfgAaiEFIBBBAWsiEA0ACyABIBc4AvQQIAEgGDgC+BAg",
+  "ASAZOALsESABIBo4AvARIAEgGzgC5BIgASAcOALoEiABIB04AtwTIAEgHjgC4BMgAEEQaiEAIAFB4ANqIQEgBkEBayIGDQALCw==",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -422,14 +434,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
     if (kernels) {
-      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_a1();
-      for (let i = 0; i < 32; i++) {
-        for (let j = 0; j < 16; j++) {
-          const tmp0 = a1[i * 16 + j]! + b1[j]!;
-          a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
-        }
-      }
     } else {
       for (let i = 0; i < 32; i += 4) {
         for (let j = 0; j < 16; j += 2) {
@@ -485,13 +491,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
     if (kernels) {
-      // z2 ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_z2();
-      for (let i = 0; i < 32; i++) {
-        for (let j = 0; j < 1; j++) {
-          z2[i + j] = z2[i + j]! + b2[j]!;
-        }
-      }
     } else {
       for (let i = 0; i < 32; i += 4) {
         {
@@ -539,14 +540,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
     if (kernels) {
-      // a1 ← x·W1ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_a1();
-      for (let i = 0; i < 32; i++) {
-        for (let j = 0; j < 16; j++) {
-          const tmp0 = a1[i * 16 + j]! + b1[j]!;
-          a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
-        }
-      }
     } else {
       for (let i = 0; i < 32; i += 4) {
         for (let j = 0; j < 16; j += 2) {
@@ -602,13 +597,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
     if (kernels) {
-      // z2 ← a1·W2ᵀ in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k), then the rest of the equation in place
+      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
       kernels.mm_z2();
-      for (let i = 0; i < 32; i++) {
-        for (let j = 0; j < 1; j++) {
-          z2[i + j] = z2[i + j]! + b2[j]!;
-        }
-      }
     } else {
       for (let i = 0; i < 32; i += 4) {
         {
@@ -698,13 +688,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // da1 = dz2·W2;  dz1 = da1 ⊙ relu'(a1)   [32×16]   models/seed-net.model.ts:15
     if (kernels) {
-      // dz1 ← dz2·W2 in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns), then the rest of the equation in place
+      // dz1 ← dz2·W2 ⊙ relu'(a1) in WebAssembly SIMD (blocks of 4 rows × 8 columns, f32x4 along the columns)
       kernels.mm_dz1();
-      for (let i = 0; i < 32; i++) {
-        for (let j = 0; j < 16; j++) {
-          dz1[i * 16 + j] = dz1[i * 16 + j]! * (a1[i * 16 + j]! > 0 ? 1 : 0);
-        }
-      }
     } else {
       for (let i = 0; i < 32; i += 4) {
         for (let j = 0; j < 16; j += 2) {
@@ -871,20 +856,23 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *   (memory (export "memory") 1 1)
  *   (func $mm_a1 (export "mm_a1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
- *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
- *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
- *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
- *     (local $b1 v128)
+ *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
+ *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
+ *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+ *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[32×16] = A·B, k = 30: f32x4 along k
  *     ;; A: x at byte 4104, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 7944
+ *     ;; epilogue leaf 0: b1 at byte 1920, row stride 0, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
+ *     (local.set $pr0 (i32.const 0))
  *     (local.set $ci (i32.const 8))
  *     (loop
  *       ;; columns 0…15, 2 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
+ *       (local.set $pl0 (local.get $pr0))
  *       (local.set $cj (i32.const 8))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
@@ -916,8 +904,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (f32.store offset=7944
- *           (local.get $pcj)
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -927,8 +914,13 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc00)))
  *               (f32.mul (f32.load offset=4104 (local.get $qa)) (f32.load (local.get $qb))))
  *             (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=7948
+ *         (f32.store offset=7944
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -938,8 +930,13 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc01)))
  *               (f32.mul (f32.load offset=4104 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
  *             (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8008
+ *         (f32.store offset=7948
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -949,8 +946,13 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc10)))
  *               (f32.mul (f32.load offset=4224 (local.get $qa)) (f32.load (local.get $qb))))
  *             (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8012
+ *         (f32.store offset=8008
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -960,8 +962,13 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc11)))
  *               (f32.mul (f32.load offset=4224 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
  *             (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8072
+ *         (f32.store offset=8012
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -971,8 +978,13 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc20)))
  *               (f32.mul (f32.load offset=4344 (local.get $qa)) (f32.load (local.get $qb))))
  *             (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8076
+ *         (f32.store offset=8072
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -982,8 +994,13 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc21)))
  *               (f32.mul (f32.load offset=4344 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
  *             (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8136
+ *         (f32.store offset=8076
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -993,8 +1010,13 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc30)))
  *               (f32.mul (f32.load offset=4464 (local.get $qa)) (f32.load (local.get $qb))))
  *             (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8140
+ *         (f32.store offset=8136
  *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
+ *         (local.set $dot
  *           (f32.add
  *             (f32.add
  *               (f32.add
@@ -1004,26 +1026,37 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                 (f32x4.extract_lane 3 (local.get $acc31)))
  *               (f32.mul (f32.load offset=4464 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
  *             (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8140
+ *           (local.get $pcj)
+ *           (select
+ *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
+ *             (f32.const 0)
+ *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 240)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 480)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 256)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_z2 (export "mm_z2")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
- *     (local $ci i32) (local $acc00 v128) (local $acc10 v128) (local $acc20 v128) (local $acc30 v128)
- *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $acc00 v128) (local $acc10 v128)
+ *     (local $acc20 v128) (local $acc30 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128)
+ *     (local $a3 v128) (local $b0 v128) (local $dot f32)
  *     ;; C[32×1] = A·B, k = 16: f32x4 along k
  *     ;; A: a1 at byte 7944, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 9992
+ *     ;; epilogue leaf 0: b2 at byte 2048, row stride 0, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
+ *     (local.set $pr0 (i32.const 0))
  *     (local.set $ci (i32.const 8))
  *     (loop
  *       ;; columns 0…0, 1 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
+ *       (local.set $pl0 (local.get $pr0))
  *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *       (local.set $acc20 (v128.const i32x4 0 0 0 0))
@@ -1044,36 +1077,45 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (f32.store offset=9992
- *         (local.get $pcj)
+ *       (local.set $dot
  *         (f32.add
  *           (f32.add
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *             (f32x4.extract_lane 2 (local.get $acc00)))
  *           (f32x4.extract_lane 3 (local.get $acc00))))
- *       (f32.store offset=9996
+ *       (f32.store offset=9992
  *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
+ *       (local.set $dot
  *         (f32.add
  *           (f32.add
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *             (f32x4.extract_lane 2 (local.get $acc10)))
  *           (f32x4.extract_lane 3 (local.get $acc10))))
- *       (f32.store offset=10000
+ *       (f32.store offset=9996
  *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
+ *       (local.set $dot
  *         (f32.add
  *           (f32.add
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *             (f32x4.extract_lane 2 (local.get $acc20)))
  *           (f32x4.extract_lane 3 (local.get $acc20))))
- *       (f32.store offset=10004
+ *       (f32.store offset=10000
  *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
+ *       (local.set $dot
  *         (f32.add
  *           (f32.add
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *             (f32x4.extract_lane 2 (local.get $acc30)))
  *           (f32x4.extract_lane 3 (local.get $acc30))))
+ *       (f32.store offset=10004
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 64)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 4)))
+ *       (local.set $pl0 (i32.add (local.get $pl0) (i32.const 4)))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 256)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
@@ -1114,19 +1156,23 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local.set $pc (i32.add (local.get $pc) (i32.const 64))))
  *   (func $mm_dz1 (export "mm_dz1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
- *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
- *     (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128) (local $acc31 v128)
- *     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
+ *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
+ *     (local $acc31 v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
+ *     (local $b1 v128)
  *     ;; C[32×16] = A·B, k = 1: f32x4 along the columns of C
  *     ;; A: dz2 at byte 9992, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10256
+ *     ;; epilogue leaf 0: a1 at byte 7944, row stride 16, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
+ *     (local.set $pr0 (i32.const 0))
  *     (local.set $ci (i32.const 8))
  *     (loop
  *       ;; columns 0…15, 8 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
+ *       (local.set $pl0 (local.get $pr0))
  *       (local.set $cj (i32.const 2))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
@@ -1155,19 +1201,77 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
- *         (v128.store offset=10256 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=10272 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=10320 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=10336 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=10384 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=10400 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=10448 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=10464 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=10256 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc00)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=7944 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10272 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc01)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=7960 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10320 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc10)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8008 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10336 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc11)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8024 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10384 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc20)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8072 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10400 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc21)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8088 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10448 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc30)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8136 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10464 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc31)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8152 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 256)))
+ *       (local.set $pr0 (i32.add (local.get $pr0) (i32.const 256)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_dW1 (export "mm_dW1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)

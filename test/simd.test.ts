@@ -175,10 +175,77 @@ describe("WebAssembly SIMD matmul kernels", () => {
     expect(ranSimd).toBeGreaterThanOrEqual(RANDOM / 2);
   });
 
+  it("epilogues of the ops written in lanes run inside the kernels, along k and along the columns, with JavaScript's semantics", async () => {
+    const { mod, graph, text } = await compileAndLoad(
+      {
+        build(g) {
+          const x = g.input("x", [5, 9]);
+          const c = g.input("c", [5, 11]);
+          const r = g.input("r", [5, 1]);
+          const b = g.param("b", [11], { init: "uniform", low: -0.5, high: 0.5 });
+          // a product per output (the same product twice would be one node, read twice, not fused)
+          const xw = (i: number) => g.matmul(x, g.transpose(g.param(`W${i}`, [11, 9], { init: "normal", std: 0.5 }))); // along k
+          const xv = (i: number) => g.matmul(x, g.param(`V${i}`, [9, 11], { init: "normal", std: 0.5 })); // along the columns: 8 in vectors, 3 in scalar lanes
+          const kRelu = g.relu(g.add(xw(1), b));
+          g.output("k_relu", kRelu);
+          g.output("k_leaky", g.leakyRelu(g.sub(xw(2), b), 0.1));
+          g.output("k_div", g.div(g.square(xw(3)), g.add(g.square(c), 1)));
+          g.output("j_mask", g.mul(g.neg(xv(1)), g.heaviside(c)));
+          g.output("j_row", g.relu(g.add(xv(2), r)));
+          g.output("j_tanh", g.tanh(g.add(xv(3), b)));
+          return g.sum(g.mul(kRelu, c));
+        },
+      },
+      "simd-epilogues",
+    );
+    // every output but tanh's has its epilogue in the kernel; tanh is not written in lanes: JavaScript applies it
+    for (const o of ["k_relu", "k_leaky", "k_div", "j_mask", "j_row"]) expect(text).toMatch(new RegExp(`// ${o} ← .* in WebAssembly SIMD \\([^)]*\\)\n\\s*kernels\\.mm_${o}\\(\\);\n\\s*\\}`));
+    expect(text).toMatch(/\/\/ j_tanh ← x·V3 in WebAssembly SIMD \([^)]*\), then the rest of the equation in place/);
+    const rand = rng(11);
+    const x = Float32Array.from({ length: 45 }, () => rand() * 2 - 1);
+    const c = Float32Array.from({ length: 55 }, () => rand() * 2 - 1);
+    const r = Float32Array.from({ length: 5 }, () => rand() - 0.5);
+    const simd = mod.createModel({ seed: 2 }) as GeneratedModel & { engine: string };
+    const js = mod.createModel({ seed: 2, simd: false } as { seed: number }) as GeneratedModel & { engine: string };
+    expect(simd.engine).toBe("wasm-simd");
+    const params = Object.fromEntries(Object.entries(simd.params).map(([p, v]) => [p, Float64Array.from(v)]));
+    const ref = interpret(graph, { x: Float64Array.from(x), c: Float64Array.from(c), r: Float64Array.from(r) }, params);
+    for (const model of [simd, js]) {
+      const out = model.forward({ x, c, r });
+      for (const o of Object.keys(ref.outputs)) expect(scaledErr(out[o]!, ref.outputs[o]!), `${model.engine} ${o}`).toBeLessThan(2e-6);
+      expect(scaledErr([model.lossAndGrad({ x, c, r })], [ref.loss!])).toBeLessThan(2e-6);
+      for (const p of ["W1", "b"]) expect(scaledErr(model.grads[p]!, ref.grads[p]!), `${model.engine} d${p}`).toBeLessThan(2e-6);
+    }
+    // NaN: relu(NaN) and relu'(NaN) are 0 in the loops (NaN > 0 is false), and so in the lanes
+    x.fill(Number.NaN, 0, 9);
+    c.fill(Number.NaN, 0, 11);
+    const [a, b] = [simd.forward({ x, c, r }), js.forward({ x, c, r })];
+    for (const o of ["k_relu", "j_row"]) expect([...a[o]!.slice(0, 11)], o).toEqual(new Array(11).fill(0));
+    for (const o of Object.keys(ref.outputs)) expect([...a[o]!].map(Number.isNaN), o).toEqual([...b[o]!].map(Number.isNaN));
+  });
+
   it("the text in the generated file assembles to exactly the bytes the module runs", async () => {
     const wabt = await wabtInit();
     const texts = ["seed-net", "digits-mlp"].map((f) => readFileSync(path.join(ROOT, "generated", `${f}.ts`), "utf8"));
     texts.push((await compileAndLoad(mlp(5, 7, 13, 3), "simd-wat")).text);
+    // every lane operation and constant form: relu, leakyRelu, div, neg, heaviside in both modes
+    texts.push(
+      (
+        await compileAndLoad(
+          {
+            build(g) {
+              const x = g.input("x", [5, 9]);
+              const W = g.param("W", [11, 9]);
+              const V = g.param("V", [9, 11]);
+              g.output("p", g.leakyRelu(g.div(g.neg(g.matmul(x, g.transpose(W))), 3), 0.1));
+              g.output("q", g.mul(g.sub(g.matmul(x, V), 1e-7), g.heaviside(g.matmul(x, V))));
+              return g.sum(g.relu(g.matmul(x, g.transpose(W))));
+            },
+          },
+          "simd-wat-lanes",
+        )
+      ).text,
+    );
     for (const text of texts) {
       const k = kernelsOf(text)!;
       expect(k, "a float32 model with matmuls carries kernels").toBeDefined();

@@ -15,7 +15,7 @@ import type { Kernel, Program } from "../lower/lower.js";
 import type { KernelWriter } from "../lower/view.js";
 import { emitUpdate, stateRoles, type UpdateTarget } from "../optim/update.js";
 import { wasmModule } from "../wasm/module.js";
-import { simdMatmulFunc } from "../wasm/matmul.js";
+import { bufferReads, simdMatmulFunc } from "../wasm/matmul.js";
 
 const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../templates/module.ts");
 let templateText: string | undefined;
@@ -168,7 +168,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       for (const n of names) {
         const local = prog.inputLocals.get(n)!;
         const copy = prog.inputCopies.get(local);
-        if (copy && ks.some((k) => k.simd && [k.simd.plan.a.base, k.simd.plan.b.base].includes(local))) w.line(`if (${wk}) ${copy}.set(${local});`);
+        if (copy && ks.some((k) => k.simd && bufferReads(k.simd.plan).includes(local))) w.line(`if (${wk}) ${copy}.set(${local});`);
       }
     };
     const kernels = (ks: Kernel[]) => {
@@ -290,7 +290,12 @@ function wasmKernelsOf(prog: Program, arenaSize: number): { names: Map<Kernel, s
   const names = new Map(simd.map((k) => [k, `mm_${k.out}`]));
   const offsetOf = new Map(prog.buffers.map((b) => [b.name, b.offset]));
   for (const [input, copy] of prog.inputCopies) offsetOf.set(input, offsetOf.get(copy)!);
-  const funcs = simd.map((k) => simdMatmulFunc(names.get(k)!, k.simd!.plan, (b) => offsetOf.get(b)!, offsetOf.get(k.out)!));
+  const addr = (b: string): number => {
+    const at = offsetOf.get(b);
+    if (at === undefined) throw new Error(`internal: the WebAssembly kernels read ${b}, which is not in the arena`);
+    return at;
+  };
+  const funcs = simd.map((k) => simdMatmulFunc(names.get(k)!, k.simd!.plan, addr, addr(k.out)));
   return { names, ...wasmModule(funcs, Math.max(1, Math.ceil((arenaSize * 4) / 65536))) };
 }
 

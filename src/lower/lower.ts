@@ -10,7 +10,8 @@ import { Namer } from "../emit/namer.js";
 import { at, contiguous, read, type Epilogue, type KernelWriter, type View } from "./view.js";
 import { matmulDims } from "../ops/matmul.js";
 import { promote } from "./matmulKernel.js";
-import { planSimd, type SimdMatmul } from "../wasm/matmul.js";
+import { bufferReads, epilogueFits, planSimd, type LaneEpilogue, type SimdMatmul } from "../wasm/matmul.js";
+import type { Lanes, Lowering } from "../ops/types.js";
 
 /** `input`: a copy of an input, in the arena where the WebAssembly kernels can read it. */
 export type Role = "param" | "grad" | "state" | "constant" | "input" | "temp";
@@ -39,8 +40,10 @@ export interface Kernel {
   emit(w: KernelWriter): void;
   /**
    * float32 matmuls whose layout suits four lanes: the product as a WebAssembly SIMD function
-   * (src/wasm/matmul.ts) that stores A·B into the output, then `epilogue`, the fused elementwise
-   * part, in place. `emit` stays the fallback where WebAssembly SIMD is missing.
+   * (src/wasm/matmul.ts). The fused elementwise part runs in the function's lanes as it stores
+   * (`plan.epilogue`) when its ops are written in lanes; otherwise the function stores A·B and
+   * `epilogue` applies the rest in place, in JavaScript. `emit` stays the fallback where
+   * WebAssembly SIMD is missing.
    */
   simd?: { plan: SimdMatmul; product: string; epilogue?: (w: KernelWriter) => void };
 }
@@ -271,6 +274,22 @@ export function lower(g: Graph): Program {
     return planSimd(promote(av, a2, []), promote(bv, b2, []), m, k, n);
   };
 
+  /** A matmul epilogue in SIMD lanes, when every op in it is written in lanes (src/ops: `lanes`). */
+  const laneEpilogue = (e: Expr): LaneEpilogue | undefined => {
+    const lanesOf = (x: Node) => (primitive(x.op).lower as Extract<Lowering, { kind: "elementwise" }>).lanes;
+    const written = (x: Expr): boolean => x.kind !== "op" || (lanesOf(x.node) !== undefined && x.args.every(written));
+    if (!written(e)) return undefined;
+    const ls = leaves(e);
+    return {
+      leaves: ls.map((l) => l.view),
+      build<V>(L: Lanes<V>, acc: V, leaf: (index: number) => V): V {
+        const go = (x: Expr): V =>
+          x.kind === "acc" ? acc : x.kind === "lit" ? L.num(Number(x.text)) : x.kind === "leaf" ? leaf(ls.indexOf(x)) : lanesOf(x.node)!(L, x.args.map(go), { ...x.node.attrs });
+        return go(e);
+      },
+    };
+  };
+
   const kernelCache = new Map<Node, Kernel>();
   const makeKernel = (n: Node, outName: string, copy: boolean): Kernel => {
     const k = copy ? "copy" : kindOf(n);
@@ -293,8 +312,11 @@ export function lower(g: Graph): Program {
       };
       emit = (w) => lw.emit(w, outView, [av, bv], {}, epilogue(w, { n: 0 }));
       const plan = simdOf(av, bv);
-      // after the SIMD product, the epilogue reads each element of the output back and stores its result there
-      if (plan)
+      const lanes = plan && laneEpilogue(e);
+      // the epilogue in the kernel's lanes, as each block is stored; else, after the SIMD product, in
+      // JavaScript: each element of the output read back and its result stored there
+      if (plan && lanes && epilogueFits(plan, lanes.leaves)) simd = { plan: { ...plan, epilogue: lanes }, product: mathOf(n, true) };
+      else if (plan)
         simd = {
           plan,
           product: mathOf(mm, true),
@@ -391,7 +413,7 @@ export function lower(g: Graph): Program {
   const train = buildSchedule(trainList);
   // inputs a SIMD kernel reads are copied into the arena, where WebAssembly can address them
   const inputCopies = new Map<string, string>();
-  const simdReads = new Set([...forward, ...train].flatMap((k) => (k.simd ? [k.simd.plan.a.base, k.simd.plan.b.base] : [])));
+  const simdReads = new Set([...forward, ...train].flatMap((k) => (k.simd ? bufferReads(k.simd.plan) : [])));
   for (const [iname, local] of inputLocals)
     if (simdReads.has(local)) inputCopies.set(local, addBuf(namer.claim(`${local}_copy`), size(g.inputs.get(iname)!.shape), "input"));
   const fwdSet = new Set([...topo(fwdRoots), ...lossSet]);

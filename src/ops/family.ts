@@ -3,7 +3,7 @@
  * file holds only what is particular to it.
  */
 import { broadcastShapes, fmtShape, normAxes, rowMajorStrides, size, type Shape } from "../ir/shape.js";
-import type { Attrs, Builder, Node, Primitive, TensorLike } from "./types.js";
+import type { Attrs, Builder, Lanes, Node, Primitive, TensorLike } from "./types.js";
 import type { OpName } from "./index.js";
 
 /** Index of an output element in an input of shape `inShape` broadcast to `outShape`. */
@@ -46,6 +46,8 @@ interface UnarySpec {
   expr(x: string, attrs: Attrs): string;
   math(x: string, attrs: Attrs): string;
   vjp(b: Builder, x: Node, y: Node, g: Node, attrs: Attrs): Node | null;
+  /** The same in SIMD lanes, with the same semantics as `expr` (optional). */
+  lanes?<V>(L: Lanes<V>, x: V, attrs: Attrs): V;
 }
 
 function unaryCore(name: OpName, s: UnarySpec): Omit<Primitive, "call"> {
@@ -56,7 +58,7 @@ function unaryCore(name: OpName, s: UnarySpec): Omit<Primitive, "call"> {
     eval: (xs, ins, attrs, out) => evalElementwise((v) => s.f(v, attrs), xs, ins, out),
     vjp: (b, n, g) => [s.vjp(b, n.inputs[0]!, n, g, n.attrs)],
     math: ([x], attrs) => s.math(x!, attrs),
-    lower: { kind: "elementwise", expr: ([x], attrs) => s.expr(x!, attrs) },
+    lower: { kind: "elementwise", expr: ([x], attrs) => s.expr(x!, attrs), ...(s.lanes && { lanes: (L, [x], attrs) => s.lanes!(L, x!, attrs) }) },
   };
 }
 
@@ -80,6 +82,8 @@ interface BinarySpec {
   math(a: string, b: string): string;
   /** Gradients for a and b, at the output shape; `unbroadcast` sums them back to each operand's shape. */
   vjp(b: Builder, x: Node, y: Node, out: Node, g: Node): [Node | null, Node | null];
+  /** The same in SIMD lanes, with the same semantics as `expr` (optional). */
+  lanes?<V>(L: Lanes<V>, a: V, b: V): V;
 }
 
 /** A binary elementwise op with NumPy broadcasting; plain numbers are accepted for either operand. */
@@ -96,7 +100,7 @@ export function binary(name: OpName, s: BinarySpec): Primitive<(b: Builder, x: T
       return [gx && b.unbroadcast(gx, x.shape), gy && b.unbroadcast(gy, y.shape)];
     },
     math: ([a, c]) => s.math(a!, c!),
-    lower: { kind: "elementwise", expr: ([a, c]) => s.expr(a!, c!) },
+    lower: { kind: "elementwise", expr: ([a, c]) => s.expr(a!, c!), ...(s.lanes && { lanes: (L, [a, c]) => s.lanes!(L, a!, c!) }) },
   };
 }
 

@@ -8,10 +8,26 @@ export type Attrs = Record<string, unknown>;
 export type TensorLike = Node | number;
 export type { Node, Shape, Builder };
 
+/**
+ * The arithmetic an elementwise op may be written in to run in SIMD lanes after a matmul
+ * (src/wasm implements it with f32x4 and f32 instructions). An op that is not written in it
+ * (exp, tanh, …) runs its epilogue in the JavaScript loops instead.
+ */
+export interface Lanes<V> {
+  add(a: V, b: V): V;
+  sub(a: V, b: V): V;
+  mul(a: V, b: V): V;
+  div(a: V, b: V): V;
+  neg(a: V): V;
+  num(c: number): V;
+  /** `a > b ? x : y`, as JavaScript compares: false when either is NaN. */
+  ifGreater(a: V, b: V, x: V, y: V): V;
+}
+
 /** How a primitive becomes loops. */
 export type Lowering =
   /** One expression per element; inputs are broadcast to the output shape by index maps. */
-  | { kind: "elementwise"; expr(args: string[], attrs: Attrs): string }
+  | { kind: "elementwise"; expr(args: string[], attrs: Attrs): string; lanes?<V>(L: Lanes<V>, args: V[], attrs: Attrs): V }
   /** A reduction over `attrs.axes`: acc = init; acc = combine(acc, v). */
   | { kind: "reduce"; init: string; combine(acc: string, v: string): string }
   /** A movement op: a new index map over the same buffer, never a copy (null: needs a contiguous input). */

@@ -13,7 +13,8 @@
  * XNNPACK and float32 BLAS do.
  */
 import type { View } from "../lower/view.js";
-import { f32zero, Func, i32, lane, mem, op, v128zero } from "./module.js";
+import type { Lanes } from "../ops/types.js";
+import { f32const, f32x4const, f32zero, Func, i32, lane, mem, op, v128zero, type Ins } from "./module.js";
 
 export interface SimdMatmul {
   mode: "along-j" | "along-k";
@@ -23,6 +24,45 @@ export interface SimdMatmul {
   m: number;
   k: number;
   n: number;
+  /** The rest of the output's equation, applied as each block of C is stored (bias, activation, mask). */
+  epilogue?: LaneEpilogue;
+}
+
+/** An elementwise epilogue in lanes: the stored value from the product and the values of `leaves`. */
+export interface LaneEpilogue {
+  /** What the epilogue reads, each as a view shaped [m, n] (stride 0 where it broadcasts). */
+  leaves: View[];
+  build<V>(L: Lanes<V>, acc: V, leaf: (index: number) => V): V;
+}
+
+/** Elementwise arithmetic in four lanes, with JavaScript's semantics of `a > b ? x : y`. */
+const vector: Lanes<Ins> = {
+  add: (a, b) => op("f32x4.add", a, b),
+  sub: (a, b) => op("f32x4.sub", a, b),
+  mul: (a, b) => op("f32x4.mul", a, b),
+  div: (a, b) => op("f32x4.div", a, b),
+  neg: (a) => op("f32x4.neg", a),
+  num: (c) => f32x4const(c),
+  ifGreater: (a, b, x, y) => op("v128.bitselect", x, y, op("f32x4.gt", a, b)),
+};
+
+/** The same in one lane. */
+const scalar: Lanes<Ins> = {
+  add: (a, b) => op("f32.add", a, b),
+  sub: (a, b) => op("f32.sub", a, b),
+  mul: (a, b) => op("f32.mul", a, b),
+  div: (a, b) => op("f32.div", a, b),
+  neg: (a) => op("f32.neg", a),
+  num: (c) => f32const(c),
+  ifGreater: (a, b, x, y) => op("select", x, y, op("f32.gt", a, b)),
+};
+
+/** The buffers the kernel reads: A, B and the epilogue's leaves (all must live in the arena). */
+export const bufferReads = (p: SimdMatmul): string[] => [p.a.base, p.b.base, ...(p.epilogue?.leaves.map((v) => v.base) ?? [])];
+
+/** Whether the kernel can apply an epilogue reading `leaves`: along the columns, each leaf is contiguous or broadcast there. */
+export function epilogueFits(p: SimdMatmul, leaves: readonly View[]): boolean {
+  return p.mode === "along-k" || leaves.every((v) => v.strides[1] === 0 || v.strides[1] === 1);
 }
 
 const ROWS = 4;
@@ -48,8 +88,23 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
   const B = (addr(p.b.base) + p.b.offset) * 4;
   const C = c * 4;
   for (const l of ["pa", "pc", "pb", "pcj", "qa", "qb"]) f.local(l, "i32");
+  // each leaf of the epilogue gets pointers like pc and pcj: its row block and its column block
+  const epi = p.epilogue;
+  const leaves = (epi?.leaves ?? []).map((v, l) => ({
+    at: (addr(v.base) + v.offset) * 4,
+    si: v.strides[0]!,
+    sj: v.strides[1]!,
+    row: f.local(`pr${l}`, "i32"),
+    col: f.local(`pl${l}`, "i32"),
+    base: v.base,
+  }));
+  /** The value stored for product `acc` (lanes L), with leaf l read by `load(l)`. */
+  const store = (L: Lanes<Ins>, acc: Ins, load: (l: (typeof leaves)[number]) => Ins) => (epi ? epi.build(L, acc, (i) => load(leaves[i]!)) : acc);
+  const leafColumns = (col: number) => leaves.forEach((l) => f.from(l.col, l.row, col * l.sj * 4));
+  const advanceLeafColumns = (cols: number) => leaves.forEach((l) => f.advance(l.col, cols * l.sj * 4));
   f.comment(`C[${m}×${n}] = A·B, k = ${k}: ${p.mode === "along-j" ? "f32x4 along the columns of C" : "f32x4 along k"}`);
   f.comment(`A: ${p.a.base} at byte ${A}, row stride ${sAi}, k stride ${sAk}; B: ${p.b.base} at byte ${B}, k stride ${sBk}, column stride ${sBj}; C at byte ${C}`);
+  for (const [i, l] of leaves.entries()) f.comment(`epilogue leaf ${i}: ${l.base} at byte ${l.at}, row stride ${l.si}, column stride ${l.sj}`);
   const get = (nm: string) => f.get(nm);
   const acc = (r: number, j: number) => f.local(`acc${r}${j}`, "v128");
   /** acc += a ⊙ b, four lanes */
@@ -63,9 +118,11 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
       if (!R || !count) continue;
       f.comment(`rows ${start}…${start + R * count - 1}, ${R} at a time`);
       f.set("pa", i32(start * sAi * 4)).set("pc", i32(start * n * 4));
+      for (const l of leaves) f.set(l.row, i32(start * l.si * 4));
       f.repeat("ci", count, () => {
         body(R);
         f.advance("pa", R * sAi * 4).advance("pc", R * n * 4);
+        for (const l of leaves) f.advance(l.row, R * l.si * 4);
       });
     }
   };
@@ -79,6 +136,7 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
         if (!count) continue;
         f.comment(`columns ${col}…${col + 4 * V * count - 1}, ${4 * V} at a time`);
         f.set("pb", i32(col * 4)).from("pcj", "pc", col * 4);
+        leafColumns(col);
         f.repeat("cj", count, () => {
           for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) f.set(acc(r, v), v128zero());
           f.from("qa", "pa", 0).from("qb", "pb", 0);
@@ -88,8 +146,15 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
             for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) mulAdd(acc(r, v), `a${r}`, `b${v}`);
             f.advance("qa", sAk * 4).advance("qb", sBk * 4);
           });
-          for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) f.emit(mem("v128.store", C + (r * n + v * 4) * 4, get("pcj"), get(acc(r, v))));
+          for (let r = 0; r < R; r++)
+            for (let v = 0; v < V; v++) {
+              const value = store(vector, get(acc(r, v)), (l) =>
+                l.sj ? mem("v128.load", l.at + (r * l.si + v * 4) * 4, get(l.col)) : mem("v128.load32_splat", l.at + r * l.si * 4, get(l.col)),
+              );
+              f.emit(mem("v128.store", C + (r * n + v * 4) * 4, get("pcj"), value));
+            }
           f.advance("pb", V * 16).advance("pcj", V * 16);
+          advanceLeafColumns(4 * V);
         });
       }
       if (tail) {
@@ -104,7 +169,11 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
           for (let r = 0; r < R; r++) for (let t = 0; t < tail; t++) f.set(s(r, t), op("f32.add", get(s(r, t)), op("f32.mul", get(`x${r}`), get(`y${t}`))));
           f.advance("qa", sAk * 4).advance("qb", sBk * 4);
         });
-        for (let r = 0; r < R; r++) for (let t = 0; t < tail; t++) f.emit(mem("f32.store", C + (r * n + col + t) * 4, get("pc"), get(s(r, t))));
+        for (let r = 0; r < R; r++)
+          for (let t = 0; t < tail; t++) {
+            const value = store(scalar, get(s(r, t)), (l) => mem("f32.load", l.at + (r * l.si + (col + t) * l.sj) * 4, get(l.row)));
+            f.emit(mem("f32.store", C + (r * n + col + t) * 4, get("pc"), value));
+          }
       }
     });
   } else {
@@ -116,6 +185,7 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
         if (!count) continue;
         f.comment(`columns ${col}…${col + J * count - 1}, ${J} at a time`);
         f.set("pb", i32(col * sBj * 4)).from("pcj", "pc", col * 4);
+        leafColumns(col);
         f.repeat("cj", count, () => {
           for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(acc(r, j), v128zero());
           f.from("qa", "pa", 0).from("qb", "pb", 0);
@@ -130,9 +200,13 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
             for (let j = 0; j < J; j++) {
               let sum = op("f32.add", op("f32.add", op("f32.add", lane(0, get(acc(r, j))), lane(1, get(acc(r, j)))), lane(2, get(acc(r, j)))), lane(3, get(acc(r, j))));
               for (let t = 0; t < tail; t++) sum = op("f32.add", sum, op("f32.mul", mem("f32.load", A + (r * sAi + t) * 4, get("qa")), mem("f32.load", B + (j * sBj + t) * 4, get("qb"))));
-              f.emit(mem("f32.store", C + (r * n + j) * 4, get("pcj"), sum));
+              // an epilogue may use the product more than once (relu): summed once, into a local
+              if (epi) f.set(f.local("dot", "f32"), sum);
+              const value = store(scalar, epi ? get("dot") : sum, (l) => mem("f32.load", l.at + (r * l.si + j * l.sj) * 4, get(l.col)));
+              f.emit(mem("f32.store", C + (r * n + j) * 4, get("pcj"), value));
             }
           f.advance("pb", J * sBj * 4).advance("pcj", J * 4);
+          advanceLeafColumns(J);
         });
       }
     });

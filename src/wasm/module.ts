@@ -15,10 +15,20 @@ const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
 const PLAIN = {
   "i32.add": [0x6a],
   "i32.sub": [0x6b],
+  "f32.gt": [0x5e],
+  "f32.neg": [0x8c],
   "f32.add": [0x92],
+  "f32.sub": [0x93],
   "f32.mul": [0x94],
+  "f32.div": [0x95],
+  select: [0x1b],
+  "f32x4.gt": [0xfd, ...uleb(0x44)],
+  "v128.bitselect": [0xfd, ...uleb(0x52)],
+  "f32x4.neg": [0xfd, ...uleb(0xe1)],
   "f32x4.add": [0xfd, ...uleb(0xe4)],
+  "f32x4.sub": [0xfd, ...uleb(0xe5)],
   "f32x4.mul": [0xfd, ...uleb(0xe6)],
+  "f32x4.div": [0xfd, ...uleb(0xe7)],
 } as const;
 export type PlainOp = keyof typeof PLAIN;
 
@@ -69,6 +79,16 @@ export const i32 = (v: number): Ins => ins(`i32.const ${v}`, [0x41, ...sleb(v)])
 export const f32zero = (): Ins => ins("f32.const 0", [0x43, 0, 0, 0, 0]);
 export const v128zero = (): Ins => ins("v128.const i32x4 0 0 0 0", [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)]);
 export const op = (o: PlainOp, ...args: Ins[]): Ins => ins(o, PLAIN[o], ...args);
+
+/** An f32 literal: its little-endian bytes, and text that parses back to the same float32. */
+function f32(c: number): { bytes: number[]; text: string } {
+  const v = Math.fround(c);
+  const bytes = [...new Uint8Array(Float32Array.of(v).buffer)];
+  const text = Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : Object.is(v, -0) ? "-0" : String(v);
+  return { bytes, text };
+}
+export const f32const = (c: number): Ins => ins(`f32.const ${f32(c).text}`, [0x43, ...f32(c).bytes]);
+export const f32x4const = (c: number): Ins => ins(`v128.const f32x4 ${new Array(4).fill(f32(c).text).join(" ")}`, [0xfd, ...uleb(0x0c), ...new Array<number[]>(4).fill(f32(c).bytes).flat()]);
 export const lane = (i: number, v: Ins): Ins => ins(`f32x4.extract_lane ${i}`, [0xfd, ...uleb(0x1f), i], v);
 /** A load (operands: address) or store (address, value) at the address plus a literal byte offset; addresses are multiples of 4. */
 export function mem(o: MemoryOp, offset: number, ...args: Ins[]): Ins {
