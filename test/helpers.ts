@@ -52,3 +52,14 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
   return m;
 }
+
+/** max |a − b| over max |b|: float32 sums differ from float64 by rounding, relative to the tensor's scale. */
+export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return s === 0 ? d : d / s;
+}

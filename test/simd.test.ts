@@ -13,7 +13,7 @@ import { size } from "../src/ir/shape.js";
 import { contiguous, type View } from "../src/lower/view.js";
 import { planSimd } from "../src/wasm/matmul.js";
 import { sleb, uleb } from "../src/wasm/module.js";
-import { compileAndLoad, ROOT, rng, type GeneratedModel } from "./helpers.js";
+import { compileAndLoad, ROOT, rng, scaledErr, type GeneratedModel } from "./helpers.js";
 
 /** The kernels' module of a generated file: its bytes (from WASM_KERNELS) and its text (the closing comment). */
 function kernelsOf(text: string): { bytes: Uint8Array; wat: string } | undefined {
@@ -33,16 +33,6 @@ function kernelsOf(text: string): { bytes: Uint8Array; wat: string } | undefined
 type Wasm = Record<string, unknown> & { validate(bytes: Uint8Array): boolean };
 const host = globalThis as unknown as { WebAssembly?: Wasm };
 
-/** max |a − b| over max |b|: float32 sums differ from float64 by rounding, relative to the tensor's scale. */
-function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return s === 0 ? d : d / s;
-}
 
 /** x[m,k] → relu(x·Wᵀ + b) [m,n] → ·V [m,q], mean squared error: x·Wᵀ and h·V forward; hᵀ·d, d·Vᵀ, dzᵀ·x backward. */
 const mlp = (m: number, k: number, n: number, q: number) => ({

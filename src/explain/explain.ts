@@ -6,7 +6,7 @@
 import path from "node:path";
 import { buildModel } from "../front/build.js";
 import { loadModelFile } from "../front/load.js";
-import { topo, type Graph } from "../ir/graph.js";
+import { BYTES, topo, type Graph } from "../ir/graph.js";
 import { lower, type Kernel, type Program } from "../lower/lower.js";
 import { runPipeline, type PassLog } from "../passes/pipeline.js";
 import { baseName } from "../compile.js";
@@ -99,7 +99,7 @@ export function explainText(x: Explained): string {
   for (const s of x.stabilisations) lines.push(`  stabilise: ${s}`);
   lines.push("");
   const total = p.arenaSize + x.optimizerState;
-  lines.push(`arena: ${total} values (${(total * (g.dtype === "float32" ? 4 : 8)).toLocaleString("en-US")} bytes), of which ${x.optimizerState} of optimizer state`);
+  lines.push(`arena: ${total} values (${(total * BYTES[g.dtype]).toLocaleString("en-US")} bytes), of which ${x.optimizerState} of optimizer state`);
   return lines.join("\n") + "\n";
 }
 

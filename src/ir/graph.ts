@@ -1,6 +1,8 @@
 import { FlatgradError, fmtShape, type Shape, type Site } from "./shape.js";
 
 export type DType = "float32" | "float64";
+/** Bytes per element of each dtype. */
+export const BYTES: Record<DType, number> = { float32: 4, float64: 8 };
 
 /**
  * An immutable, interned IR node. Two nodes with the same op, inputs and attributes are the

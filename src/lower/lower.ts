@@ -305,12 +305,14 @@ export function lower(g: Graph): Program {
       const [av, bv] = mm.inputs.map((c) => viewOf(c)!) as [View, View];
       reads.add(av.base).add(bv.base);
       const lw = primitive("matmul").lower as { kind: "kernel"; emit: (w: KernelWriter, o: View, i: View[], a: Record<string, unknown>, epi: Epilogue) => void };
-      const epilogue = (w: KernelWriter, temps: { n: number }): Epilogue => (acc, vars) => {
-        const access = new Map<Expr, string>();
-        for (const l of leaves(e)) access.set(l, read(l.view, vars));
-        return render(e, access, w, temps, acc);
+      emit = (w) => {
+        const temps = { n: 0 };
+        lw.emit(w, outView, [av, bv], {}, (acc, vars) => {
+          const access = new Map<Expr, string>();
+          for (const l of leaves(e)) access.set(l, read(l.view, vars));
+          return render(e, access, w, temps, acc);
+        });
       };
-      emit = (w) => lw.emit(w, outView, [av, bv], {}, epilogue(w, { n: 0 }));
       const plan = simdOf(av, bv);
       const lanes = plan && laneEpilogue(e);
       // the epilogue in the kernel's lanes, as each block is stored; else, after the SIMD product, in
@@ -320,13 +322,8 @@ export function lower(g: Graph): Program {
         simd = {
           plan,
           product: mathOf(mm, true),
-          epilogue: (w) =>
-            w.loop("i", plan.m, () =>
-              w.loop("j", plan.n, () => {
-                const vars = ["i", "j"];
-                w.line(`${at(outView, vars)} = ${epilogue(w, { n: 0 })(read(outView, vars), vars)};`);
-              }),
-            ),
+          // an elementwise kernel over the stored product: the accumulator read back from the output
+          epilogue: (w) => emitElementwise(w, outView, readAccFrom(e, { kind: "leaf", view: outView, node: mm })),
         };
     } else if (k === "elementwise" || k === "copy") {
       const e: Expr = k === "copy" ? rawExpr(n) : { kind: "op", node: n, args: n.inputs.map((c) => exprOf(c, n.shape)) };
@@ -497,6 +494,12 @@ function broadcastView(v: View, S: Shape): View {
   if (v.shape.length === S.length && v.shape.every((d, i) => d === S[i])) return v;
   const lead = S.length - v.shape.length;
   return { ...v, shape: [...S], strides: S.map((d, i) => (i < lead || v.shape[i - lead] !== d ? 0 : v.strides[i - lead]!)) };
+}
+
+/** `e` with the matmul's accumulator replaced by `stored`, a read of the product where it was stored. */
+function readAccFrom(e: Expr, stored: Extract<Expr, { kind: "leaf" }>): Expr {
+  if (e.kind === "acc") return stored;
+  return e.kind === "op" ? { ...e, args: e.args.map((a) => readAccFrom(a, stored)) } : e;
 }
 
 function collectReads(e: Expr, reads: Set<string>): void {

@@ -87,8 +87,14 @@ function f32(c: number): { bytes: number[]; text: string } {
   const text = Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : Object.is(v, -0) ? "-0" : String(v);
   return { bytes, text };
 }
-export const f32const = (c: number): Ins => ins(`f32.const ${f32(c).text}`, [0x43, ...f32(c).bytes]);
-export const f32x4const = (c: number): Ins => ins(`v128.const f32x4 ${new Array(4).fill(f32(c).text).join(" ")}`, [0xfd, ...uleb(0x0c), ...new Array<number[]>(4).fill(f32(c).bytes).flat()]);
+export function f32const(c: number): Ins {
+  const { text, bytes } = f32(c);
+  return ins(`f32.const ${text}`, [0x43, ...bytes]);
+}
+export function f32x4const(c: number): Ins {
+  const { text, bytes } = f32(c);
+  return ins(`v128.const f32x4 ${text} ${text} ${text} ${text}`, [0xfd, ...uleb(0x0c), ...bytes, ...bytes, ...bytes, ...bytes]);
+}
 export const lane = (i: number, v: Ins): Ins => ins(`f32x4.extract_lane ${i}`, [0xfd, ...uleb(0x1f), i], v);
 /** A load (operands: address) or store (address, value) at the address plus a literal byte offset; addresses are multiples of 4. */
 export function mem(o: MemoryOp, offset: number, ...args: Ins[]): Ins {
