@@ -117,58 +117,58 @@ const WASM_KERNELS = [
   "MQADBm1tX2RXMQAECuAhBdoHBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBwAAhCQNA/QwAAAAAAAAA",
   "AAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAA",
   "AAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "ESAAIQQgAiEFQRAhEgNAIAT9AALQ2AQhEyAE/QAC0NoEIRQgBP0AAtDcBCEVIAT9AALQ3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
+  "ESAAIQQgAiEFQRAhEgNAIAT9AALU2AQhEyAE/QAC1NoEIRQgBP0AAtTcBCEVIAT9AALU3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
   "EyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3m",
   "Af3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK/R8AIAr9HwGSIAr9HwKS",
-  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALQ2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
-  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC1NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
-  "AAAAIBkgByoCgIACkkMAAAAAXhs4AtDcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
-  "ApJDAAAAAF4bOALU3AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
-  "0OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AtTgBSAQ/R8AIBD9",
-  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALQ5AUgEf0fACAR/R8BkiAR/R8CkiAR",
-  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC1OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
+  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALU2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
+  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC2NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
+  "AAAAIBkgByoCgIACkkMAAAAAXhs4AtTcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
+  "ApJDAAAAAF4bOALY3AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
+  "1OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AtjgBSAQ/R8AIBD9",
+  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALU5AUgEf0fACAR/R8BkiAR/R8CkiAR",
+  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC2OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
   "AAsgAEGACGohACABQYAQaiEBIAhBAWsiCA0ACwusBgUKfwh7AX8GewF9QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQQUh",
   "CQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAA",
   "AAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAA",
-  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALQ2AUhEyAE/QAC0NwFIRQgBP0AAtDgBSEVIAT9AALQ5AUhFiAF/QACgIQC",
+  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALU2AUhEyAE/QAC1NwFIRQgBP0AAtTgBSEVIAT9AALU5AUhFiAF/QACgIQC",
   "IRcgBf0AAoCIAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf9",
   "5gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
-  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AtDYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
-  "ApI4AtTYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4AvjYByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
-  "AyAZIAcqAoSsApI4AvzYByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AqDZByAP/R8AIA/9HwGSIA/9HwKS",
-  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AqTZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AsjZByAR/R8AIBH9",
-  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AszZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
+  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AtTYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
+  "ApI4AtjYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4AvzYByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
+  "AyAZIAcqAoSsApI4AoDZByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AqTZByAP/R8AIA/9HwGSIA/9HwKS",
+  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AqjZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AszZByAR/R8AIBH9",
+  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AtDZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
   "AUGgAWohASAIQQFrIggNAAsL2QYECH8IewF/BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAA",
   "IQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAA",
   "AAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEF",
-  "QcAAIRADQCAE/QkC0OwHIREgBP0JAtTsByESIAT9CQLY7AchEyAE/QkC3OwHIRQgBf0AAtDYBSEVIAX9AALg2AUhFiAIIBEgFf3m",
+  "QcAAIRADQCAE/QkC1OwHIREgBP0JAtjsByESIAT9CQLc7AchEyAE/QkC4OwHIRQgBf0AAtTYBSEVIAX9AALk2AUhFiAIIBEgFf3m",
   "Af3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEh",
   "DSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAqiwBCADIAn9CwK4sAQg",
   "AyAK/QsCqLQEIAMgC/0LAri0BCADIAz9CwKouAQgAyAN/QsCuLgEIAMgDv0LAqi8BCADIA/9CwK4vAQgAkEgaiECIANBIGohAyAH",
   "QQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEBayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
   "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRAD",
-  "QCAE/QkC0OwHIREgBP0JAtTsByESIAX9AALQ2AUhFSAF/QAC4NgFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
+  "QCAE/QkC1OwHIREgBP0JAtjsByESIAX9AALU2AUhFSAF/QAC5NgFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
   "/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShqIQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCqLAEIAMgCf0LAriwBCADIAr9CwKo",
   "tAQgAyAL/QsCuLQEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEG",
   "QRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAA",
   "AAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLQ7AchEyAE/QkC+OwHIRQgBP0JAqDt",
-  "ByEVIAT9CQLI7QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
+  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLU7AchEyAE/QkC/OwHIRQgBP0JAqTt",
+  "ByEVIAT9CQLM7QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
   "IA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRq",
-  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALQ2AX9DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC0KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC4NgF/QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuCsCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAtDc",
-  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLQsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
-  "AALg3AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC4LAIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
-  "ACAH/QAC0OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAtC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
-  "AAAAAAAgB/0AAuDgBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLgtAggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
-  "AAAAAAAAAAAAIAf9AALQ5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC0LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
-  "AAAAAAAAAAAAAAAAACAH/QAC4OQF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuC4CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
+  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALU2AX9DAAAAAAA",
+  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC1KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC5NgF/QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuSsCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAtTc",
+  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLUsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
+  "AALk3AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC5LAIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
+  "ACAH/QAC1OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAtS0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
+  "AAAAAAAgB/0AAuTgBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLktAggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
+  "AAAAAAAAAAAAIAf9AALU5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC1LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
+  "AAAAAAAAAAAAAAAAACAH/QAC5OQF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuS4CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
   "QQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZBgBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEh",
   "A0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAA",
   "AAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAtCsCCERIAT9CQLUrAghEiAE/QkC2KwIIRMgBP0JAtysCCEUIAX9",
-  "AALQ2AQhFSAF/QAC4NgEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
+  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAtSsCCERIAT9CQLYrAghEiAE/QkC3KwIIRMgBP0JAuCsCCEUIAX9",
+  "AALU2AQhFSAF/QAC5NgEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
   "IBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFr",
   "IhANAAsgAyAI/QsCqKwCIAMgCf0LArisAiADIAr9CwKorgIgAyAL/QsCuK4CIAMgDP0LAqiwAiADIA39CwK4sAIgAyAO/QsCqLIC",
   "IAMgD/0LAriyAiACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
@@ -413,25 +413,25 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const dW2 = arena.subarray(17930, 19210);
   const db2 = arena.subarray(19210, 19220);
   // optimizer state
-  const optimizer_step = arena.subarray(42388, 42389);
+  const optimizer_step = arena.subarray(19220, 19221);
   // inputs, copied where the WebAssembly kernels read them
-  const x_copy = arena.subarray(19220, 23316);
+  const x_copy = arena.subarray(19221, 23317);
   // activations and intermediate gradients
-  const dloss_log = arena.subarray(33557, 33621);
-  const dlogits = arena.subarray(32148, 32788);
-  const dz1 = arena.subarray(34196, 42388);
-  const probs = arena.subarray(33556, 34196);
-  const loss = arena.subarray(33556, 33557);
-  const a1 = arena.subarray(23316, 31508);
-  const logits = arena.subarray(31508, 32148);
-  const probs_max = arena.subarray(32148, 32212);
-  const probs_sub = arena.subarray(32212, 32852);
-  const probs_exp = arena.subarray(32852, 33492);
-  const probs_sum = arena.subarray(33492, 33556);
-  const loss_log = arena.subarray(33556, 33620);
-  const loss_sum = arena.subarray(33620, 33621);
-  const dloss_sub = arena.subarray(31508, 32148);
-  const dprobs_sum = arena.subarray(33621, 33685);
+  const dloss_log = arena.subarray(33558, 33622);
+  const dlogits = arena.subarray(32149, 32789);
+  const dz1 = arena.subarray(34197, 42389);
+  const probs = arena.subarray(33557, 34197);
+  const loss = arena.subarray(33557, 33558);
+  const a1 = arena.subarray(23317, 31509);
+  const logits = arena.subarray(31509, 32149);
+  const probs_max = arena.subarray(32149, 32213);
+  const probs_sub = arena.subarray(32213, 32853);
+  const probs_exp = arena.subarray(32853, 33493);
+  const probs_sum = arena.subarray(33493, 33557);
+  const loss_log = arena.subarray(33557, 33621);
+  const loss_sum = arena.subarray(33621, 33622);
+  const dloss_sub = arena.subarray(31509, 32149);
+  const dprobs_sum = arena.subarray(33622, 33686);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -1036,7 +1036,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×128] = A·B, k = 64: f32x4 along k
- *     ;; A: x at byte 76880, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93264
+ *     ;; A: x at byte 76884, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93268
  *     ;; epilogue leaf 0: b1 at byte 32768, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1062,10 +1062,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 16))
  *         (loop
- *           (local.set $a0 (v128.load offset=76880 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=77136 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=77392 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=77648 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=76884 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=77140 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=77396 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=77652 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=256 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1085,7 +1085,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=93264
+ *         (f32.store offset=93268
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1097,7 +1097,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=93268
+ *         (f32.store offset=93272
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1109,7 +1109,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=93776
+ *         (f32.store offset=93780
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1121,7 +1121,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=93780
+ *         (f32.store offset=93784
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1133,7 +1133,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=94288
+ *         (f32.store offset=94292
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1145,7 +1145,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=94292
+ *         (f32.store offset=94296
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1157,7 +1157,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=94800
+ *         (f32.store offset=94804
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1169,7 +1169,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=94804
+ *         (f32.store offset=94808
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1189,7 +1189,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×10] = A·B, k = 128: f32x4 along k
- *     ;; A: a1 at byte 93264, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126032
+ *     ;; A: a1 at byte 93268, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126036
  *     ;; epilogue leaf 0: b2 at byte 38400, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1215,10 +1215,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load offset=93264 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=93776 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=94288 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=94800 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=93268 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=93780 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=94292 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=94804 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1238,7 +1238,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=126032
+ *         (f32.store offset=126036
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1247,7 +1247,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=126036
+ *         (f32.store offset=126040
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1256,7 +1256,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=126072
+ *         (f32.store offset=126076
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1265,7 +1265,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=126076
+ *         (f32.store offset=126080
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1274,7 +1274,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=126112
+ *         (f32.store offset=126116
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1283,7 +1283,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=126116
+ *         (f32.store offset=126120
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1292,7 +1292,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=126152
+ *         (f32.store offset=126156
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1301,7 +1301,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=126156
+ *         (f32.store offset=126160
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
@@ -1318,7 +1318,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[10×128] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dlogits at byte 128592, row stride 1, k stride 10; B: a1 at byte 93264, k stride 128, column stride 1; C at byte 71720
+ *     ;; A: dlogits at byte 128596, row stride 1, k stride 10; B: a1 at byte 93268, k stride 128, column stride 1; C at byte 71720
  *     ;; rows 0…7, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1341,12 +1341,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=128592 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=128596 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=128600 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=128604 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=93264 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=93280 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=128596 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128600 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128604 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128608 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=93268 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=93284 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1388,10 +1388,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 64))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=128592 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=128596 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=93264 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=93280 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=128596 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=128600 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=93268 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=93284 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1415,8 +1415,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128)
  *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
- *     ;; A: dlogits at byte 128592, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136784
- *     ;; epilogue leaf 0: a1 at byte 93264, row stride 128, column stride 1
+ *     ;; A: dlogits at byte 128596, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136788
+ *     ;; epilogue leaf 0: a1 at byte 93268, row stride 128, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1441,10 +1441,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 10))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=128592 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=128632 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=128672 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=128712 (local.get $qa)))
+ *           (local.set $a0 (v128.load32_splat offset=128596 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128636 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128676 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128716 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33296 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1458,70 +1458,70 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=136784 align=4
+ *         (v128.store offset=136788 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93264 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=136800 align=4
+ *               (f32x4.gt (v128.load offset=93268 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=136804 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93280 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137296 align=4
+ *               (f32x4.gt (v128.load offset=93284 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137300 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93776 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137312 align=4
+ *               (f32x4.gt (v128.load offset=93780 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137316 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93792 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137808 align=4
+ *               (f32x4.gt (v128.load offset=93796 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137812 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94288 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137824 align=4
+ *               (f32x4.gt (v128.load offset=94292 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137828 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94304 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138320 align=4
+ *               (f32x4.gt (v128.load offset=94308 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138324 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94800 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138336 align=4
+ *               (f32x4.gt (v128.load offset=94804 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138340 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94816 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=94820 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -1537,7 +1537,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[128×64] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dz1 at byte 136784, row stride 1, k stride 128; B: x at byte 76880, k stride 64, column stride 1; C at byte 38440
+ *     ;; A: dz1 at byte 136788, row stride 1, k stride 128; B: x at byte 76884, k stride 64, column stride 1; C at byte 38440
  *     ;; rows 0…127, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1560,12 +1560,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=136784 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=136788 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=136792 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=136796 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=76880 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=76896 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=136788 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=136792 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=136796 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=136800 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=76884 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=76900 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))

@@ -117,55 +117,55 @@ const WASM_KERNELS = [
   "bW1fZFcxAAQKxR8FjAkFCn8IewF/BnsBfUEAIQBBACEBQQAhBkEIIQgDQEEAIQIgASEDIAYhB0EIIQkDQP0MAAAAAAAAAAAAAAAA",
   "AAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAA",
   "AAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAAIREgACEE",
-  "IAIhBUEHIRIDQCAE/QACiCAhEyAE/QACgCEhFCAE/QAC+CEhFSAE/QAC8CIhFiAF/QACACEXIAX9AAJ4IRggCiATIBf95gH95AEh",
+  "IAIhBUEHIRIDQCAE/QACjCAhEyAE/QAChCEhFCAE/QAC/CEhFSAE/QAC9CIhFiAF/QACACEXIAX9AAJ4IRggCiATIBf95gH95AEh",
   "CiALIBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY/eYB/eQBIQ8gECAW",
   "IBf95gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0fApIgCv0fA5IgBCoC",
-  "iCAgBSoCAJSSIAQqAowgIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aog+IAv9HwAgC/0fAZIgC/0f",
-  "ApIgC/0fA5IgBCoCiCAgBSoCeJSSIAQqAowgIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4Aow+IAz9",
-  "HwAgDP0fAZIgDP0fApIgDP0fA5IgBCoCgCEgBSoCAJSSIAQqAoQhIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMA",
-  "AAAAXhs4Asg+IA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoCgCEgBSoCeJSSIAQqAoQhIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAA",
-  "ACAZIAcqAoQPkkMAAAAAXhs4Asw+IA79HwAgDv0fAZIgDv0fApIgDv0fA5IgBCoC+CEgBSoCAJSSIAQqAvwhIAUqAgSUkiEZIAMg",
-  "GSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aog/IA/9HwAgD/0fAZIgD/0fApIgD/0fA5IgBCoC+CEgBSoCeJSSIAQqAvwh",
-  "IAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4Aow/IBD9HwAgEP0fAZIgEP0fApIgEP0fA5IgBCoC8CIg",
-  "BSoCAJSSIAQqAvQiIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Asg/IBH9HwAgEf0fAZIgEf0fApIg",
-  "Ef0fA5IgBCoC8CIgBSoCeJSSIAQqAvQiIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4Asw/IAJB8AFq",
+  "jCAgBSoCAJSSIAQqApAgIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aow+IAv9HwAgC/0fAZIgC/0f",
+  "ApIgC/0fA5IgBCoCjCAgBSoCeJSSIAQqApAgIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ApA+IAz9",
+  "HwAgDP0fAZIgDP0fApIgDP0fA5IgBCoChCEgBSoCAJSSIAQqAoghIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMA",
+  "AAAAXhs4Asw+IA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoChCEgBSoCeJSSIAQqAoghIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAA",
+  "ACAZIAcqAoQPkkMAAAAAXhs4AtA+IA79HwAgDv0fAZIgDv0fApIgDv0fA5IgBCoC/CEgBSoCAJSSIAQqAoAiIAUqAgSUkiEZIAMg",
+  "GSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aow/IA/9HwAgD/0fAZIgD/0fApIgD/0fA5IgBCoC/CEgBSoCeJSSIAQqAoAi",
+  "IAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ApA/IBD9HwAgEP0fAZIgEP0fApIgEP0fA5IgBCoC9CIg",
+  "BSoCAJSSIAQqAvgiIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Asw/IBH9HwAgEf0fAZIgEf0fApIg",
+  "Ef0fA5IgBCoC9CIgBSoCeJSSIAQqAvgiIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4AtA/IAJB8AFq",
   "IQIgA0EIaiEDIAdBCGohByAJQQFrIgkNAAsgAEHgA2ohACABQYACaiEBIAhBAWsiCA0ACwvUAwUJfwR7AX8FewF9QQAhAEEAIQFB",
   "ACEGQQghCANAQQAhAiABIQMgBiEH/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
-  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQwgACEEIAIhBUEEIQ0DQCAE/QACiD4hDiAE/QACyD4hDyAE/QACiD8hECAE/QACyD8h",
+  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQwgACEEIAIhBUEEIQ0DQCAE/QACjD4hDiAE/QACzD4hDyAE/QACjD8hECAE/QACzD8h",
   "ESAF/QACwA8hEiAJIA4gEv3mAf3kASEJIAogDyAS/eYB/eQBIQogCyAQIBL95gH95AEhCyAMIBEgEv3mAf3kASEMIARBEGohBCAF",
-  "QRBqIQUgDUEBayINDQALIAn9HwAgCf0fAZIgCf0fApIgCf0fA5IhEyADIBMgByoCgBCSOAKITiAK/R8AIAr9HwGSIAr9HwKSIAr9",
-  "HwOSIRMgAyATIAcqAoAQkjgCjE4gC/0fACAL/R8BkiAL/R8CkiAL/R8DkiETIAMgEyAHKgKAEJI4ApBOIAz9HwAgDP0fAZIgDP0f",
-  "ApIgDP0fA5IhEyADIBMgByoCgBCSOAKUTiACQcAAaiECIANBBGohAyAHQQRqIQcgAEGAAmohACABQRBqIQEgCEEBayIIDQALC98B",
+  "QRBqIQUgDUEBayINDQALIAn9HwAgCf0fAZIgCf0fApIgCf0fA5IhEyADIBMgByoCgBCSOAKMTiAK/R8AIAr9HwGSIAr9HwKSIAr9",
+  "HwOSIRMgAyATIAcqAoAQkjgCkE4gC/0fACAL/R8BkiAL/R8CkiAL/R8DkiETIAMgEyAHKgKAEJI4ApROIAz9HwAgDP0fAZIgDP0f",
+  "ApIgDP0fA5IhEyADIBMgByoCgBCSOAKYTiACQcAAaiECIANBBGohAyAHQQRqIQcgAEGAAmohACABQRBqIQEgCEEBayIIDQALC98B",
   "BAd/AnsBfwN7QQAhAEEAIQFBACECIAEhA0ECIQYDQP0MAAAAAAAAAAAAAAAAAAAAACEH/QwAAAAAAAAAAAAAAAAAAAAAIQggACEE",
-  "IAIhBUEgIQkDQCAE/QkCiE4hCiAF/QACiD4hCyAF/QACmD4hDCAHIAogC/3mAf3kASEHIAggCiAM/eYB/eQBIQggBEEEaiEEIAVB",
+  "IAIhBUEgIQkDQCAE/QkCjE4hCiAF/QACjD4hCyAF/QACnD4hDCAHIAogC/3mAf3kASEHIAggCiAM/eYB/eQBIQggBEEEaiEEIAVB",
   "wABqIQUgCUEBayIJDQALIAMgB/0LAsQfIAMgCP0LAtQfIAJBIGohAiADQSBqIQMgBkEBayIGDQALIABBBGohACABQcAAaiEBC68I",
   "Agp/DntBACEAQQAhAUEAIQZBCCEIA0BBACECIAEhAyAGIQdBAiEJA0D9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
   "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQUgBP0JAohOIRIgBP0JAoxO",
-  "IRMgBP0JApBOIRQgBP0JApROIRUgBf0AAsAPIRYgBf0AAtAPIRcgCiASIBb95gH95AEhCiALIBIgF/3mAf3kASELIAwgEyAW/eYB",
+  "AAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQUgBP0JAoxOIRIgBP0JApBO",
+  "IRMgBP0JApROIRQgBP0JAphOIRUgBf0AAsAPIRYgBf0AAtAPIRcgCiASIBb95gH95AEhCiALIBIgF/3mAf3kASELIAwgEyAW/eYB",
   "/eQBIQwgDSATIBf95gH95AEhDSAOIBQgFv3mAf3kASEOIA8gFCAX/eYB/eQBIQ8gECAVIBb95gH95AEhECARIBUgF/3mAf3kASER",
-  "IARBBGohBCAFQcAAaiEFIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACiD79DAAAAAAAAAAAAAAA",
-  "AAAAAAD9RP1S/eYB/QsCkFAgAyAL/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKYPv0MAAAAAAAAAAAA",
-  "AAAAAAAAAP1E/VL95gH9CwKgUCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAsg+/QwAAAAAAAAA",
-  "AAAAAAAAAAAA/UT9Uv3mAf0LAtBQIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC2D79DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC4FAgAyAO/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKIP/0MAAAA",
-  "AAAAAAAAAAAAAAAAAP1E/VL95gH9CwKQUSADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AApg//QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAqBRIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACyD/9",
-  "DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC0FEgAyAR/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALY",
-  "P/0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLgUSACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEEQaiEAIAFBgAJq",
+  "IARBBGohBCAFQcAAaiEFIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACjD79DAAAAAAAAAAAAAAA",
+  "AAAAAAD9RP1S/eYB/QsClFAgAyAL/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKcPv0MAAAAAAAAAAAA",
+  "AAAAAAAAAP1E/VL95gH9CwKkUCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAsw+/QwAAAAAAAAA",
+  "AAAAAAAAAAAA/UT9Uv3mAf0LAtRQIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC3D79DAAAAAAA",
+  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC5FAgAyAO/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKMP/0MAAAA",
+  "AAAAAAAAAAAAAAAAAP1E/VL95gH9CwKUUSADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AApw//QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAqRRIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACzD/9",
+  "DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC1FEgAyAR/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALc",
+  "P/0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLkUSACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEEQaiEAIAFBgAJq",
   "IQEgBkGAAmohBiAIQQFrIggNAAsLzAgFCH8IewF/BnsOfUEAIQBBACEBQQQhBgNAQQAhAiABIQNBAyEHA0D9DAAAAAAAAAAAAAAA",
   "AAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAA",
   "AAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEPIAAh",
-  "BCACIQVBICEQA0AgBP0JApBQIREgBP0JApRQIRIgBP0JAphQIRMgBP0JApxQIRQgBf0AAoggIRUgBf0AApggIRYgCCARIBX95gH9",
+  "BCACIQVBICEQA0AgBP0JApRQIREgBP0JAphQIRIgBP0JApxQIRMgBP0JAqBQIRQgBf0AAowgIRUgBf0AApwgIRYgCCARIBX95gH9",
   "5AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0g",
   "DiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBwABqIQQgBUH4AGohBSAQQQFrIhANAAsgAyAI/QsChBAgAyAJ/QsClBAgAyAK",
   "/QsC/BAgAyAL/QsCjBEgAyAM/QsC9BEgAyAN/QsChBIgAyAO/QsC7BIgAyAP/QsC/BIgAkEgaiECIANBIGohAyAHQQFrIgcNAAtB",
   "4AAhAiABQeAAaiED/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEM/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ4gACEEIAIhBUEgIRADQCAE/QkCkFAhESAE/QkClFAhEiAE/QkCmFAhEyAE/QkCnFAhFCAF/QACiCAh",
+  "AAAAAAAAAAAAAAAAAAAAIQ4gACEEIAIhBUEgIRADQCAE/QkClFAhESAE/QkCmFAhEiAE/QkCnFAhEyAE/QkCoFAhFCAF/QACjCAh",
   "FSAIIBEgFf3mAf3kASEIIAogEiAV/eYB/eQBIQogDCATIBX95gH95AEhDCAOIBQgFf3mAf3kASEOIARBwABqIQQgBUH4AGohBSAQ",
   "QQFrIhANAAsgAyAI/QsChBAgAyAK/QsC/BAgAyAM/QsC9BEgAyAO/QsC7BIgAkEQaiECIANBEGohA0MAAAAAIRdDAAAAACEYQwAA",
-  "AAAhGUMAAAAAIRpDAAAAACEbQwAAAAAhHEMAAAAAIR1DAAAAACEeIAAhBEHwACEFQSAhEANAIAQqApBQIR8gBCoClFAhICAEKgKY",
-  "UCEhIAQqApxQISIgBSoCiCAhIyAFKgKMICEkIBcgHyAjlJIhFyAYIB8gJJSSIRggGSAgICOUkiEZIBogICAklJIhGiAbICEgI5SS",
+  "AAAhGUMAAAAAIRpDAAAAACEbQwAAAAAhHEMAAAAAIR1DAAAAACEeIAAhBEHwACEFQSAhEANAIAQqApRQIR8gBCoCmFAhICAEKgKc",
+  "UCEhIAQqAqBQISIgBSoCjCAhIyAFKgKQICEkIBcgHyAjlJIhFyAYIB8gJJSSIRggGSAgICOUkiEZIBogICAklJIhGiAbICEgI5SS",
   "IRsgHCAhICSUkiEcIB0gIiAjlJIhHSAeICIgJJSSIR4gBEHAAGohBCAFQfgAaiEFIBBBAWsiEA0ACyABIBc4AvQQIAEgGDgC+BAg",
   "ASAZOALsESABIBo4AvARIAEgGzgC5BIgASAcOALoEiABIB04AtwTIAEgHjgC4BMgAEEQaiEAIAFB4ANqIQEgBkEBayIGDQALCw==",
 ].join("");
@@ -409,17 +409,17 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const dW2 = arena.subarray(1009, 1025);
   const db2 = arena.subarray(1025, 1026);
   // optimizer state
-  const optimizer_step = arena.subarray(3076, 3077);
+  const optimizer_step = arena.subarray(1026, 1027);
   // inputs, copied where the WebAssembly kernels read them
-  const x_copy = arena.subarray(1026, 1986);
+  const x_copy = arena.subarray(1027, 1987);
   // activations and intermediate gradients
-  const dz2 = arena.subarray(2498, 2530);
-  const dz1 = arena.subarray(2564, 3076);
-  const yhat = arena.subarray(2530, 2562);
-  const loss = arena.subarray(2563, 2564);
-  const a1 = arena.subarray(1986, 2498);
-  const z2 = arena.subarray(2498, 2530);
-  const loss_sum = arena.subarray(2562, 2563);
+  const dz2 = arena.subarray(2499, 2531);
+  const dz1 = arena.subarray(2565, 3077);
+  const yhat = arena.subarray(2531, 2563);
+  const loss = arena.subarray(2564, 2565);
+  const a1 = arena.subarray(1987, 2499);
+  const z2 = arena.subarray(2499, 2531);
+  const loss_sum = arena.subarray(2563, 2564);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -861,7 +861,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[32×16] = A·B, k = 30: f32x4 along k
- *     ;; A: x at byte 4104, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 7944
+ *     ;; A: x at byte 4108, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 7948
  *     ;; epilogue leaf 0: b1 at byte 1920, row stride 0, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -887,10 +887,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 7))
  *         (loop
- *           (local.set $a0 (v128.load offset=4104 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=4224 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=4344 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=4464 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=4108 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=4228 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=4348 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=4468 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=120 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -912,9 +912,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *                   (f32x4.extract_lane 2 (local.get $acc00)))
  *                 (f32x4.extract_lane 3 (local.get $acc00)))
- *               (f32.mul (f32.load offset=4104 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=7944
+ *               (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4112 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=7948
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -928,9 +928,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *                   (f32x4.extract_lane 2 (local.get $acc01)))
  *                 (f32x4.extract_lane 3 (local.get $acc01)))
- *               (f32.mul (f32.load offset=4104 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=7948
+ *               (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4112 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=7952
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -944,9 +944,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *                   (f32x4.extract_lane 2 (local.get $acc10)))
  *                 (f32x4.extract_lane 3 (local.get $acc10)))
- *               (f32.mul (f32.load offset=4224 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8008
+ *               (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4232 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8012
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -960,9 +960,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *                   (f32x4.extract_lane 2 (local.get $acc11)))
  *                 (f32x4.extract_lane 3 (local.get $acc11)))
- *               (f32.mul (f32.load offset=4224 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8012
+ *               (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4232 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8016
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -976,9 +976,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *                   (f32x4.extract_lane 2 (local.get $acc20)))
  *                 (f32x4.extract_lane 3 (local.get $acc20)))
- *               (f32.mul (f32.load offset=4344 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8072
+ *               (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4352 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8076
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -992,9 +992,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *                   (f32x4.extract_lane 2 (local.get $acc21)))
  *                 (f32x4.extract_lane 3 (local.get $acc21)))
- *               (f32.mul (f32.load offset=4344 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8076
+ *               (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4352 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8080
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -1008,9 +1008,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *                   (f32x4.extract_lane 2 (local.get $acc30)))
  *                 (f32x4.extract_lane 3 (local.get $acc30)))
- *               (f32.mul (f32.load offset=4464 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8136
+ *               (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4472 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8140
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -1024,9 +1024,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *                   (f32x4.extract_lane 2 (local.get $acc31)))
  *                 (f32x4.extract_lane 3 (local.get $acc31)))
- *               (f32.mul (f32.load offset=4464 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8140
+ *               (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4472 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8144
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -1045,7 +1045,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc20 v128) (local $acc30 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128)
  *     (local $a3 v128) (local $b0 v128) (local $dot f32)
  *     ;; C[32×1] = A·B, k = 16: f32x4 along k
- *     ;; A: a1 at byte 7944, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 9992
+ *     ;; A: a1 at byte 7948, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 9996
  *     ;; epilogue leaf 0: b2 at byte 2048, row stride 0, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1065,10 +1065,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 4))
  *       (loop
- *         (local.set $a0 (v128.load offset=7944 align=4 (local.get $qa)))
- *         (local.set $a1 (v128.load offset=8008 align=4 (local.get $qa)))
- *         (local.set $a2 (v128.load offset=8072 align=4 (local.get $qa)))
- *         (local.set $a3 (v128.load offset=8136 align=4 (local.get $qa)))
+ *         (local.set $a0 (v128.load offset=7948 align=4 (local.get $qa)))
+ *         (local.set $a1 (v128.load offset=8012 align=4 (local.get $qa)))
+ *         (local.set $a2 (v128.load offset=8076 align=4 (local.get $qa)))
+ *         (local.set $a3 (v128.load offset=8140 align=4 (local.get $qa)))
  *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1083,7 +1083,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *             (f32x4.extract_lane 2 (local.get $acc00)))
  *           (f32x4.extract_lane 3 (local.get $acc00))))
- *       (f32.store offset=9992
+ *       (f32.store offset=9996
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $dot
@@ -1092,7 +1092,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *             (f32x4.extract_lane 2 (local.get $acc10)))
  *           (f32x4.extract_lane 3 (local.get $acc10))))
- *       (f32.store offset=9996
+ *       (f32.store offset=10000
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $dot
@@ -1101,7 +1101,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *             (f32x4.extract_lane 2 (local.get $acc20)))
  *           (f32x4.extract_lane 3 (local.get $acc20))))
- *       (f32.store offset=10000
+ *       (f32.store offset=10004
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $dot
@@ -1110,7 +1110,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *             (f32x4.extract_lane 2 (local.get $acc30)))
  *           (f32x4.extract_lane 3 (local.get $acc30))))
- *       (f32.store offset=10004
+ *       (f32.store offset=10008
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 64)))
@@ -1124,7 +1124,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $cp i32) (local $a0 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[1×16] = A·B, k = 32: f32x4 along the columns of C
- *     ;; A: dz2 at byte 9992, row stride 1, k stride 1; B: a1 at byte 7944, k stride 16, column stride 1; C at byte 4036
+ *     ;; A: dz2 at byte 9996, row stride 1, k stride 1; B: a1 at byte 7948, k stride 16, column stride 1; C at byte 4036
  *     ;; rows 0…0, 1 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1139,9 +1139,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=9992 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=7944 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=7960 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=9996 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=7948 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=7964 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
@@ -1161,8 +1161,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[32×16] = A·B, k = 1: f32x4 along the columns of C
- *     ;; A: dz2 at byte 9992, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10256
- *     ;; epilogue leaf 0: a1 at byte 7944, row stride 16, column stride 1
+ *     ;; A: dz2 at byte 9996, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10260
+ *     ;; epilogue leaf 0: a1 at byte 7948, row stride 16, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1185,10 +1185,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
- *         (local.set $a0 (v128.load32_splat offset=9992 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=9996 (local.get $qa)))
- *         (local.set $a2 (v128.load32_splat offset=10000 (local.get $qa)))
- *         (local.set $a3 (v128.load32_splat offset=10004 (local.get $qa)))
+ *         (local.set $a0 (v128.load32_splat offset=9996 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=10000 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10004 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10008 (local.get $qa)))
  *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
  *         (local.set $b1 (v128.load offset=2000 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1201,70 +1201,70 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
- *         (v128.store offset=10256 align=4
+ *         (v128.store offset=10260 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=7944 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10272 align=4
+ *               (f32x4.gt (v128.load offset=7948 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10276 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=7960 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10320 align=4
+ *               (f32x4.gt (v128.load offset=7964 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10324 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8008 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10336 align=4
+ *               (f32x4.gt (v128.load offset=8012 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10340 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8024 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10384 align=4
+ *               (f32x4.gt (v128.load offset=8028 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10388 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8072 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10400 align=4
+ *               (f32x4.gt (v128.load offset=8076 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10404 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8088 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10448 align=4
+ *               (f32x4.gt (v128.load offset=8092 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10452 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8136 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10464 align=4
+ *               (f32x4.gt (v128.load offset=8140 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10468 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8152 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=8156 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -1282,7 +1282,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $s21 f32) (local $s30 f32) (local $s31 f32) (local $x0 f32) (local $x1 f32) (local $x2 f32)
  *     (local $x3 f32) (local $y0 f32) (local $y1 f32)
  *     ;; C[16×30] = A·B, k = 32: f32x4 along the columns of C
- *     ;; A: dz1 at byte 10256, row stride 1, k stride 16; B: x at byte 4104, k stride 30, column stride 1; C at byte 2052
+ *     ;; A: dz1 at byte 10260, row stride 1, k stride 16; B: x at byte 4108, k stride 30, column stride 1; C at byte 2052
  *     ;; rows 0…15, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1305,12 +1305,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=10256 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=10260 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=10264 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=10268 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=4104 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=4120 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=10260 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=10264 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=10268 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=10272 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=4108 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=4124 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1344,11 +1344,11 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=10256 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=10260 (local.get $qa)))
- *         (local.set $a2 (v128.load32_splat offset=10264 (local.get $qa)))
- *         (local.set $a3 (v128.load32_splat offset=10268 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=4104 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=10260 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=10264 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10268 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10272 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=4108 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *         (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
@@ -1375,12 +1375,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (i32.const 112))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $x0 (f32.load offset=10256 (local.get $qa)))
- *         (local.set $x1 (f32.load offset=10260 (local.get $qa)))
- *         (local.set $x2 (f32.load offset=10264 (local.get $qa)))
- *         (local.set $x3 (f32.load offset=10268 (local.get $qa)))
- *         (local.set $y0 (f32.load offset=4104 (local.get $qb)))
- *         (local.set $y1 (f32.load offset=4108 (local.get $qb)))
+ *         (local.set $x0 (f32.load offset=10260 (local.get $qa)))
+ *         (local.set $x1 (f32.load offset=10264 (local.get $qa)))
+ *         (local.set $x2 (f32.load offset=10268 (local.get $qa)))
+ *         (local.set $x3 (f32.load offset=10272 (local.get $qa)))
+ *         (local.set $y0 (f32.load offset=4108 (local.get $qb)))
+ *         (local.set $y1 (f32.load offset=4112 (local.get $qb)))
  *         (local.set $s00 (f32.add (local.get $s00) (f32.mul (local.get $x0) (local.get $y0))))
  *         (local.set $s01 (f32.add (local.get $s01) (f32.mul (local.get $x0) (local.get $y1))))
  *         (local.set $s10 (f32.add (local.get $s10) (f32.mul (local.get $x1) (local.get $y0))))

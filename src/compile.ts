@@ -10,7 +10,8 @@ import { buildModel } from "./front/build.js";
 import { loadModelFile } from "./front/load.js";
 import { BYTES } from "./ir/graph.js";
 import { FlatgradError, type ErrorCode, type Site } from "./ir/shape.js";
-import { lower } from "./lower/lower.js";
+import { lower } from "./lower/pipeline.js";
+import { stateRoles } from "./optim/update.js";
 import { runPipeline } from "./passes/pipeline.js";
 
 export interface Diagnostic {
@@ -104,7 +105,7 @@ export async function compileModelFileWithInfo(file: string, root = findRoot(), 
   const loaded = await loadModelFile(file);
   const built = buildModel(loaded.exported, baseName(file), loaded.file, loaded.source);
   const graph = runPipeline(built.graph);
-  const prog = lower(graph);
+  const prog = lower(graph, { optimizerState: stateRoles(built.optimizer) });
   const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, debug });
   return { text, arena: prog.arenaSize * BYTES[graph.dtype] };
 }
@@ -121,7 +122,7 @@ export async function compileModelFile(file: string, root = findRoot()): Promise
 export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`, debug = false) {
   const built = buildModel(def, name);
   const graph = runPipeline(built.graph);
-  const prog = lower(graph);
+  const prog = lower(graph, { optimizerState: stateRoles(built.optimizer) });
   const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit, debug });
   return { text, graph, built, program: prog };
 }

@@ -11,9 +11,9 @@ import * as prettier from "prettier";
 import type { OptimizerConfig } from "../dsl/define.js";
 import { fmtShape, size, type Site } from "../ir/shape.js";
 import type { Attrs } from "../ops/types.js";
-import type { Kernel, Program } from "../lower/lower.js";
+import type { Kernel, Program } from "../lower/program.js";
 import type { KernelWriter } from "../lower/view.js";
-import { emitUpdate, stateRoles, type UpdateTarget } from "../optim/update.js";
+import { emitUpdate, type UpdateTarget } from "../optim/update.js";
 import { wasmModule } from "../wasm/module.js";
 import { bufferReads, simdMatmulFunc } from "../wasm/matmul.js";
 
@@ -61,25 +61,16 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getInterfaceOrThrow("Params").addProperties(props(g.params));
   sf.getInterfaceOrThrow("Outputs").addProperties(props(g.outputs));
 
-  // optimizer state lives after everything else in the arena: per param, the optimizer's state
-  // buffers (torch's names); then the step count t
-  const roles = stateRoles(opts.optimizer);
-  let arenaSize = prog.arenaSize;
-  const stateBuffer = (preferred: string, n: number) => {
-    const name = prog.namer.claim(preferred);
-    prog.buffers.push({ name, size: n, offset: arenaSize, role: "state" });
-    arenaSize += n;
-    return name;
-  };
-  const targets: UpdateTarget[] = [...prog.params].map(([pn, buf]) => {
-    const n = size(g.params.get(pn)!.shape);
-    const state: Record<string, string> = {};
-    for (const r of roles) state[r] = stateBuffer(`${r}_${pn}`, n);
-    return { name: pn, param: buf, grad: prog.grads.get(pn)!, size: n, state };
-  });
-  const counter = stateBuffer("optimizer_step", 1);
-  // the program's arena now includes the optimizer state: what the compile summary reports
-  prog.arenaSize = arenaSize;
+  // per param, the optimizer's state buffers (torch's names) and the step count: the memory plan placed them
+  const { roles, step: counter } = prog.optimizer;
+  const arenaSize = prog.arenaSize;
+  const targets: UpdateTarget[] = [...prog.params].map(([pn, buf]) => ({
+    name: pn,
+    param: buf,
+    grad: prog.grads.get(pn)!,
+    size: size(g.params.get(pn)!.shape),
+    state: prog.optimizer.state.get(pn)!,
+  }));
   // locals of the generated code that must not shadow a buffer
   const claimed = new Map<string, string>();
   const local = (preferred: string) => {
@@ -145,7 +136,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     const groups: [string, string][] = [
       ["param", "parameters"],
       ["grad", "gradients dL/dparam"],
-      ["state", "optimizer state"],
+      ["optimizer", "optimizer state"],
       ["constant", "constants"],
       ["input", "inputs, copied where the WebAssembly kernels read them"],
       ["temp", "activations and intermediate gradients"],
@@ -244,7 +235,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     const reset = local("resetOptimizer");
     w.block(`function ${reset}(): void`, () => {
       w.line("// a fresh optimizer: zero moments, momentum buffers and step count");
-      for (const b of prog.buffers.filter((b) => b.role === "state")) w.line(`${b.name}.fill(0);`);
+      for (const b of prog.buffers.filter((b) => b.role === "optimizer")) w.line(`${b.name}.fill(0);`);
     });
     w.line("");
     w.line("// checkpoints (safetensors): each tensor's key, shape and arena view");

@@ -7,10 +7,10 @@ import path from "node:path";
 import { buildModel } from "../front/build.js";
 import { loadModelFile } from "../front/load.js";
 import { BYTES, topo, type Graph } from "../ir/graph.js";
-import { lower, type Kernel, type Program } from "../lower/lower.js";
+import { lower } from "../lower/pipeline.js";
+import type { Kernel, Program } from "../lower/program.js";
 import { runPipeline, type PassLog } from "../passes/pipeline.js";
 import { baseName } from "../compile.js";
-import { size } from "../ir/shape.js";
 import { stateRoles } from "../optim/update.js";
 
 export type ExplainFormat = "text" | "dot" | "mermaid";
@@ -46,7 +46,7 @@ export async function analyse(file: string, root: string): Promise<Explained> {
   }
   const log: PassLog = { rewrites: [] };
   const graph = runPipeline(built.graph, log);
-  const program = lower(graph);
+  const program = lower(graph, { optimizerState: stateRoles(built.optimizer) });
   // one line per law and model-file line, with a count
   const counts = new Map<string, number>();
   for (const r of log.rewrites) {
@@ -54,8 +54,7 @@ export async function analyse(file: string, root: string): Promise<Explained> {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const rewrites = [...counts].map(([k, c]) => (c > 1 ? `${k}   (×${c})` : k));
-  // per param, one buffer of its size for each state the optimizer keeps; then the step count
-  const optimizerState = stateRoles(built.optimizer).length * [...graph.params.values()].reduce((n, p) => n + size(p.shape), 0) + 1;
+  const optimizerState = program.buffers.filter((b) => b.role === "optimizer").reduce((n, b) => n + b.size, 0);
   return { program, optimizerState, rewrites, stabilisations: [...new Set(stabilisations)], file: rel };
 }
 
@@ -98,7 +97,7 @@ export function explainText(x: Explained): string {
     if (k.simd) lines.push(`  simd: ${k.out} ← ${k.simd.product} in WebAssembly, f32x4 ${k.simd.plan.mode === "along-j" ? "along the columns" : "along k"}   ${site(k)}`);
   for (const s of x.stabilisations) lines.push(`  stabilise: ${s}`);
   lines.push("");
-  const total = p.arenaSize + x.optimizerState;
+  const total = p.arenaSize;
   lines.push(`arena: ${total} values (${(total * BYTES[g.dtype]).toLocaleString("en-US")} bytes), of which ${x.optimizerState} of optimizer state`);
   return lines.join("\n") + "\n";
 }

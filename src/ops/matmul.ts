@@ -1,5 +1,6 @@
 import { FlatgradError, broadcastShapes, fmtShape, rowMajorStrides, size, type Shape } from "../ir/shape.js";
-import { emitMatmul } from "../lower/matmulKernel.js";
+import { emitMatmul, promote } from "../lower/matmulKernel.js";
+import { planSimd } from "../wasm/matmul.js";
 import { broadcastIndex } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -61,5 +62,12 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
     kind: "kernel",
     // loops in src/lower/matmulKernel.ts: one register-blocked kernel for every layout
     emit: (w, out, [av, bv], _attrs, epilogue) => emitMatmul(w, out, av!, bv!, matmulDims(av!.shape, bv!.shape), epilogue),
+    // z = x·Wᵀ + b, a = relu(z) is one kernel: the tail is applied as each element is stored
+    fusesEpilogue: (ins) => ins.every((s) => s.length >= 2),
+    // f32x4 kernels (src/wasm/matmul.ts) for 2-D (or 1-D) operands without batch axes
+    simd: ([av, bv]) => {
+      const { a2, b2, batch, m, k, n } = matmulDims(av!.shape, bv!.shape);
+      return batch.length ? undefined : planSimd(promote(av!, a2, []), promote(bv!, b2, []), m, k, n);
+    },
   },
 };

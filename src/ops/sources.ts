@@ -3,7 +3,7 @@ import { FlatgradError, checkShape, fmtShape, fmtValue, size } from "../ir/shape
 import { checkName } from "../ir/names.js";
 import type { Builder, Composite, Node, Primitive, TensorLike } from "./types.js";
 
-const source = (what: string) => ({
+const source = (what: "input" | "param" | "constant") => ({
   kind: "primitive" as const,
   shape: (_ins: unknown, attrs: Record<string, unknown>) => [...(attrs.shape as number[])],
   eval: (): Float64Array => {
@@ -12,7 +12,7 @@ const source = (what: string) => ({
   // a leaf: nothing to pass the gradient on to
   vjp: () => [],
   math: (_args: string[], attrs: Record<string, unknown>) => String(attrs.name),
-  lower: { kind: "source" as const },
+  lower: { kind: "source" as const, source: what },
 });
 
 export const input: Primitive<(b: Builder, name: string, shape: number[]) => Node> = {

@@ -2,6 +2,7 @@ import type { Node } from "../ir/graph.js";
 import type { Shape } from "../ir/shape.js";
 import type { Builder } from "../dsl/builder.js";
 import type { Epilogue, KernelWriter, View } from "../lower/view.js";
+import type { SimdMatmul } from "../wasm/matmul.js";
 
 export type Attrs = Record<string, unknown>;
 /** What a builder method accepts as a tensor: a node, or a plain number (a scalar constant). */
@@ -33,9 +34,19 @@ export type Lowering =
   /** A movement op: a new index map over the same buffer, never a copy (null: needs a contiguous input). */
   | { kind: "view"; view(v: View, attrs: Attrs, out: Shape): View | null }
   /** Parameters, inputs and constants: buffers that exist before any kernel runs. */
-  | { kind: "source" }
-  /** An op with loops of its own (matmul, the max mask). */
-  | { kind: "kernel"; emit(w: KernelWriter, out: View, ins: View[], attrs: Attrs, epilogue?: Epilogue): void };
+  | { kind: "source"; source: SourceKind }
+  /** An op with loops of its own (matmul, the max mask). What it supports, it declares here. */
+  | {
+      kind: "kernel";
+      emit(w: KernelWriter, out: View, ins: View[], attrs: Attrs, epilogue?: Epilogue): void;
+      /** Whether an elementwise tail (bias, activation, mask) may be applied as it stores, for these operand shapes. */
+      fusesEpilogue?(ins: readonly Shape[]): boolean;
+      /** A WebAssembly SIMD plan for a float32 model, from the operands' views (undefined: the loops only). */
+      simd?(ins: readonly View[], attrs: Attrs): SimdMatmul | undefined;
+    };
+
+/** Where a source's values come from. */
+export type SourceKind = "input" | "param" | "constant";
 
 /** A primitive: shape rule, reference semantics, derivative and lowering, in one place. */
 export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node> {

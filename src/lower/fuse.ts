@@ -1,0 +1,68 @@
+/**
+ * Stage 1, group and fuse: which nodes are folded into their consumer's loop, and which
+ * elementwise tails are applied inside a kernel as it stores (z = x·Wᵀ + b, a = relu(z) as one
+ * kernel). Nothing is named or allocated yet.
+ */
+import { topo, type Graph, type Node } from "../ir/graph.js";
+import { sameShape } from "../ir/shape.js";
+import { primitive } from "../ops/index.js";
+import type { Lowering } from "../ops/types.js";
+
+export interface Fusion {
+  /** The roots of each entry point: forward's outputs; training's loss, then the gradients (last param first). */
+  forwardRoots: Node[];
+  trainRoots: Node[];
+  /** Every node the entry points reach, inputs before users. */
+  order: Node[];
+  /** Each node's readers. */
+  uses: Map<Node, Node[]>;
+  /** Elementwise nodes computed inside their single reader's loop: no buffer of their own. */
+  inlined: Set<Node>;
+  /** Materialised elementwise node → the kernel node whose store applies it (its accumulator). */
+  epilogueOf: Map<Node, Node>;
+  /** Kernel nodes whose result only exists inside the epilogue of another node's kernel. */
+  fused: Set<Node>;
+}
+
+export const lowering = (n: Node): Lowering => primitive(n.op).lower;
+export const kindOf = (n: Node): Lowering["kind"] => lowering(n).kind;
+/** The source kind of an input, param or constant node (undefined for computed nodes). */
+export const sourceOf = (n: Node) => {
+  const lw = lowering(n);
+  return lw.kind === "source" ? lw.source : undefined;
+};
+
+export function fuse(g: Graph): Fusion {
+  const forwardRoots = [...g.outputs.values()];
+  const trainRoots = g.loss ? [g.loss, ...[...g.grads.values()].reverse()] : [];
+  const order = topo([...forwardRoots, ...trainRoots]);
+  const uses = new Map<Node, Node[]>();
+  for (const n of order) for (const c of n.inputs) uses.set(c, [...(uses.get(c) ?? []), n]);
+  const rootSet = new Set([...forwardRoots, ...trainRoots]);
+
+  // an elementwise node with one reader of its own shape (or a reduction) is computed in that reader's loop
+  const inlined = new Set<Node>();
+  for (const n of order) {
+    if (kindOf(n) !== "elementwise" || rootSet.has(n)) continue;
+    const us = uses.get(n) ?? [];
+    if (us.length !== 1) continue;
+    const u = us[0]!;
+    const uk = kindOf(u);
+    if ((uk === "elementwise" && sameShape(u.shape, n.shape)) || uk === "reduce") inlined.add(n);
+  }
+
+  // a kernel whose only reader chain is elementwise at its shape stores through that chain's last node
+  const epilogueOf = new Map<Node, Node>();
+  const fused = new Set<Node>();
+  for (const n of order) {
+    const lw = lowering(n);
+    if (lw.kind !== "kernel" || !lw.fusesEpilogue?.(n.inputs.map((c) => c.shape)) || rootSet.has(n)) continue;
+    const us = uses.get(n) ?? [];
+    let u: Node | undefined = us.length === 1 ? us[0] : undefined;
+    while (u && kindOf(u) === "elementwise" && sameShape(u.shape, n.shape) && inlined.has(u)) u = uses.get(u)![0];
+    if (!u || kindOf(u) !== "elementwise" || inlined.has(u) || !sameShape(u.shape, n.shape) || epilogueOf.has(u)) continue;
+    epilogueOf.set(u, n);
+    fused.add(n);
+  }
+  return { forwardRoots, trainRoots, order, uses, inlined, epilogueOf, fused };
+}

@@ -1,0 +1,71 @@
+/**
+ * Stage 5, the memory plan: one arena for every buffer of the module. Buffers that live across
+ * calls (params, gradients, optimizer state, constants, input copies) come first, in that
+ * order; temporaries share the rest by lifetime (first writer to last reader over the kernels of
+ * forward, then lossAndGrad), each placed in the best-fitting freed block, else at the end.
+ */
+import type { Buffer, Kernel } from "./program.js";
+
+const PERSISTENT = ["param", "grad", "optimizer", "constant", "input"] as const;
+
+/** Sets every used buffer's offset; returns the arena size in elements. */
+export function planMemory(buffers: Buffer[], forward: Kernel[], train: Kernel[], keepAlive: { forward: string[]; train: string[] }): number {
+  const seq = [...forward, ...train];
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  seq.forEach((k, t) => {
+    if (!first.has(k.out)) first.set(k.out, t);
+    last.set(k.out, Math.max(last.get(k.out) ?? t, t));
+    for (const r of k.reads) last.set(r, Math.max(last.get(r) ?? t, t));
+  });
+  // what an entry point returns lives to the end of that entry point
+  for (const nm of keepAlive.forward) if (first.has(nm)) last.set(nm, Math.max(last.get(nm)!, forward.length - 1));
+  for (const nm of keepAlive.train) last.set(nm, seq.length - 1);
+
+  let end = 0;
+  for (const role of PERSISTENT)
+    for (const b of buffers)
+      if (b.role === role) {
+        b.offset = end;
+        end += b.size;
+      }
+  const temps = buffers.filter((b) => b.role === "temp" && first.has(b.name)).sort((a, b) => first.get(a.name)! - first.get(b.name)! || a.name.localeCompare(b.name));
+  const free: { offset: number; size: number }[] = [];
+  const live: Buffer[] = [];
+  for (let t = 0; t < seq.length; t++) {
+    for (const b of temps.filter((b) => first.get(b.name) === t)) {
+      let best = -1;
+      free.forEach((f, i) => {
+        if (f.size >= b.size && (best < 0 || f.size < free[best]!.size)) best = i;
+      });
+      if (best >= 0) {
+        const f = free[best]!;
+        b.offset = f.offset;
+        if (f.size === b.size) free.splice(best, 1);
+        else free[best] = { offset: f.offset + b.size, size: f.size - b.size };
+      } else {
+        b.offset = end;
+        end += b.size;
+      }
+      live.push(b);
+    }
+    for (let i = live.length - 1; i >= 0; i--) {
+      const b = live[i]!;
+      if (last.get(b.name)! > t) continue;
+      live.splice(i, 1);
+      release(free, b);
+    }
+  }
+  return Math.max(end, 1);
+}
+
+/** Return a buffer's block to the free list, merged with the blocks it touches. */
+function release(free: { offset: number; size: number }[], b: Buffer): void {
+  free.push({ offset: b.offset, size: b.size });
+  free.sort((x, y) => x.offset - y.offset);
+  for (let j = free.length - 2; j >= 0; j--)
+    if (free[j]!.offset + free[j]!.size === free[j + 1]!.offset) {
+      free[j] = { offset: free[j]!.offset, size: free[j]!.size + free[j + 1]!.size };
+      free.splice(j + 1, 1);
+    }
+}

@@ -1,0 +1,78 @@
+/**
+ * Stage 4, schedule per entry point: the kernels of `forward` (eval mode: the outputs) and of
+ * `lossAndGrad` (training: the loss, then the gradients), each in an order where every value is
+ * computed before its first reader. A root that is a view or a source is copied into a buffer
+ * of its own; inputs that a WebAssembly kernel reads are copied into the arena.
+ */
+import { topo, type Graph, type Node } from "../ir/graph.js";
+import { size } from "../ir/shape.js";
+import { bufferReads } from "../wasm/matmul.js";
+import type { Storage } from "./buffers.js";
+import { kindOf, type Fusion } from "./fuse.js";
+import type { Kernels } from "./kernels.js";
+import type { Kernel } from "./program.js";
+
+export interface Schedule {
+  forward: Kernel[];
+  train: Kernel[];
+  outputs: Map<string, string>;
+  loss: string | undefined;
+  /** Input local → its arena copy, for the inputs a SIMD kernel reads. */
+  inputCopies: Map<string, string>;
+  forwardInputs: string[];
+  trainInputs: string[];
+}
+
+export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule {
+  /** Kernels by a post-order walk from the roots; `into`: the root is copied into that buffer. */
+  const entry = (rootsHere: { node: Node; into?: string }[]): Kernel[] => {
+    const out: Kernel[] = [];
+    const done = new Set<Node>();
+    const ensure = (n: Node): void => {
+      if (done.has(n)) return;
+      done.add(n);
+      for (const c of n.inputs) ensure(c);
+      const k = kindOf(n);
+      if (f.fused.has(n)) return;
+      if (s.needCopy.has(n) || k === "elementwise" ? !f.inlined.has(n) : k === "reduce" || k === "kernel") out.push(ks.of(n));
+    };
+    for (const r of rootsHere) {
+      ensure(r.node);
+      if (r.into) out.push(ks.copy(r.node, r.into));
+    }
+    return out;
+  };
+  const computedInPlace = (n: Node) => !f.inlined.has(n) && !s.needCopy.has(n) && ["elementwise", "reduce", "kernel"].includes(kindOf(n));
+  /** A root's buffer: its kernel's own when it computes one, else a copy named `preferred`. */
+  const rootOf = (n: Node, preferred: string, length: number): { buf: string; root: { node: Node; into?: string } } => {
+    if (computedInPlace(n)) return { buf: s.viewOf(n)!.base, root: { node: n } };
+    const buf = s.add(preferred, length, "temp");
+    return { buf, root: { node: n, into: buf } };
+  };
+
+  const outputs = new Map<string, string>();
+  const forwardList = [...g.outputs].map(([oname, n]) => {
+    const { buf, root } = rootOf(n, oname, size(n.shape));
+    outputs.set(oname, buf);
+    return root;
+  });
+  let loss: string | undefined;
+  const trainList: { node: Node; into?: string }[] = [];
+  if (g.loss) {
+    const { buf, root } = rootOf(g.loss, "loss", 1);
+    loss = buf;
+    trainList.push(root);
+  }
+  for (const [pn, d] of [...g.grads].reverse()) trainList.push(s.gradRootCopy.has(d) ? { node: d, into: s.grads.get(pn)! } : { node: d });
+
+  const forward = entry(forwardList);
+  const train = entry(trainList);
+  const inputCopies = new Map<string, string>();
+  const simdReads = new Set([...forward, ...train].flatMap((k) => (k.simd ? bufferReads(k.simd.plan) : [])));
+  for (const [iname, local] of s.inputLocals)
+    if (simdReads.has(local)) inputCopies.set(local, s.add(`${local}_copy`, size(g.inputs.get(iname)!.shape), "input"));
+  const forwardSet = new Set(topo([...f.forwardRoots, ...(g.loss ? [g.loss] : [])]));
+  for (const k of train) k.backward = !forwardSet.has(k.node);
+  const inputsOf = (kernels: Kernel[]) => [...s.inputLocals].filter(([, local]) => kernels.some((k) => k.reads.has(local))).map(([n]) => n);
+  return { forward, train, outputs, loss, inputCopies, forwardInputs: inputsOf(forward), trainInputs: [...g.inputs.keys()] };
+}
