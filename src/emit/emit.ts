@@ -3,22 +3,18 @@
  * arena, initialisation, one function per entry point with its kernels written as loops), then
  * formatted by prettier in memory. Same program, same bytes.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { CodeBlockWriter, Project } from "ts-morph";
+import { Project } from "ts-morph";
 import * as prettier from "prettier";
 import type { OptimizerConfig } from "../dsl/define.js";
-import { fmtShape, size, type Site } from "../ir/shape.js";
+import { size, type Site } from "../ir/shape.js";
 import type { Attrs } from "../ops/types.js";
 import type { Kernel, Program } from "../lower/program.js";
-import type { KernelWriter } from "../lower/view.js";
 import { emitUpdate, type UpdateTarget } from "../optim/update.js";
-import { wasmModule } from "../wasm/module.js";
-import { bufferReads, simdMatmulFunc } from "../wasm/matmul.js";
-
-const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../templates/module.ts");
-let templateText: string | undefined;
+import { bufferReads } from "../wasm/matmul.js";
+import { addDebugTypes, emitStats, emitWatch, prop, type DebugNames } from "./debug.js";
+import { dims, emitInit, emitKernel, safe, writerFor } from "./kernel.js";
+import { ARRAY_OF, templateText } from "./template.js";
+import { wasmKernelsOf } from "./wasm.js";
 
 export interface EmitOptions {
   /** The model file, relative to the project root, POSIX-style (for the header and comments). */
@@ -29,25 +25,21 @@ export interface EmitOptions {
   debug?: boolean;
 }
 
-/** Text that is safe inside a line comment. */
-const safe = (s: string) => s.replace(/[\r\n\u2028\u2029]/g, " ");
-const dims = (s: readonly number[]) => (s.length ? `[${s.join("×")}]` : "scalar");
-
-function writerFor(cw: CodeBlockWriter): KernelWriter {
-  const kw: KernelWriter = {
-    line: (t) => void cw.writeLine(t),
-    block: (head, body) => void cw.write(`${head} `).block(body),
-    loop: (name, extent, body) => kw.block(`for (let ${name} = 0; ${name} < ${extent}; ${name}++)`, body),
-  };
-  return kw;
-}
+/** The buffers of each role, in the order the module declares them, with a comment each. */
+const GROUPS: [string, string][] = [
+  ["param", "parameters"],
+  ["grad", "gradients dL/dparam"],
+  ["optimizer", "optimizer state"],
+  ["constant", "constants"],
+  ["input", "inputs, copied where the WebAssembly kernels read them"],
+  ["temp", "activations and intermediate gradients"],
+];
 
 export async function emitModule(prog: Program, opts: EmitOptions): Promise<string> {
-  templateText ??= readFileSync(TEMPLATE, "utf8");
   const g = prog.graph;
-  const T = g.dtype === "float32" ? "Float32Array" : "Float64Array";
+  const T = ARRAY_OF[g.dtype];
   const project = new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true });
-  const sf = project.createSourceFile("module.ts", templateText);
+  const sf = project.createSourceFile("module.ts", templateText());
   const relSite = (s: Site | undefined) => (s ? `${safe(opts.file)}:${s.line}` : safe(opts.file));
 
   sf.getTypeAliasOrThrow("Arr").setType(T);
@@ -61,23 +53,15 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getInterfaceOrThrow("Params").addProperties(props(g.params));
   sf.getInterfaceOrThrow("Outputs").addProperties(props(g.outputs));
 
-  // per param, the optimizer's state buffers (torch's names) and the step count: the memory plan placed them
-  const { roles, step: counter } = prog.optimizer;
-  const arenaSize = prog.arenaSize;
-  const targets: UpdateTarget[] = [...prog.params].map(([pn, buf]) => ({
-    name: pn,
-    param: buf,
-    grad: prog.grads.get(pn)!,
-    size: size(g.params.get(pn)!.shape),
-    state: prog.optimizer.state.get(pn)!,
-  }));
-  // locals of the generated code that must not shadow a buffer
-  const claimed = new Map<string, string>();
-  const local = (preferred: string) => {
-    if (!claimed.has(preferred)) claimed.set(preferred, prog.namer.claim(preferred));
-    return claimed.get(preferred)!;
-  };
-  const wasm = wasmKernelsOf(prog, arenaSize);
+  // the names this function writes in createModel's scope, claimed before any kernel is written, so
+  // that no buffer shadows them and no kernel's local shadows them
+  const claim = (preferred: string) => prog.namer.claim(preferred);
+  const [arena, rand, forward, lossAndGrad, step, reset, inputs, lr, lossValue, pt, st] = [
+    "arena", "rand", "forward", "lossAndGrad", "step", "resetOptimizer", "inputs", "lr", "lossValue", "paramTensors", "stateTensors",
+  ].map(claim) as [string, string, string, string, string, string, string, string, string, string, string];
+  const debug: DebugNames | undefined = opts.debug ? { watch: claim("watch"), step: claim("debugStep"), lastStats: claim("lastStats"), stats: claim("stats") } : undefined;
+  const wasm = wasmKernelsOf(prog, prog.arenaSize);
+  const wk = wasm ? claim("kernels") : "";
   if (wasm) {
     const b64 = Buffer.from(wasm.bytes).toString("base64");
     const chunks = b64.match(/.{1,100}/g)!.map((c) => JSON.stringify(c));
@@ -93,11 +77,17 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     sf.getVariableStatementOrThrow("WASM_KERNELS").remove();
     for (const unused of ["Kernels", "WasmApi"]) sf.getInterfaceOrThrow(unused).remove();
   }
-  // template helpers called inside createModel: renamed if a buffer took the name
-  for (const helper of wasm ? ["writeSafetensors", "readSafetensors", "wasmKernels"] : ["writeSafetensors", "readSafetensors"]) {
-    const name = local(helper);
-    if (name !== helper) sf.getFunctionOrThrow(helper).rename(name);
-  }
+  if (debug) addDebugTypes(sf);
+
+  // per param, the optimizer's state buffers (torch's names) and the step count: the memory plan placed them
+  const { roles, step: counter } = prog.optimizer;
+  const targets: UpdateTarget[] = [...prog.params].map(([pn, buf]) => ({
+    name: pn,
+    param: buf,
+    grad: prog.grads.get(pn)!,
+    size: size(g.params.get(pn)!.shape),
+    state: prog.optimizer.state.get(pn)!,
+  }));
   const store = g.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
   // checkpoint keys: the param names; optimizer state as optimizer.<param>.<state>, and optimizer.step
   const tensor = (key: string, shape: readonly number[], buf: string) => `{ name: ${JSON.stringify(key)}, shape: [${shape.join(", ")}], data: ${buf} }`;
@@ -107,55 +97,29 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     tensor("optimizer.step", [], counter),
   ];
 
-  if (opts.debug) {
-    sf.insertInterfaces(sf.getInterfaceOrThrow("Model").getChildIndex() + 1, [
-      { isExported: true, name: "TensorStats", docs: ["Summary of one tensor after the last step (debug builds)."], properties: ["min", "max", "mean", "norm"].map((n) => ({ name: n, type: "number" })) },
-      {
-        isExported: true,
-        name: "ModelStats",
-        docs: ["What `stats()` returns: the step number, every kernel's output summarised, and ‖dL/dW‖/‖W‖ per parameter."],
-        properties: [
-          { name: "step", type: "number" },
-          { name: "tensors", type: "Record<string, TensorStats>" },
-          { name: "gradToParam", type: "Record<string, number>" },
-        ],
-      },
-    ]);
-    sf.getInterfaceOrThrow("Model").addMethod({ name: "stats", returnType: "ModelStats", docs: ["Debug builds: per tensor min, max, mean and L2 norm for the last step, and ‖dL/dW‖/‖W‖ per parameter."] });
-  }
-  const wk = local("kernels");
-  const fn = sf.getFunctionOrThrow("createModel");
-  fn.setBodyText((cw) => {
-    const w = writerFor(cw);
-    w.line(`// One arena holds every buffer (${arenaSize} values); temporaries whose lifetimes do not overlap share memory.`);
+  sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
+    const w = writerFor(cw, prog.namer);
+    w.line(`// One arena holds every buffer (${prog.arenaSize} values); temporaries whose lifetimes do not overlap share memory.`);
     if (wasm) {
       w.line("// With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.");
-      w.line(`const ${wk} = options.simd === false ? undefined : ${local("wasmKernels")}();`);
-      w.line(`const arena = ${wk} ? new ${T}(${wk}.memory.buffer, 0, ${arenaSize}) : new ${T}(${arenaSize});`);
-    } else w.line(`const arena = new ${T}(${arenaSize});`);
-    const groups: [string, string][] = [
-      ["param", "parameters"],
-      ["grad", "gradients dL/dparam"],
-      ["optimizer", "optimizer state"],
-      ["constant", "constants"],
-      ["input", "inputs, copied where the WebAssembly kernels read them"],
-      ["temp", "activations and intermediate gradients"],
-    ];
-    for (const [role, title] of groups) {
+      w.line(`const ${wk} = options.simd === false ? undefined : wasmKernels();`);
+      w.line(`const ${arena} = ${wk} ? new ${T}(${wk}.memory.buffer, 0, ${prog.arenaSize}) : new ${T}(${prog.arenaSize});`);
+    } else w.line(`const ${arena} = new ${T}(${prog.arenaSize});`);
+    for (const [role, title] of GROUPS) {
       const bs = prog.buffers.filter((b) => b.role === role);
       if (!bs.length) continue;
       w.line(`// ${title}`);
-      for (const b of bs) w.line(`const ${b.name} = arena.subarray(${b.offset}, ${b.offset + b.size});`);
+      for (const b of bs) w.line(`const ${b.name} = ${arena}.subarray(${b.offset}, ${b.offset + b.size});`);
     }
     for (const b of prog.buffers.filter((b) => b.values)) w.line(`${b.name}.set([${b.values!.join(", ")}]);`);
 
     w.line("");
     w.line("// initialisation: deterministic for a seed");
-    w.line("const rand = prng(options.seed ?? 0);");
-    for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {});
+    w.line(`const ${rand} = prng(options.seed ?? 0);`);
+    for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {}, rand);
 
     const inputLines = (names: string[], ks: Kernel[]) => {
-      for (const n of names) w.line(`const ${prog.inputLocals.get(n)} = input(inputs, ${JSON.stringify(n)}, ${size(g.inputs.get(n)!.shape)});`);
+      for (const n of names) w.line(`const ${prog.inputLocals.get(n)} = input(${inputs}, ${JSON.stringify(n)}, ${size(g.inputs.get(n)!.shape)});`);
       for (const n of names) {
         const local = prog.inputLocals.get(n)!;
         const copy = prog.inputCopies.get(local);
@@ -170,100 +134,67 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
           w.line(k.backward ? "// ---- backward: the chain rule, from the loss back to every parameter ----" : "// ---- forward ----");
           phase = k.backward;
         }
-        emitKernel(w, k, relSite, wasm && k.simd ? { kernels: wk, name: wasm.names.get(k)! } : undefined);
-        if (opts.debug) w.line(`${watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
+        emitKernel(w, k, relSite, prog.namer, wasm && k.simd ? { kernels: wk, name: wasm.names.get(k)! } : undefined);
+        if (debug) w.line(`${debug.watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
       }
     };
-    const watch = local("watch");
-    const debugStep = local("debugStep");
-    const lastStats = local("lastStats");
-    if (opts.debug) {
-      w.line("");
-      w.line("// ---- debug build: after every kernel, its output is checked for NaN/Infinity and summarised for stats() ----");
-      w.line(`let ${debugStep} = 0;`);
-      w.line(`let ${lastStats}: Record<string, TensorStats> = {};`);
-      w.block(`function ${watch}(name: string, a: Arr, equation: string, where: string): void`, () => {
-        w.line("let min = Infinity;");
-        w.line("let max = -Infinity;");
-        w.line("let sum = 0;");
-        w.line("let sq = 0;");
-        w.block("for (let i = 0; i < a.length; i++)", () => {
-          w.line("const v = a[i]!;");
-          w.line(
-            "if (!Number.isFinite(v)) throw new Error(`${spec.name}: ${name}[${i}] = ${v} after step ${" +
-              debugStep +
-              "}: ${equation}   (${where}). It is the first non-finite value: look at the inputs of this step.`);",
-          );
-          w.line("if (v < min) min = v;");
-          w.line("if (v > max) max = v;");
-          w.line("sum += v;");
-          w.line("sq += v * v;");
-        });
-        w.line(`${lastStats}[name] = { min, max, mean: sum / a.length, norm: Math.sqrt(sq) };`);
-      });
-    }
+    if (debug) emitWatch(w, debug);
 
     w.line("");
-    w.block("function forward(inputs: Partial<Inputs>): Outputs", () => {
+    w.block(`function ${forward}(${inputs}: Partial<Inputs>): Outputs`, () => {
       inputLines(prog.forwardInputs, prog.forward);
       kernels(prog.forward);
       w.line(`return { ${[...prog.outputs].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} };`);
     });
     w.line("");
-    w.block("function lossAndGrad(inputs: Inputs): number", () => {
+    w.block(`function ${lossAndGrad}(${inputs}: Inputs): number`, () => {
       if (!prog.loss) {
-        w.line("void inputs;");
+        w.line(`void ${inputs};`);
         w.line(`throw new Error(\`\${spec.name}: the model returns no loss, so it has nothing to differentiate\`);`);
         return;
       }
       inputLines(prog.trainInputs, prog.train);
-      if (opts.debug) {
-        w.line(`${debugStep}++;`);
-        w.line(`${lastStats} = {};`);
+      if (debug) {
+        w.line(`${debug.step}++;`);
+        w.line(`${debug.lastStats} = {};`);
       }
       kernels(prog.train);
       w.line(`return ${prog.loss}[0]!;`);
     });
     w.line("");
-    w.block("function step(inputs: Inputs, options?: { lr?: number }): number", () => {
-      w.line(`const lr = rate(options, ${opts.optimizer.lr ?? 0.01});`);
-      w.line("const lossValue = lossAndGrad(inputs);");
-      emitUpdate({ w, targets, counter, store, local }, opts.optimizer);
-      w.line("return lossValue;");
+    w.block(`function ${step}(${inputs}: Inputs, options?: { lr?: number }): number`, () => {
+      w.line(`const ${lr} = rate(options, ${opts.optimizer.lr ?? 0.01});`);
+      w.line(`const ${lossValue} = ${lossAndGrad}(${inputs});`);
+      emitUpdate({ w, targets, counter, store, local: (p) => prog.namer.local(p), lr }, opts.optimizer);
+      w.line(`return ${lossValue};`);
     });
     w.line("");
-    const reset = local("resetOptimizer");
     w.block(`function ${reset}(): void`, () => {
       w.line("// a fresh optimizer: zero moments, momentum buffers and step count");
       for (const b of prog.buffers.filter((b) => b.role === "optimizer")) w.line(`${b.name}.fill(0);`);
     });
     w.line("");
     w.line("// checkpoints (safetensors): each tensor's key, shape and arena view");
-    const pt = local("paramTensors");
-    const st = local("stateTensors");
     w.line(`const ${pt}: Tensor[] = [${paramTensors.join(", ")}];`);
     w.line(`const ${st}: Tensor[] = [...${pt}, ${stateTensors.join(", ")}];`);
     w.line("");
     const obj = (m: Map<string, string>) => `{ ${[...m].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} }`;
-    const stats = local("stats");
-    if (opts.debug) {
-      w.block(`function ${stats}(): ModelStats`, () => {
-        w.line("const norm = (a: Arr) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));");
-        w.line("// ‖dL/dW‖ / ‖W‖ per layer: exploding gradients show as large ratios, vanishing ones as tiny ratios");
-        w.line(
-          `const gradToParam: Record<string, number> = { ${[...prog.params].map(([k, b]) => `${JSON.stringify(k)}: norm(${prog.grads.get(k)}) / norm(${b})`).join(", ")} };`,
-        );
-        w.line(`return { step: ${debugStep}, tensors: { ...${lastStats} }, gradToParam };`);
-      });
-    }
-    const rd = local("readSafetensors");
-    const wr = local("writeSafetensors");
-    w.line(
-      `return { params: ${obj(prog.params)}, grads: ${obj(prog.grads)}, forward, lossAndGrad, step, ${reset === "resetOptimizer" ? reset : `resetOptimizer: ${reset}`}, ` +
-        `saveParams: () => ${wr}(${pt}), loadParams: (bytes: Uint8Array) => ${rd}(bytes, ${pt}, "loadParams"), ` +
-        `saveState: () => ${wr}(${st}), loadState: (bytes: Uint8Array) => ${rd}(bytes, ${st}, "loadState"), ` +
-        `engine: ${wasm ? `${wk} ? "wasm-simd" : "js"` : '"js"'}${opts.debug ? `, stats: ${stats}` : ""} };`,
-    );
+    if (debug) emitStats(w, prog, debug);
+    const members = [
+      `params: ${obj(prog.params)}`,
+      `grads: ${obj(prog.grads)}`,
+      prop("forward", forward),
+      prop("lossAndGrad", lossAndGrad),
+      prop("step", step),
+      prop("resetOptimizer", reset),
+      `saveParams: () => writeSafetensors(${pt})`,
+      `loadParams: (bytes: Uint8Array) => readSafetensors(bytes, ${pt}, "loadParams")`,
+      `saveState: () => writeSafetensors(${st})`,
+      `loadState: (bytes: Uint8Array) => readSafetensors(bytes, ${st}, "loadState")`,
+      `engine: ${wasm ? `${wk} ? "wasm-simd" : "js"` : '"js"'}`,
+      ...(debug ? [prop("stats", debug.stats)] : []),
+    ];
+    w.line(`return { ${members.join(", ")} };`);
   });
 
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
@@ -273,71 +204,3 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   // babel-ts prints the same as the typescript parser here, three times faster
   return prettier.format(text, { parser: "babel-ts", printWidth: 120 });
 }
-
-/** The WebAssembly SIMD kernels of a program: one function per matmul with a SIMD plan, addressing the arena; undefined when there are none. */
-function wasmKernelsOf(prog: Program, arenaSize: number): { names: Map<Kernel, string>; bytes: Uint8Array; wat: string } | undefined {
-  const simd = [...new Set([...prog.forward, ...prog.train].filter((k) => k.simd))];
-  if (!simd.length) return undefined;
-  const names = new Map(simd.map((k) => [k, `mm_${k.out}`]));
-  const offsetOf = new Map(prog.buffers.map((b) => [b.name, b.offset]));
-  for (const [input, copy] of prog.inputCopies) offsetOf.set(input, offsetOf.get(copy)!);
-  const addr = (b: string): number => {
-    const at = offsetOf.get(b);
-    if (at === undefined) throw new Error(`internal: the WebAssembly kernels read ${b}, which is not in the arena`);
-    return at;
-  };
-  const funcs = simd.map((k) => simdMatmulFunc(names.get(k)!, k.simd!.plan, addr, addr(k.out)));
-  return { names, ...wasmModule(funcs, Math.max(1, Math.ceil((arenaSize * 4) / 65536))) };
-}
-
-function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string, simd?: { kernels: string; name: string }): void {
-  w.line("");
-  w.line(`// ${safe(k.comment)}   ${dims(k.node.shape)}   ${relSite(k.site)}`);
-  const loops = () => {
-    const sub = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
-    k.emit(writerFor(sub));
-    const body = sub.toString();
-    // a kernel that declares names at its top level gets a block of its own
-    if (/^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));
-    else body.trimEnd().split("\n").forEach((l) => w.line(l));
-  };
-  if (!simd || !k.simd) return loops();
-  const { plan, product, epilogue } = k.simd;
-  w.block(`if (${simd.kernels})`, () => {
-    const how = plan.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
-    w.line(`// ${k.out} ← ${safe(product)} in WebAssembly SIMD (${how})${epilogue ? ", then the rest of the equation in place" : ""}`);
-    w.line(`${simd.kernels}.${simd.name}();`);
-    if (epilogue) epilogue(w);
-  });
-  w.block("else", loops);
-}
-
-function emitInit(w: KernelWriter, buf: string, shape: readonly number[], init: Attrs): void {
-  const kind = init.init as string;
-  const fanIn = shape.length ? shape[shape.length - 1]! : 1;
-  const fanOut = shape.length ? size(shape) / fanIn : 1;
-  switch (kind) {
-    case "zeros":
-      return w.line(`// ${buf}: zeros (the arena starts at zero)`);
-    case "ones":
-      return w.line(`${buf}.fill(1); // ones`);
-    case "xavier": {
-      const lim = Math.sqrt(6 / (fanIn + fanOut));
-      return w.line(`fillUniform(${buf}, ${-lim}, ${lim}, rand); // xavier: U(±√(6/(fan_in + fan_out))), fan_in = ${fanIn}, fan_out = ${fanOut}`);
-    }
-    case "he":
-      return w.line(`fillNormal(${buf}, ${Math.sqrt(2 / fanIn)}, rand); // he: N(0, 2/fan_in), fan_in = ${fanIn}`);
-    case "normal": {
-      const std = (init.std as number | undefined) ?? 0.01;
-      return w.line(`fillNormal(${buf}, ${std}, rand); // normal: N(0, ${std}²)`);
-    }
-    case "uniform": {
-      const low = (init.low as number | undefined) ?? -0.05;
-      const high = (init.high as number | undefined) ?? 0.05;
-      return w.line(`fillUniform(${buf}, ${low}, ${high}, rand); // uniform: U(${low}, ${high})`);
-    }
-    default:
-      throw new Error(`internal: unknown init ${kind}`);
-  }
-}
-export { fmtShape };

@@ -72,15 +72,14 @@ export function render(e: Expr, access: Map<Expr, string>, w: KernelWriter, temp
   const sentinels = e.args.map((_, i) => `\u0000${i}\u0000`);
   const template = lw.expr(sentinels, { ...e.node.attrs });
   const args = e.args.map((a, i) => {
-    let s = render(a, access, w, temps, acc);
+    const s = render(a, access, w, temps, acc);
     const count = template.split(sentinels[i]!).length - 1;
     const simple = /^[A-Za-z_$][\w$]*(\[[^\]]*\]!?)?$/.test(s) || /^\(?-?[\d.e+-]+\)?$/.test(s);
-    if (count > 1 && !simple) {
-      const t = `tmp${temps.n++}`;
-      w.line(`const ${t} = ${s};`);
-      s = t;
-    }
-    return simple || /^tmp\d+$/.test(s) ? s : `(${s})`;
+    if (simple) return s;
+    if (count <= 1) return `(${s})`;
+    const t = w.local(`tmp${temps.n++}`);
+    w.line(`const ${t} = ${s};`);
+    return t;
   });
   return lw.expr(args, { ...e.node.attrs });
 }
@@ -89,7 +88,7 @@ export function emitElementwise(w: KernelWriter, out: View, e: Expr): void {
   const ls = leaves(e);
   const S = out.shape;
   const { extents, strides } = mergeAxes([...S], [out.strides as number[], ...ls.map((l) => l.view.strides as number[])], S.map(() => 0));
-  const vars = extents.length === 1 ? ["i"] : extents.map((_, i) => `i${i}`);
+  const vars = extents.length === 1 ? [w.local("i")] : extents.map((_, i) => w.local(`i${i}`));
   const access = new Map<Expr, string>();
   ls.forEach((l, k) => {
     const v = l.view;
@@ -121,7 +120,8 @@ export function emitReduce(w: KernelWriter, outName: string, S: Shape, axes: num
   let nk = 0;
   while (nk < extents.length && strides[0]![nk] !== 0) nk++;
   if (kept.length === 0) nk = 0;
-  const vars = extents.map((_, i) => `i${i}`);
+  const vars = extents.map((_, i) => w.local(`i${i}`));
+  const acc = w.local("acc");
   const access = new Map<Expr, string>();
   ls.forEach((l, k) => access.set(l, read({ ...l.view, shape: extents, strides: strides[k + 1]! }, vars)));
   const outAt = at({ base: outName, shape: extents, strides: strides[0]!, offset: 0 }, vars);
@@ -129,13 +129,13 @@ export function emitReduce(w: KernelWriter, outName: string, S: Shape, axes: num
     if (d < extents.length) return w.loop(vars[d]!, extents[d]!, () => inner(d + 1));
     const temps = { n: 0 };
     const v = render(e, access, w, temps);
-    w.line(`acc = ${combine("acc", `(${v})`)};`);
+    w.line(`${acc} = ${combine(acc, `(${v})`)};`);
   };
   const outer = (d: number): void => {
     if (d < nk) return w.loop(vars[d]!, extents[d]!, () => outer(d + 1));
-    w.line(`let acc = ${init};`);
+    w.line(`let ${acc} = ${init};`);
     inner(nk);
-    w.line(`${outAt} = acc;`);
+    w.line(`${outAt} = ${acc};`);
   };
   outer(0);
 }

@@ -36,27 +36,29 @@ export function emitMatmul(w: KernelWriter, out: View, av: View, bv: View, d: Ma
   const B = promote(bv, b2, batch);
   const outShape: Shape = [...batch, m, n];
   const C: View = { ...out, shape: outShape, strides: rowMajorStrides(outShape) };
-  const bvars = batch.map((_, i) => `bi${i}`);
+  const L = (name: string) => w.local(name);
+  const bvars = batch.map((_, i) => L(`bi${i}`));
 
   /** One block of `rows`×`cols` outputs at rows i.., columns j.. */
   const block = (i: string, rows: number, j: string, cols: number, scoped: boolean) => {
     const body = () => {
-      const acc = (r: number, c: number) => `acc${r}${c}`;
+      const acc = (r: number, c: number) => L(`acc${r}${c}`);
       const names: string[] = [];
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) names.push(`${acc(r, c)} = 0`);
       w.line(`let ${names.join(", ")};`);
       // where each row of A and column of B starts, computed once per block, not once per step of k
       const rowA = (r: number) => affine(A.offset, [...bvars, plus(i, r)], A.strides.slice(0, -1));
       const colB = (c: number) => affine(B.offset, [...bvars, plus(j, c)], [...B.strides.slice(0, -2), B.strides[B.strides.length - 1]!]);
-      for (let r = 0; r < rows; r++) w.line(`const ra${r} = ${rowA(r)};`);
-      for (let c = 0; c < cols; c++) w.line(`const cb${c} = ${colB(c)};`);
+      for (let r = 0; r < rows; r++) w.line(`const ${L(`ra${r}`)} = ${rowA(r)};`);
+      for (let c = 0; c < cols; c++) w.line(`const ${L(`cb${c}`)} = ${colB(c)};`);
       const sAk = A.strides[A.strides.length - 1]!;
       const sBk = B.strides[B.strides.length - 2]!;
-      const step = (base: string, s: number) => (s === 0 ? base : `${base} + ${affine(0, ["p"], [s])}`);
-      w.loop("p", k, () => {
-        for (let r = 0; r < rows; r++) w.line(`const ai${r} = ${A.base}[${step(`ra${r}`, sAk)}]!;`);
-        for (let c = 0; c < cols; c++) w.line(`const bj${c} = ${B.base}[${step(`cb${c}`, sBk)}]!;`);
-        for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) w.line(`${acc(r, c)} += ai${r} * bj${c};`);
+      const p = L("p");
+      const step = (base: string, s: number) => (s === 0 ? base : `${base} + ${affine(0, [p], [s])}`);
+      w.loop(p, k, () => {
+        for (let r = 0; r < rows; r++) w.line(`const ${L(`ai${r}`)} = ${A.base}[${step(L(`ra${r}`), sAk)}]!;`);
+        for (let c = 0; c < cols; c++) w.line(`const ${L(`bj${c}`)} = ${B.base}[${step(L(`cb${c}`), sBk)}]!;`);
+        for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) w.line(`${acc(r, c)} += ${L(`ai${r}`)} * ${L(`bj${c}`)};`);
       });
       for (let r = 0; r < rows; r++)
         for (let c = 0; c < cols; c++) {
@@ -70,15 +72,17 @@ export function emitMatmul(w: KernelWriter, out: View, av: View, bv: View, d: Ma
   };
   const columns = (i: string, rows: number) => {
     const nFull = n - (n % COLS);
+    const j = L("j");
     if (nFull === COLS) block(i, rows, "0", COLS, true);
-    else if (nFull > 0) w.block(`for (let j = 0; j < ${nFull}; j += ${COLS})`, () => block(i, rows, "j", COLS, false));
+    else if (nFull > 0) w.block(`for (let ${j} = 0; ${j} < ${nFull}; ${j} += ${COLS})`, () => block(i, rows, j, COLS, false));
     if (n % COLS) block(i, rows, String(nFull), n % COLS, true);
   };
   const nest = (dd: number): void => {
     if (dd < batch.length) return w.loop(bvars[dd]!, batch[dd]!, () => nest(dd + 1));
     const mFull = m - (m % ROWS);
+    const i = L("i");
     if (mFull === ROWS) columns("0", ROWS);
-    else if (mFull > 0) w.block(`for (let i = 0; i < ${mFull}; i += ${ROWS})`, () => columns("i", ROWS));
+    else if (mFull > 0) w.block(`for (let ${i} = 0; ${i} < ${mFull}; ${i} += ${ROWS})`, () => columns(i, ROWS));
     if (m % ROWS) columns(String(mFull), m % ROWS);
   };
   nest(0);

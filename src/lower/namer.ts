@@ -1,22 +1,33 @@
-/** Identifiers for the generated module: readable, unique, and never an internal or reserved word. */
-const INTERNAL = new Set(
-  ("arena rand options inputs model params grads spec lr rate lossValue input prng fillUniform fillNormal fillConst forward lossAndGrad step " +
-    "acc aip best where o v p i j k gi mi sq coef Math Number Object Array Error Float32Array Float64Array ArrayType Arr Inputs Params Outputs Model " +
-    "createModel undefined NaN Infinity arguments eval this").split(" "),
-);
+/** Identifiers for the generated module: readable, unique, and never a word of the language or a name the module's skeleton takes. */
 import { RESERVED } from "../ir/names.js";
-
-/** Kernel locals: loop indices, batch indices, temporaries, matmul accumulators and loads. */
-const PATTERN = /^(i|bi|tmp|acc|ai|bj|ra|cb)\d+$/;
+import { templateNames } from "../emit/template.js";
 
 export class Namer {
   private used = new Set<string>();
+  private readonly taken = templateNames();
+
+  private free(name: string): boolean {
+    return !this.used.has(name) && !this.taken.has(name) && !RESERVED.has(name);
+  }
+
+  /** A name in `createModel`'s scope (a buffer, a helper of the module): unique in the module. */
   claim(preferred: string): string {
     let base = preferred.replace(/[^A-Za-z0-9_]/g, "_");
     if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
     let name = base;
-    for (let k = 2; this.used.has(name) || INTERNAL.has(name) || RESERVED.has(name) || PATTERN.test(name); k++) name = `${base}_${k}`;
+    for (let k = 2; !this.free(name); k++) name = `${base}_${k}`;
     this.used.add(name);
+    return name;
+  }
+
+  /**
+   * A name local to one kernel (a loop index, an accumulator): `preferred`, unless a name in
+   * `createModel`'s scope took it, which the kernel might read. Not recorded: the locals of two
+   * kernels never meet, and the same preferred name always gives the same local.
+   */
+  local(preferred: string): string {
+    let name = preferred;
+    for (let k = 2; !this.free(name); k++) name = `${preferred}_${k}`;
     return name;
   }
 }

@@ -47,6 +47,8 @@ export type Epilogue = (acc: string, vars: readonly string[]) => string;
 export interface KernelWriter {
   line(text: string): void;
   block(head: string, body: () => void): void;
-  /** A loop `for (let name = 0; name < extent; name++) { body }`. */
+  /** A loop `for (let name = 0; name < extent; name++) { body }`; `name` comes from `local`. */
   loop(name: string, extent: number, body: () => void): void;
+  /** A kernel-local identifier (loop index, accumulator, temporary): `preferred` unless a buffer took that name. */
+  local(preferred: string): string;
 }

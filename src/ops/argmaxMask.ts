@@ -39,7 +39,8 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
     emit: (w, out, [x], attrs) => {
       const axes = attrs.axes as number[];
       const s = x!.shape;
-      const vars = s.map((_, i) => `i${i}`);
+      const vars = s.map((_, i) => w.local(`i${i}`));
+      const [best, where, o, v] = ["best", "where", "o", "v"].map((n) => w.local(n)) as [string, string, string, string];
       const keptAxes = s.map((_, i) => i).filter((i) => !axes.includes(i));
       const nest = (list: number[], body: () => void): void => {
         if (!list.length) return body();
@@ -47,18 +48,18 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
         w.loop(vars[first!]!, s[first!]!, () => nest(rest, body));
       };
       nest(keptAxes, () => {
-        w.line("let best = -Infinity;");
-        w.line("let where = -1;");
+        w.line(`let ${best} = -Infinity;`);
+        w.line(`let ${where} = -1;`);
         nest(axes, () => {
-          w.line(`const o = ${affine(out.offset, vars, out.strides)};`);
-          w.line(`const v = ${read(x!, vars)};`);
-          w.line(`${out.base}[o] = 0;`);
-          w.block("if (where < 0 || v > best)", () => {
-            w.line("best = v;");
-            w.line("where = o;");
+          w.line(`const ${o} = ${affine(out.offset, vars, out.strides)};`);
+          w.line(`const ${v} = ${read(x!, vars)};`);
+          w.line(`${out.base}[${o}] = 0;`);
+          w.block(`if (${where} < 0 || ${v} > ${best})`, () => {
+            w.line(`${best} = ${v};`);
+            w.line(`${where} = ${o};`);
           });
         });
-        w.line(`${out.base}[where] = 1;`);
+        w.line(`${out.base}[${where}] = 1;`);
       });
     },
   },

@@ -13,7 +13,7 @@ export const rmsprop: OptimizerDef<RmspropConfig> = {
   defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, momentum: 0, weightDecay: 0, centered: false },
   state: (cfg) => ["square_avg", ...((cfg.momentum ?? 0) > 0 ? ["momentum_buffer"] : []), ...(cfg.centered ? ["grad_avg"] : [])],
   usesStep: false,
-  emit({ w, targets, store, local }, cfg) {
+  emit({ w, targets, store, local, lr }, cfg) {
     const a = cfg.alpha ?? 0.99;
     const eps = cfg.eps ?? 1e-8;
     const mu = cfg.momentum ?? 0;
@@ -21,6 +21,7 @@ export const rmsprop: OptimizerDef<RmspropConfig> = {
     const vi = local("vi");
     const ai = local("ai");
     const denom = local("denom");
+    const [i, gi, mi] = [local("i"), local("gi"), local("mi")];
     for (const tg of targets) {
       const p = tg.param;
       const v = tg.state.square_avg!;
@@ -33,20 +34,20 @@ export const rmsprop: OptimizerDef<RmspropConfig> = {
           (b ? `${b} ← μ·${b} + g/(${den});  ${p} ← ${p} − η·${b}` : `${p} ← ${p} − η·g/(${den})`) +
           `   (α = ${lit(a)}, ε = ${lit(eps)}${b ? `, μ = ${lit(mu)}` : ""}${wd ? `, λ = ${lit(wd)}` : ""})`,
       );
-      w.loop("i", tg.size, () => {
-        w.line(`const gi = ${wd ? `${tg.grad}[i]! + ${lit(wd)} * ${p}[i]!` : `${tg.grad}[i]!`};`);
-        w.line(`const ${vi} = ${store(`${lit(a)} * ${v}[i]! + ${lit(1 - a)} * gi * gi`)};`);
-        w.line(`${v}[i] = ${vi};`);
+      w.loop(i, tg.size, () => {
+        w.line(`const ${gi} = ${wd ? `${tg.grad}[${i}]! + ${lit(wd)} * ${p}[${i}]!` : `${tg.grad}[${i}]!`};`);
+        w.line(`const ${vi} = ${store(`${lit(a)} * ${v}[${i}]! + ${lit(1 - a)} * ${gi} * ${gi}`)};`);
+        w.line(`${v}[${i}] = ${vi};`);
         if (ga) {
-          w.line(`const ${ai} = ${store(`${lit(a)} * ${ga}[i]! + ${lit(1 - a)} * gi`)};`);
-          w.line(`${ga}[i] = ${ai};`);
+          w.line(`const ${ai} = ${store(`${lit(a)} * ${ga}[${i}]! + ${lit(1 - a)} * ${gi}`)};`);
+          w.line(`${ga}[${i}] = ${ai};`);
           w.line(`const ${denom} = Math.sqrt(${vi} - ${ai} * ${ai}) + ${lit(eps)};`);
         } else w.line(`const ${denom} = Math.sqrt(${vi}) + ${lit(eps)};`);
         if (b) {
-          w.line(`const mi = ${store(`${lit(mu)} * ${b}[i]! + gi / ${denom}`)};`);
-          w.line(`${b}[i] = mi;`);
-          w.line(`${p}[i]! -= lr * mi;`);
-        } else w.line(`${p}[i]! -= lr * (gi / ${denom});`);
+          w.line(`const ${mi} = ${store(`${lit(mu)} * ${b}[${i}]! + ${gi} / ${denom}`)};`);
+          w.line(`${b}[${i}] = ${mi};`);
+          w.line(`${p}[${i}]! -= ${lr} * ${mi};`);
+        } else w.line(`${p}[${i}]! -= ${lr} * (${gi} / ${denom});`);
       });
     }
   },

@@ -17,6 +17,8 @@ export interface UpdateTarget {
 export interface UpdateContext {
   w: KernelWriter;
   targets: UpdateTarget[];
+  /** The local holding this step's learning rate η. */
+  lr: string;
   /** The local holding this step's count t (1 on the first step after creation or resetOptimizer). */
   t: string;
   /**

@@ -15,13 +15,14 @@ export type { UpdateContext, UpdateTarget } from "./types.js";
 export const stateRoles = (cfg: OptimizerConfig): string[] => optimizerOf(cfg).state(cfg);
 
 /** clip_grad_norm_: coefficient max / (‖g‖₂ + 1e-6) over all gradients together, applied when below 1. */
-export function emitClip(w: KernelWriter, targets: UpdateTarget[], maxNorm: number): void {
+export function emitClip({ w, targets, local }: Pick<UpdateContext, "w" | "targets" | "local">, maxNorm: number): void {
+  const [i, sq, coef] = [local("i"), local("sq"), local("coef")];
   w.line(`// clip_grad_norm: g ← g · min(1, ${lit(maxNorm)} / (‖g‖₂ + 1e-6)) over all gradients together`);
-  w.line("let sq = 0;");
-  for (const t of targets) w.loop("i", t.size, () => w.line(`sq += ${t.grad}[i]! * ${t.grad}[i]!;`));
-  w.line(`const coef = ${lit(maxNorm)} / (Math.sqrt(sq) + 1e-6);`);
-  w.block("if (coef < 1)", () => {
-    for (const t of targets) w.loop("i", t.size, () => w.line(`${t.grad}[i]! *= coef;`));
+  w.line(`let ${sq} = 0;`);
+  for (const t of targets) w.loop(i, t.size, () => w.line(`${sq} += ${t.grad}[${i}]! * ${t.grad}[${i}]!;`));
+  w.line(`const ${coef} = ${lit(maxNorm)} / (Math.sqrt(${sq}) + 1e-6);`);
+  w.block(`if (${coef} < 1)`, () => {
+    for (const t of targets) w.loop(i, t.size, () => w.line(`${t.grad}[${i}]! *= ${coef};`));
   });
 }
 
@@ -32,7 +33,7 @@ export function emitClip(w: KernelWriter, targets: UpdateTarget[], maxNorm: numb
 export function emitUpdate(ctx: Omit<UpdateContext, "t"> & { counter: string }, cfg: OptimizerConfig): void {
   const def = optimizerOf(cfg);
   const { w, counter } = ctx;
-  if (cfg.clipGradNorm !== undefined) emitClip(w, ctx.targets, cfg.clipGradNorm);
+  if (cfg.clipGradNorm !== undefined) emitClip(ctx, cfg.clipGradNorm);
   w.line(`// ${cfg.type} update, as ${def.torch}`);
   w.line(`${counter}[0] = ${counter}[0]! + 1; // the step count t, kept in the arena so checkpoints carry it`);
   const t = def.usesStep ? ctx.local("t") : "";

@@ -1,0 +1,72 @@
+/** One kernel of an entry point as it appears in the module: its comment line, its loops, and its SIMD call where it has one; and a param's initialisation. */
+import { CodeBlockWriter } from "ts-morph";
+import { size, type Site } from "../ir/shape.js";
+import type { Kernel } from "../lower/program.js";
+import type { KernelWriter } from "../lower/view.js";
+import type { Namer } from "../lower/namer.js";
+import type { Attrs } from "../ops/types.js";
+
+/** Text that is safe inside a line comment. */
+export const safe = (s: string) => s.replace(/[\r\n\u2028\u2029]/g, " ");
+export const dims = (s: readonly number[]) => (s.length ? `[${s.join("×")}]` : "scalar");
+
+export function writerFor(cw: CodeBlockWriter, namer: Namer): KernelWriter {
+  const kw: KernelWriter = {
+    line: (t) => void cw.writeLine(t),
+    block: (head, body) => void cw.write(`${head} `).block(body),
+    loop: (name, extent, body) => kw.block(`for (let ${name} = 0; ${name} < ${extent}; ${name}++)`, body),
+    local: (preferred) => namer.local(preferred),
+  };
+  return kw;
+}
+
+export function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string, namer: Namer, simd?: { kernels: string; name: string }): void {
+  w.line("");
+  w.line(`// ${safe(k.comment)}   ${dims(k.node.shape)}   ${relSite(k.site)}`);
+  const loops = () => {
+    const sub = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
+    k.emit(writerFor(sub, namer));
+    const body = sub.toString();
+    // a kernel that declares names at its top level gets a block of its own
+    if (/^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));
+    else body.trimEnd().split("\n").forEach((l) => w.line(l));
+  };
+  if (!simd || !k.simd) return loops();
+  const { plan, product, epilogue } = k.simd;
+  w.block(`if (${simd.kernels})`, () => {
+    const how = plan.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+    w.line(`// ${k.out} ← ${safe(product)} in WebAssembly SIMD (${how})${epilogue ? ", then the rest of the equation in place" : ""}`);
+    w.line(`${simd.kernels}.${simd.name}();`);
+    if (epilogue) epilogue(w);
+  });
+  w.block("else", loops);
+}
+
+export function emitInit(w: KernelWriter, buf: string, shape: readonly number[], init: Attrs, rand: string): void {
+  const kind = init.init as string;
+  const fanIn = shape.length ? shape[shape.length - 1]! : 1;
+  const fanOut = shape.length ? size(shape) / fanIn : 1;
+  switch (kind) {
+    case "zeros":
+      return w.line(`// ${buf}: zeros (the arena starts at zero)`);
+    case "ones":
+      return w.line(`${buf}.fill(1); // ones`);
+    case "xavier": {
+      const lim = Math.sqrt(6 / (fanIn + fanOut));
+      return w.line(`fillUniform(${buf}, ${-lim}, ${lim}, ${rand}); // xavier: U(±√(6/(fan_in + fan_out))), fan_in = ${fanIn}, fan_out = ${fanOut}`);
+    }
+    case "he":
+      return w.line(`fillNormal(${buf}, ${Math.sqrt(2 / fanIn)}, ${rand}); // he: N(0, 2/fan_in), fan_in = ${fanIn}`);
+    case "normal": {
+      const std = (init.std as number | undefined) ?? 0.01;
+      return w.line(`fillNormal(${buf}, ${std}, ${rand}); // normal: N(0, ${std}²)`);
+    }
+    case "uniform": {
+      const low = (init.low as number | undefined) ?? -0.05;
+      const high = (init.high as number | undefined) ?? 0.05;
+      return w.line(`fillUniform(${buf}, ${low}, ${high}, ${rand}); // uniform: U(${low}, ${high})`);
+    }
+    default:
+      throw new Error(`internal: unknown init ${kind}`);
+  }
+}
