@@ -417,11 +417,11 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   // inputs, copied where the WebAssembly kernels read them
   const x_copy = arena.subarray(19221, 23317);
   // activations and intermediate gradients
-  const dloss_log = arena.subarray(33558, 33622);
+  const dloss_log = arena.subarray(33557, 33621);
   const dlogits = arena.subarray(32149, 32789);
   const dz1 = arena.subarray(34197, 42389);
   const probs = arena.subarray(33557, 34197);
-  const loss = arena.subarray(33557, 33558);
+  const loss = arena.subarray(33622, 33623);
   const a1 = arena.subarray(23317, 31509);
   const logits = arena.subarray(31509, 32149);
   const probs_max = arena.subarray(32149, 32213);
@@ -431,7 +431,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const loss_log = arena.subarray(33557, 33621);
   const loss_sum = arena.subarray(33621, 33622);
   const dloss_sub = arena.subarray(31509, 32149);
-  const dprobs_sum = arena.subarray(33622, 33686);
+  const dprobs_sum = arena.subarray(33623, 33687);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);

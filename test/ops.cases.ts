@@ -176,6 +176,12 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[2, 1]], build: (g, [x]) => g.broadcastTo(x!, [2, 3]), shape: [2, 3], ref: ([x]) => [x![0]!, x![0]!, x![0]!, x![1]!, x![1]!, x![1]!] },
     { shapes: [[]], build: (g, [x]) => g.broadcastTo(x!, [2, 2]), shape: [2, 2], ref: ([x]) => [x![0]!, x![0]!, x![0]!, x![0]!] },
   ],
+  // forward is eval mode (the second value), lossAndGrad is training (the first): the table checks both
+  byMode: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.byMode(g.mul(x!, 2), g.exp(x!)), shape: [3, 4], ref: ([x]) => x!.map(Math.exp) },
+    { shapes: [[2, 3], [3]], build: (g, [x, y]) => g.byMode(g.mul(x!, y!), g.add(x!, y!)), shape: [2, 3], ref: ([x, y]) => x!.map((v, i) => v + y![i % 3]!) },
+    { shapes: [[5]], build: (g, [x]) => g.byMode(g.tanh(x!), x!), shape: [5], ref: ([x]) => Float64Array.from(x!) },
+  ],
   stopGradient: unaryCases((g, x) => g.stopGradient(x), (v) => v).map((c) => ({ ...c, stopsGradient: true })),
   sum: [
     { shapes: [[3, 4]], build: (g, [x]) => g.sum(x!), shape: [], ref: ([x]) => [sumAll(x!)] },

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   FG145: "linear: the bias does not match W's out size",
   FG146: "broadcastTo: x cannot be broadcast to the target shape",
   FG147: "a loss's operands have different shapes (mse, bce, bceWithLogits, softmaxCrossEntropy)",
+  FG148: "byMode: the training and eval values have different shapes",
   FG150: "bad axis: out of range, not an integer, or repeated (sum, mean, max, softmax, logSoftmax)",
   FG151: "transpose: perm is not a permutation of the axes",
   FG152: "reshape: the new shape does not hold the same number of elements, or is not a valid shape",

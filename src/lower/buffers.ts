@@ -83,7 +83,7 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
   }
   const grads = new Map<string, string>();
   const gradRootCopy = new Set<Node>();
-  for (const [pn, d] of g.grads) {
+  for (const [pn, d] of f.entries.grads) {
     const nm = namer.claim(`d${pn}`);
     grads.set(pn, addBuf(nm, size(d.shape), "grad"));
     // the kernel that computes a gradient writes straight into the gradient buffer

@@ -4,13 +4,27 @@
  * kernel). Nothing is named or allocated yet.
  */
 import { topo, type Graph, type Node } from "../ir/graph.js";
+import { specialise } from "../ir/modes.js";
 import { sameShape } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 import type { Lowering } from "../ops/types.js";
 
+/** The roots of each entry point, each specialised to its mode (src/ir/modes.ts). */
+export interface Entries {
+  /** `forward`, in eval mode: the outputs. */
+  outputs: Map<string, Node>;
+  /** `loss`, in eval mode. */
+  evalLoss: Node | undefined;
+  /** `lossAndGrad` and `step`, in training mode: the loss and dL/dparam. */
+  loss: Node | undefined;
+  grads: Map<string, Node>;
+}
+
 export interface Fusion {
-  /** The roots of each entry point: forward's outputs; training's loss, then the gradients (last param first). */
+  entries: Entries;
+  /** The roots of each entry point: forward's outputs; eval's loss; training's loss, then the gradients (last param first). */
   forwardRoots: Node[];
+  evalLossRoots: Node[];
   trainRoots: Node[];
   /** Every node the entry points reach, inputs before users. */
   order: Node[];
@@ -32,13 +46,29 @@ export const sourceOf = (n: Node) => {
   return lw.kind === "source" ? lw.source : undefined;
 };
 
+/** Each entry point's roots in its mode: what no longer differs between the modes is the same node. */
+export function entriesOf(g: Graph): Entries {
+  const outs = [...g.outputs];
+  const ev = specialise(g.ctx, [...outs.map(([, n]) => n), ...(g.loss ? [g.loss] : [])], "eval");
+  const grads = [...g.grads];
+  const tr = specialise(g.ctx, [...(g.loss ? [g.loss] : []), ...grads.map(([, n]) => n)], "train");
+  return {
+    outputs: new Map(outs.map(([k], i) => [k, ev[i]!])),
+    evalLoss: g.loss && ev[outs.length],
+    loss: g.loss && tr[0],
+    grads: new Map(grads.map(([k], i) => [k, tr[i + (g.loss ? 1 : 0)]!])),
+  };
+}
+
 export function fuse(g: Graph): Fusion {
-  const forwardRoots = [...g.outputs.values()];
-  const trainRoots = g.loss ? [g.loss, ...[...g.grads.values()].reverse()] : [];
-  const order = topo([...forwardRoots, ...trainRoots]);
+  const entries = entriesOf(g);
+  const forwardRoots = [...entries.outputs.values()];
+  const evalLossRoots = entries.evalLoss ? [entries.evalLoss] : [];
+  const trainRoots = entries.loss ? [entries.loss, ...[...entries.grads.values()].reverse()] : [];
+  const order = topo([...forwardRoots, ...evalLossRoots, ...trainRoots]);
   const uses = new Map<Node, Node[]>();
   for (const n of order) for (const c of n.inputs) uses.set(c, [...(uses.get(c) ?? []), n]);
-  const rootSet = new Set([...forwardRoots, ...trainRoots]);
+  const rootSet = new Set([...forwardRoots, ...evalLossRoots, ...trainRoots]);
 
   // an elementwise node with one reader of its own shape (or a reduction) is computed in that reader's loop
   const inlined = new Set<Node>();
@@ -64,5 +94,5 @@ export function fuse(g: Graph): Fusion {
     epilogueOf.set(u, n);
     fused.add(n);
   }
-  return { forwardRoots, trainRoots, order, uses, inlined, epilogueOf, fused };
+  return { entries, forwardRoots, evalLossRoots, trainRoots, order, uses, inlined, epilogueOf, fused };
 }

@@ -1,16 +1,24 @@
 /**
  * Stage 5, the memory plan: one arena for every buffer of the module. Buffers that live across
  * calls (params, gradients, optimizer state, constants, input copies) come first, in that
- * order; temporaries share the rest by lifetime (first writer to last reader over the kernels of
- * forward, then lossAndGrad), each placed in the best-fitting freed block, else at the end.
+ * order; temporaries share the rest by lifetime, each placed in the best-fitting freed block,
+ * else at the end. Lifetimes are taken over the entry points' kernels one after another (a
+ * kernel two entry points share appears in both): a temporary lives from its first writer to its
+ * last reader in that sequence, which holds every range it is live in within any one entry point.
  */
 import type { Buffer, Kernel } from "./program.js";
 
 const PERSISTENT = ["param", "grad", "optimizer", "constant", "input"] as const;
 
+/** An entry point's kernels in order, and the buffers it returns (they live to its end). */
+export interface EntryKernels {
+  kernels: Kernel[];
+  returns: string[];
+}
+
 /** Sets every used buffer's offset; returns the arena size in elements. */
-export function planMemory(buffers: Buffer[], forward: Kernel[], train: Kernel[], keepAlive: { forward: string[]; train: string[] }): number {
-  const seq = [...forward, ...train];
+export function planMemory(buffers: Buffer[], entries: EntryKernels[]): number {
+  const seq = entries.flatMap((e) => e.kernels);
   const first = new Map<string, number>();
   const last = new Map<string, number>();
   seq.forEach((k, t) => {
@@ -19,10 +27,13 @@ export function planMemory(buffers: Buffer[], forward: Kernel[], train: Kernel[]
     for (const r of k.reads) last.set(r, Math.max(last.get(r) ?? t, t));
   });
   // what an entry point returns lives to the end of that entry point
-  for (const nm of keepAlive.forward) if (first.has(nm)) last.set(nm, Math.max(last.get(nm)!, forward.length - 1));
-  for (const nm of keepAlive.train) last.set(nm, seq.length - 1);
-
   let end = 0;
+  for (const e of entries) {
+    end += e.kernels.length;
+    for (const nm of e.returns) if (first.has(nm)) last.set(nm, Math.max(last.get(nm)!, end - 1));
+  }
+
+  end = 0;
   for (const role of PERSISTENT)
     for (const b of buffers)
       if (b.role === role) {

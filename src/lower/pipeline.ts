@@ -43,7 +43,12 @@ export const stages: readonly Stage[] = [
   { name: "schedule", run: (l) => schedule(l.graph, l.fusion, l.storage, l.kernels) },
   {
     name: "arenaSize",
-    run: ({ storage: s, schedule: p }) => planMemory(s.buffers, p.forward, p.train, { forward: [...p.outputs.values()], train: p.loss ? [p.loss] : [] }),
+    run: ({ storage: s, schedule: p }) =>
+      planMemory(s.buffers, [
+        { kernels: p.forward, returns: [...p.outputs.values()] },
+        { kernels: p.evalLoss, returns: p.evalLossBuffer ? [p.evalLossBuffer] : [] },
+        { kernels: p.train, returns: p.loss ? [p.loss] : [] },
+      ]),
   },
 ];
 
@@ -64,6 +69,7 @@ export function lower(graph: Graph, options: LowerOptions = { optimizerState: []
     buffers: s.buffers.filter((b) => b.offset >= 0),
     arenaSize,
     forward: p.forward,
+    evalLoss: p.evalLoss,
     train: p.train,
     inputLocals: s.inputLocals,
     inputCopies: p.inputCopies,
@@ -71,6 +77,7 @@ export function lower(graph: Graph, options: LowerOptions = { optimizerState: []
     trainInputs: p.trainInputs,
     outputs: p.outputs,
     loss: p.loss,
+    evalLossBuffer: p.evalLossBuffer,
     params: s.params,
     grads: s.grads,
     optimizer: s.optimizer,

@@ -61,8 +61,9 @@ export interface Program {
   buffers: Buffer[];
   /** The arena in elements of the model's dtype: the one number `explain`, the summary and the module use. */
   arenaSize: number;
-  /** Entry points: `forward` (eval mode: the outputs) and `train` (lossAndGrad: loss and gradients). */
+  /** Entry points: `forward` (eval mode: the outputs), `evalLoss` (`loss`: the loss in eval mode) and `train` (lossAndGrad: loss and gradients). */
   forward: Kernel[];
+  evalLoss: Kernel[];
   train: Kernel[];
   /** Input name → local identifier, for the inputs each entry point reads. */
   inputLocals: Map<string, string>;
@@ -72,6 +73,7 @@ export interface Program {
   trainInputs: string[];
   outputs: Map<string, string>;
   loss: string | undefined;
+  evalLossBuffer: string | undefined;
   params: Map<string, string>;
   grads: Map<string, string>;
   /** Param name → its optimizer state buffers; `step` is the 1-value buffer of the step count. */

@@ -14,8 +14,12 @@ import type { Kernel } from "./program.js";
 
 export interface Schedule {
   forward: Kernel[];
+  /** `loss(inputs)`: the loss in eval mode. */
+  evalLoss: Kernel[];
   train: Kernel[];
   outputs: Map<string, string>;
+  /** The buffer of the eval loss and of the training loss (the same one when the modes do not differ). */
+  evalLossBuffer: string | undefined;
   loss: string | undefined;
   /** Input local → its arena copy, for the inputs a SIMD kernel reads. */
   inputCopies: Map<string, string>;
@@ -50,29 +54,32 @@ export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule
     return { buf, root: { node: n, into: buf } };
   };
 
+  const e = f.entries;
   const outputs = new Map<string, string>();
-  const forwardList = [...g.outputs].map(([oname, n]) => {
+  const forwardList = [...e.outputs].map(([oname, n]) => {
     const { buf, root } = rootOf(n, oname, size(n.shape));
     outputs.set(oname, buf);
     return root;
   });
   let loss: string | undefined;
   const trainList: { node: Node; into?: string }[] = [];
-  if (g.loss) {
-    const { buf, root } = rootOf(g.loss, "loss", 1);
+  if (e.loss) {
+    const { buf, root } = rootOf(e.loss, "loss", 1);
     loss = buf;
     trainList.push(root);
   }
-  for (const [pn, d] of [...g.grads].reverse()) trainList.push(s.gradRootCopy.has(d) ? { node: d, into: s.grads.get(pn)! } : { node: d });
+  for (const [pn, d] of [...e.grads].reverse()) trainList.push(s.gradRootCopy.has(d) ? { node: d, into: s.grads.get(pn)! } : { node: d });
+  const evalRoot = e.evalLoss && (e.evalLoss === e.loss ? { buf: loss!, root: trainList[0]! } : rootOf(e.evalLoss, "evalLoss", 1));
 
   const forward = entry(forwardList);
   const train = entry(trainList);
+  const evalLoss = evalRoot ? entry([evalRoot.root]) : [];
   const inputCopies = new Map<string, string>();
-  const simdReads = new Set([...forward, ...train].flatMap((k) => (k.simd ? bufferReads(k.simd.plan) : [])));
+  const simdReads = new Set([...forward, ...evalLoss, ...train].flatMap((k) => (k.simd ? bufferReads(k.simd.plan) : [])));
   for (const [iname, local] of s.inputLocals)
     if (simdReads.has(local)) inputCopies.set(local, s.add(`${local}_copy`, size(g.inputs.get(iname)!.shape), "input"));
-  const forwardSet = new Set(topo([...f.forwardRoots, ...(g.loss ? [g.loss] : [])]));
+  const forwardSet = new Set(topo([...f.forwardRoots, ...(e.loss ? [e.loss] : [])]));
   for (const k of train) k.backward = !forwardSet.has(k.node);
   const inputsOf = (kernels: Kernel[]) => [...s.inputLocals].filter(([, local]) => kernels.some((k) => k.reads.has(local))).map(([n]) => n);
-  return { forward, train, outputs, loss, inputCopies, forwardInputs: inputsOf(forward), trainInputs: [...g.inputs.keys()] };
+  return { forward, evalLoss, train, outputs, evalLossBuffer: evalRoot?.buf, loss, inputCopies, forwardInputs: inputsOf(forward), trainInputs: [...g.inputs.keys()] };
 }

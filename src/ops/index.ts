@@ -30,6 +30,7 @@ import { transpose } from "./transpose.js";
 import { reshape } from "./reshape.js";
 import { broadcastTo } from "./broadcastTo.js";
 import { stopGradient } from "./stopGradient.js";
+import { byMode } from "./byMode.js";
 import { sum } from "./sum.js";
 import { max } from "./max.js";
 import { argmaxMask } from "./argmaxMask.js";
@@ -44,7 +45,7 @@ export const registry = {
   // unary elementwise
   pow, neg, exp, log, sqrt, abs, sign, square, tanh, sigmoid, relu, heaviside, leakyRelu, softplus,
   // linear algebra and movement
-  matmul, linear, transpose, reshape, broadcastTo, stopGradient,
+  matmul, linear, transpose, reshape, broadcastTo, stopGradient, byMode,
   // reductions
   sum, mean, max, argmaxMask,
   // softmax and losses

@@ -64,6 +64,8 @@ export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b
   /** The math in the tutorial's notation, for comments and `explain`. */
   math(args: string[], attrs: Attrs): string;
   lower: Lowering;
+  /** An op whose value depends on the mode: the input each mode reads (src/ir/modes.ts resolves it per entry point). */
+  modeBranch?: { train: number; eval: number };
 }
 
 /** A composite: built from other ops by the builder (the differentiator never sees it). */

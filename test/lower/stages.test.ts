@@ -118,7 +118,7 @@ describe("memory plan", () => {
   it("a buffer whose last reader ran is reused by the next one that fits (best fit), and live buffers never overlap", () => {
     const bs = [buf("W", 4, "param"), buf("a", 8), buf("b", 8), buf("c", 4), buf("d", 8)];
     // a → b → c (a dead after b) → d (b dead after c)
-    const size = planMemory(bs, [kernel("a", "W"), kernel("b", "a"), kernel("c", "b"), kernel("d", "c")], [], { forward: ["d"], train: [] });
+    const size = planMemory(bs, [{ kernels: [kernel("a", "W"), kernel("b", "a"), kernel("c", "b"), kernel("d", "c")], returns: ["d"] }]);
     const at = Object.fromEntries(bs.map((b) => [b.name, b.offset]));
     // c takes the best-fitting part of a's block; d (which reads c) starts where c ends, in b's freed block
     expect(at).toEqual({ W: 0, a: 4, b: 12, c: 4, d: 8 });
@@ -128,14 +128,14 @@ describe("memory plan", () => {
   it("an allocator that never reused memory would need the sum of all temporaries", () => {
     const bs = ["t0", "t1", "t2", "t3", "t4", "t5"].map((n) => buf(n, 10));
     const chain = bs.map((b, i) => kernel(b.name, ...(i ? [bs[i - 1]!.name] : [])));
-    const size = planMemory(bs, chain, [], { forward: ["t5"], train: [] });
+    const size = planMemory(bs, [{ kernels: chain, returns: ["t5"] }]);
     // a chain needs two live buffers at a time
     expect(size).toBe(20);
   });
 
   it("what an entry point returns lives to the end of that entry point", () => {
     const bs = [buf("out", 4), buf("t", 4), buf("u", 4)];
-    const size = planMemory(bs, [kernel("out"), kernel("t", "out"), kernel("u", "t")], [], { forward: ["out"], train: [] });
+    const size = planMemory(bs, [{ kernels: [kernel("out"), kernel("t", "out"), kernel("u", "t")], returns: ["out"] }]);
     expect(new Set(bs.map((b) => b.offset)).size).toBe(3);
     expect(size).toBe(12);
   });

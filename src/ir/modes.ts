@@ -1,0 +1,28 @@
+/**
+ * Modes: training and eval read the same graph; `byMode(train, eval)` nodes say where they
+ * differ. An entry point is specialised to its mode before it is lowered or interpreted: each
+ * `byMode` is replaced by its branch, and what no longer differs is the same interned node, so
+ * the two modes share every kernel they can.
+ */
+import { primitive } from "../ops/index.js";
+import { topo, withInputs, type Ctx, type Node } from "./graph.js";
+
+export type Mode = "train" | "eval";
+
+export function specialise(ctx: Ctx, roots: readonly Node[], mode: Mode): Node[] {
+  const memo = new Map<Node, Node>();
+  for (const n of topo(roots)) {
+    const ins = n.inputs.map((c) => memo.get(c)!);
+    const branch = primitive(n.op).modeBranch?.[mode];
+    const out = branch !== undefined ? ins[branch]! : ctx.at(ctx.sites.get(n), () => withInputs(ctx, n, ins));
+    if (out !== n && branch === undefined) {
+      // the specialised node is the same value in one mode: it keeps the name and the gradient it stood for
+      const name = ctx.names.get(n);
+      if (name) ctx.name(out, name);
+      const of = ctx.gradOf.get(n);
+      if (of && !ctx.gradOf.has(out)) ctx.gradOf.set(out, of);
+    }
+    memo.set(n, out);
+  }
+  return roots.map((r) => memo.get(r)!);
+}
