@@ -398,10 +398,11 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena holds every buffer (42389 values); temporaries whose lifetimes do not overlap share memory.
+  // One arena of 169556 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const arena = kernels ? new Float32Array(kernels.memory.buffer, 0, 42389) : new Float32Array(42389);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(169556);
+  const arena = new Float32Array(memory, 0, 42389);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);

@@ -394,10 +394,11 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena holds every buffer (3077 values); temporaries whose lifetimes do not overlap share memory.
+  // One arena of 12308 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const arena = kernels ? new Float32Array(kernels.memory.buffer, 0, 3077) : new Float32Array(3077);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(12308);
+  const arena = new Float32Array(memory, 0, 3077);
   // parameters
   const W1 = arena.subarray(0, 480);
   const b1 = arena.subarray(480, 496);

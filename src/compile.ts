@@ -8,7 +8,6 @@ import path from "node:path";
 import { emitModule } from "./emit/emit.js";
 import { buildModel } from "./front/build.js";
 import { loadModelFile } from "./front/load.js";
-import { BYTES } from "./ir/graph.js";
 import { FlatgradError, type ErrorCode, type Site } from "./ir/shape.js";
 import { lower } from "./lower/pipeline.js";
 import { stateRoles } from "./optim/update.js";
@@ -107,7 +106,7 @@ export async function compileModelFileWithInfo(file: string, root = findRoot(), 
   const graph = runPipeline(built.graph);
   const prog = lower(graph, { optimizerState: stateRoles(built.optimizer) });
   const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, debug });
-  return { text, arena: prog.arenaSize * BYTES[graph.dtype] };
+  return { text, arena: prog.arenaBytes };
 }
 
 /** Compile one model file's source to the generated module's text. */

@@ -7,6 +7,7 @@ import { Project } from "ts-morph";
 import * as prettier from "prettier";
 import type { OptimizerConfig } from "../dsl/define.js";
 import { size, type Site } from "../ir/shape.js";
+import { BYTES } from "../ir/graph.js";
 import type { Attrs } from "../ops/types.js";
 import type { Kernel, Program } from "../lower/program.js";
 import { emitUpdate, type UpdateTarget } from "../optim/update.js";
@@ -56,11 +57,14 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   // the names this function writes in createModel's scope, claimed before any kernel is written, so
   // that no buffer shadows them and no kernel's local shadows them
   const claim = (preferred: string) => prog.namer.claim(preferred);
-  const [arena, rand, forward, lossAndGrad, step, reset, inputs, lr, lossValue, pt, st] = [
-    "arena", "rand", "forward", "lossAndGrad", "step", "resetOptimizer", "inputs", "lr", "lossValue", "paramTensors", "stateTensors",
+  const [memory, rand, forward, lossAndGrad, step, reset, inputs, lr, lossValue, pt, st] = [
+    "memory", "rand", "forward", "lossAndGrad", "step", "resetOptimizer", "inputs", "lr", "lossValue", "paramTensors", "stateTensors",
   ].map(claim) as [string, string, string, string, string, string, string, string, string, string, string];
   const debug: DebugNames | undefined = opts.debug ? { watch: claim("watch"), step: claim("debugStep"), lastStats: claim("lastStats"), stats: claim("stats") } : undefined;
-  const wasm = wasmKernelsOf(prog, prog.arenaSize);
+  // one typed view of the arena per dtype that a buffer has: the model's own is `arena`
+  const dtypes = [...new Set([g.dtype, ...prog.buffers.map((b) => b.dtype)])];
+  const viewOf = new Map(dtypes.map((d) => [d, claim(d === g.dtype ? "arena" : `arena_${d}`)]));
+  const wasm = wasmKernelsOf(prog, prog.arenaBytes);
   const wk = wasm ? claim("kernels") : "";
   if (wasm) {
     const b64 = Buffer.from(wasm.bytes).toString("base64");
@@ -99,17 +103,21 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
   sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
     const w = writerFor(cw, prog.namer);
-    w.line(`// One arena holds every buffer (${prog.arenaSize} values); temporaries whose lifetimes do not overlap share memory.`);
+    w.line(`// One arena of ${prog.arenaBytes} bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.`);
     if (wasm) {
       w.line("// With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.");
       w.line(`const ${wk} = options.simd === false ? undefined : wasmKernels();`);
-      w.line(`const ${arena} = ${wk} ? new ${T}(${wk}.memory.buffer, 0, ${prog.arenaSize}) : new ${T}(${prog.arenaSize});`);
-    } else w.line(`const ${arena} = new ${T}(${prog.arenaSize});`);
+      w.line(`const ${memory} = ${wk} ? ${wk}.memory.buffer : new ArrayBuffer(${prog.arenaBytes});`);
+    } else w.line(`const ${memory} = new ArrayBuffer(${prog.arenaBytes});`);
+    for (const [d, view] of viewOf) w.line(`const ${view} = new ${ARRAY_OF[d]}(${memory}, 0, ${Math.floor(prog.arenaBytes / BYTES[d])});`);
     for (const [role, title] of GROUPS) {
       const bs = prog.buffers.filter((b) => b.role === role);
       if (!bs.length) continue;
       w.line(`// ${title}`);
-      for (const b of bs) w.line(`const ${b.name} = ${arena}.subarray(${b.offset}, ${b.offset + b.size});`);
+      for (const b of bs) {
+        const at = b.offset / BYTES[b.dtype];
+        w.line(`const ${b.name} = ${viewOf.get(b.dtype)}.subarray(${at}, ${at + b.size});`);
+      }
     }
     for (const b of prog.buffers.filter((b) => b.values)) w.line(`${b.name}.set([${b.values!.join(", ")}]);`);
 

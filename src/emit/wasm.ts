@@ -4,7 +4,7 @@ import { simdMatmulFunc } from "../wasm/matmul.js";
 import { wasmModule } from "../wasm/module.js";
 
 /** The WebAssembly SIMD kernels of a program: one function per matmul with a SIMD plan, addressing the arena; undefined when there are none. */
-export function wasmKernelsOf(prog: Program, arenaSize: number): { names: Map<Kernel, string>; bytes: Uint8Array; wat: string } | undefined {
+export function wasmKernelsOf(prog: Program, arenaBytes: number): { names: Map<Kernel, string>; bytes: Uint8Array; wat: string } | undefined {
   const simd = [...new Set([...prog.forward, ...prog.train].filter((k) => k.simd))];
   if (!simd.length) return undefined;
   const names = new Map(simd.map((k) => [k, `mm_${k.out}`]));
@@ -16,6 +16,6 @@ export function wasmKernelsOf(prog: Program, arenaSize: number): { names: Map<Ke
     return at;
   };
   const funcs = simd.map((k) => simdMatmulFunc(names.get(k)!, k.simd!.plan, addr, addr(k.out)));
-  return { names, ...wasmModule(funcs, Math.max(1, Math.ceil((arenaSize * 4) / 65536))) };
+  return { names, ...wasmModule(funcs, Math.max(1, Math.ceil(arenaBytes / 65536))) };
 }
 

@@ -20,7 +20,7 @@ const dims = (s: readonly number[]) => (s.length ? `[${s.join("×")}]` : "scalar
 
 export interface Explained {
   program: Program;
-  /** Values of optimizer state that the module keeps after the program's buffers. */
+  /** Bytes of the arena that hold optimizer state. */
   optimizerState: number;
   rewrites: string[];
   stabilisations: string[];
@@ -54,7 +54,7 @@ export async function analyse(file: string, root: string): Promise<Explained> {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const rewrites = [...counts].map(([k, c]) => (c > 1 ? `${k}   (×${c})` : k));
-  const optimizerState = program.buffers.filter((b) => b.role === "optimizer").reduce((n, b) => n + b.size, 0);
+  const optimizerState = program.buffers.filter((b) => b.role === "optimizer").reduce((n, b) => n + b.size * BYTES[b.dtype], 0);
   return { program, optimizerState, rewrites, stabilisations: [...new Set(stabilisations)], file: rel };
 }
 
@@ -97,8 +97,7 @@ export function explainText(x: Explained): string {
     if (k.simd) lines.push(`  simd: ${k.out} ← ${k.simd.product} in WebAssembly, f32x4 ${k.simd.plan.mode === "along-j" ? "along the columns" : "along k"}   ${site(k)}`);
   for (const s of x.stabilisations) lines.push(`  stabilise: ${s}`);
   lines.push("");
-  const total = p.arenaSize;
-  lines.push(`arena: ${total} values (${(total * BYTES[g.dtype]).toLocaleString("en-US")} bytes), of which ${x.optimizerState} of optimizer state`);
+  lines.push(`arena: ${p.arenaBytes.toLocaleString("en-US")} bytes, of which ${x.optimizerState.toLocaleString("en-US")} of optimizer state`);
   return lines.join("\n") + "\n";
 }
 

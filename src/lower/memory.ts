@@ -1,11 +1,14 @@
 /**
- * Stage 5, the memory plan: one arena for every buffer of the module. Buffers that live across
- * calls (params, gradients, optimizer state, constants, input copies) come first, in that
- * order; temporaries share the rest by lifetime, each placed in the best-fitting freed block,
- * else at the end. Lifetimes are taken over the entry points' kernels one after another (a
- * kernel two entry points share appears in both): a temporary lives from its first writer to its
- * last reader in that sequence, which holds every range it is live in within any one entry point.
+ * Stage 5, the memory plan: one arena (one ArrayBuffer) for every buffer of the module, each
+ * buffer at a byte offset aligned to its dtype, so that a typed view per dtype reaches it.
+ * Buffers that live across calls (params, gradients, optimizer state, constants, input copies)
+ * come first, in that order; temporaries share the rest by lifetime, each placed in the
+ * best-fitting freed block, else at the end. Lifetimes are taken over the entry points' kernels
+ * one after another (a kernel two entry points share appears in both): a temporary lives from
+ * its first writer to its last reader in that sequence, which holds every range it is live in
+ * within any one entry point.
  */
+import { BYTES } from "../ir/graph.js";
 import type { Buffer, Kernel } from "./program.js";
 
 const PERSISTENT = ["param", "grad", "optimizer", "constant", "input"] as const;
@@ -16,7 +19,15 @@ export interface EntryKernels {
   returns: string[];
 }
 
-/** Sets every used buffer's offset; returns the arena size in elements. */
+interface Block {
+  offset: number;
+  size: number;
+}
+
+const bytesOf = (b: Buffer) => b.size * BYTES[b.dtype];
+const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
+
+/** Sets every used buffer's byte offset; returns the arena size in bytes. */
 export function planMemory(buffers: Buffer[], entries: EntryKernels[]): number {
   const seq = entries.flatMap((e) => e.kernels);
   const first = new Map<string, number>();
@@ -27,36 +38,40 @@ export function planMemory(buffers: Buffer[], entries: EntryKernels[]): number {
     for (const r of k.reads) last.set(r, Math.max(last.get(r) ?? t, t));
   });
   // what an entry point returns lives to the end of that entry point
-  let end = 0;
+  let t0 = 0;
   for (const e of entries) {
-    end += e.kernels.length;
-    for (const nm of e.returns) if (first.has(nm)) last.set(nm, Math.max(last.get(nm)!, end - 1));
+    t0 += e.kernels.length;
+    for (const nm of e.returns) if (first.has(nm)) last.set(nm, Math.max(last.get(nm)!, t0 - 1));
   }
 
-  end = 0;
+  let end = 0;
   for (const role of PERSISTENT)
     for (const b of buffers)
       if (b.role === role) {
-        b.offset = end;
-        end += b.size;
+        b.offset = alignUp(end, BYTES[b.dtype]);
+        end = b.offset + bytesOf(b);
       }
   const temps = buffers.filter((b) => b.role === "temp" && first.has(b.name)).sort((a, b) => first.get(a.name)! - first.get(b.name)! || a.name.localeCompare(b.name));
-  const free: { offset: number; size: number }[] = [];
+  const free: Block[] = [];
   const live: Buffer[] = [];
   for (let t = 0; t < seq.length; t++) {
     for (const b of temps.filter((b) => first.get(b.name) === t)) {
+      const need = bytesOf(b);
+      const align = BYTES[b.dtype];
+      // the freed block that fits most tightly, once its start is aligned
       let best = -1;
       free.forEach((f, i) => {
-        if (f.size >= b.size && (best < 0 || f.size < free[best]!.size)) best = i;
+        if (alignUp(f.offset, align) + need <= f.offset + f.size && (best < 0 || f.size < free[best]!.size)) best = i;
       });
       if (best >= 0) {
-        const f = free[best]!;
-        b.offset = f.offset;
-        if (f.size === b.size) free.splice(best, 1);
-        else free[best] = { offset: f.offset + b.size, size: f.size - b.size };
+        const f = free.splice(best, 1)[0]!;
+        b.offset = alignUp(f.offset, align);
+        if (b.offset > f.offset) free.push({ offset: f.offset, size: b.offset - f.offset });
+        if (b.offset + need < f.offset + f.size) free.push({ offset: b.offset + need, size: f.offset + f.size - b.offset - need });
+        free.sort((x, y) => x.offset - y.offset);
       } else {
-        b.offset = end;
-        end += b.size;
+        b.offset = alignUp(end, align);
+        end = b.offset + need;
       }
       live.push(b);
     }
@@ -64,15 +79,15 @@ export function planMemory(buffers: Buffer[], entries: EntryKernels[]): number {
       const b = live[i]!;
       if (last.get(b.name)! > t) continue;
       live.splice(i, 1);
-      release(free, b);
+      release(free, { offset: b.offset, size: bytesOf(b) });
     }
   }
   return Math.max(end, 1);
 }
 
-/** Return a buffer's block to the free list, merged with the blocks it touches. */
-function release(free: { offset: number; size: number }[], b: Buffer): void {
-  free.push({ offset: b.offset, size: b.size });
+/** Return a block to the free list, merged with the blocks it touches. */
+function release(free: Block[], block: Block): void {
+  free.push(block);
   free.sort((x, y) => x.offset - y.offset);
   for (let j = free.length - 2; j >= 0; j--)
     if (free[j]!.offset + free[j]!.size === free[j + 1]!.offset) {

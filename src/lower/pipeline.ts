@@ -31,7 +31,7 @@ export interface Lowered {
   storage: Storage;
   kernels: Kernels;
   schedule: Schedule;
-  arenaSize: number;
+  arenaBytes: number;
 }
 
 type Stage = { [K in keyof Lowered]: { name: K; run(l: Lowered): Lowered[K] } }[Exclude<keyof Lowered, "graph" | "options">];
@@ -42,7 +42,7 @@ export const stages: readonly Stage[] = [
   { name: "kernels", run: (l) => kernels(l.graph, l.fusion, l.storage) },
   { name: "schedule", run: (l) => schedule(l.graph, l.fusion, l.storage, l.kernels) },
   {
-    name: "arenaSize",
+    name: "arenaBytes",
     run: ({ storage: s, schedule: p }) =>
       planMemory(s.buffers, [
         { kernels: p.forward, returns: [...p.outputs.values()] },
@@ -63,11 +63,11 @@ export function runStages(graph: Graph, options: LowerOptions, until?: Stage["na
 }
 
 export function lower(graph: Graph, options: LowerOptions = { optimizerState: [] }): Program {
-  const { storage: s, schedule: p, arenaSize } = runStages(graph, options);
+  const { storage: s, schedule: p, arenaBytes } = runStages(graph, options);
   return {
     graph,
     buffers: s.buffers.filter((b) => b.offset >= 0),
-    arenaSize,
+    arenaBytes,
     forward: p.forward,
     evalLoss: p.evalLoss,
     train: p.train,

@@ -2,7 +2,7 @@
  * A stable text form of each lowering stage's data, for tests and for reading: what fused, which
  * buffers exist, the kernels of each entry point, and the memory plan. Nodes print as `%id op`.
  */
-import type { Node } from "../ir/graph.js";
+import { BYTES, type Node } from "../ir/graph.js";
 import type { Lowered } from "./pipeline.js";
 
 const ref = (n: Node) => `%${n.id} ${n.op}[${n.shape.join(",")}]`;
@@ -29,8 +29,8 @@ export function printSchedule(l: Pick<Lowered, "schedule">): string {
   return [...entry("forward", s.forward), ...entry("train", s.train)].join("\n") + "\n";
 }
 
-/** The arena: every placed buffer as [start, end) in elements, by offset. */
-export function printMemory(l: Pick<Lowered, "storage" | "arenaSize">): string {
+/** The arena: every placed buffer as [start, end) in bytes, by offset. */
+export function printMemory(l: Pick<Lowered, "storage" | "arenaBytes">): string {
   const placed = l.storage.buffers.filter((b) => b.offset >= 0).sort((a, b) => a.offset - b.offset || a.name.localeCompare(b.name));
-  return [...placed.map((b) => `[${b.offset}, ${b.offset + b.size}) ${b.name} (${b.role})`), `arena ${l.arenaSize}`].join("\n") + "\n";
+  return [...placed.map((b) => `[${b.offset}, ${b.offset + b.size * BYTES[b.dtype]}) ${b.name} (${b.role})`), `arena ${l.arenaBytes} bytes`].join("\n") + "\n";
 }

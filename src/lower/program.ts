@@ -21,7 +21,7 @@ export interface Buffer {
   /** Elements, not bytes. */
   size: number;
   dtype: DType;
-  /** Element offset in the arena, set by the memory plan (-1 before it, and for buffers no kernel uses). */
+  /** Byte offset in the arena (aligned to the dtype), set by the memory plan (-1 before it, and for buffers no kernel uses). */
   offset: number;
   role: Role;
   /** Initial values (constants). */
@@ -59,8 +59,8 @@ export interface Program {
   graph: Graph;
   /** Every buffer of the module, optimizer state included, with its arena offset. */
   buffers: Buffer[];
-  /** The arena in elements of the model's dtype: the one number `explain`, the summary and the module use. */
-  arenaSize: number;
+  /** The arena in bytes: the one number `explain`, the summary and the module use. */
+  arenaBytes: number;
   /** Entry points: `forward` (eval mode: the outputs), `evalLoss` (`loss`: the loss in eval mode) and `train` (lossAndGrad: loss and gradients). */
   forward: Kernel[];
   evalLoss: Kernel[];

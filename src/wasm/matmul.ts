@@ -78,20 +78,20 @@ export function planSimd(a: View, b: View, m: number, k: number, n: number): Sim
   return undefined;
 }
 
-/** The kernel as a function named `name`; `addr(base)` is the arena element offset of a buffer, `c` that of C. */
+/** The kernel as a function named `name`; `addr(base)` is the arena byte offset of a buffer, `c` that of C. */
 export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string) => number, c: number): Func {
   const f = new Func(name);
   const { m, k, n } = p;
   const [sAi, sAk] = p.a.strides as [number, number];
   const [sBk, sBj] = p.b.strides as [number, number];
-  const A = (addr(p.a.base) + p.a.offset) * 4;
-  const B = (addr(p.b.base) + p.b.offset) * 4;
-  const C = c * 4;
+  const A = addr(p.a.base) + p.a.offset * 4;
+  const B = addr(p.b.base) + p.b.offset * 4;
+  const C = c;
   for (const l of ["pa", "pc", "pb", "pcj", "qa", "qb"]) f.local(l, "i32");
   // each leaf of the epilogue gets pointers like pc and pcj: its row block and its column block
   const epi = p.epilogue;
   const leaves = (epi?.leaves ?? []).map((v, l) => ({
-    at: (addr(v.base) + v.offset) * 4,
+    at: addr(v.base) + v.offset * 4,
     si: v.strides[0]!,
     sj: v.strides[1]!,
     row: f.local(`pr${l}`, "i32"),

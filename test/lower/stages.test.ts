@@ -32,7 +32,7 @@ const twoLayers: ModelDefinition = {
 
 describe("lowering stages", () => {
   it("are listed in one order: fusion, storage, kernels, schedule, memory", () => {
-    expect(stages.map((s) => s.name)).toEqual(["fusion", "storage", "kernels", "schedule", "arenaSize"]);
+    expect(stages.map((s) => s.name)).toEqual(["fusion", "storage", "kernels", "schedule", "arenaBytes"]);
   });
 
   it("fuse: bias and relu are the epilogue of x·W1ᵀ; the relu mask of backward is the epilogue of dz2·W2", () => {
@@ -95,19 +95,20 @@ describe("lowering stages", () => {
   it("memory: persistent buffers first, temporaries reuse memory whose lifetime ended, arena is one number", () => {
     const l = lowered(twoLayers, ["momentum_buffer"]);
     const text = printMemory(l);
-    expect(text.split("\n")[0]).toBe("[0, 15) W1 (param)");
+    expect(text.split("\n")[0]).toBe("[0, 120) W1 (param)");
     const placed = l.storage.buffers.filter((b) => b.offset >= 0);
     const persistent = placed.filter((b) => b.role !== "temp");
     const temps = placed.filter((b) => b.role === "temp");
-    const endOfPersistent = Math.max(...persistent.map((b) => b.offset + b.size));
-    expect(persistent.reduce((n, b) => n + b.size, 0)).toBe(endOfPersistent);
+    const bytes = (b: { size: number }) => b.size * 8;
+    const endOfPersistent = Math.max(...persistent.map((b) => b.offset + bytes(b)));
+    expect(persistent.reduce((n, b) => n + bytes(b), 0)).toBe(endOfPersistent);
     expect(temps.every((b) => b.offset >= endOfPersistent)).toBe(true);
     // the optimizer state is in the arena, so its size is the module's whole arena
     expect(placed.filter((b) => b.role === "optimizer").map((b) => b.name)).toEqual(["momentum_buffer_W1", "momentum_buffer_b1", "momentum_buffer_W2", "optimizer_step"]);
-    expect(l.arenaSize).toBe(Math.max(...placed.map((b) => b.offset + b.size)));
+    expect(l.arenaBytes).toBe(Math.max(...placed.map((b) => b.offset + bytes(b))));
     // some temporaries share memory (yhat's forward value and the backward's gradients do not all live at once)
-    const total = temps.reduce((n, b) => n + b.size, 0);
-    expect(l.arenaSize - endOfPersistent).toBeLessThan(total);
+    const total = temps.reduce((n, b) => n + bytes(b), 0);
+    expect(l.arenaBytes - endOfPersistent).toBeLessThan(total);
   });
 });
 
@@ -120,23 +121,32 @@ describe("memory plan", () => {
     // a → b → c (a dead after b) → d (b dead after c)
     const size = planMemory(bs, [{ kernels: [kernel("a", "W"), kernel("b", "a"), kernel("c", "b"), kernel("d", "c")], returns: ["d"] }]);
     const at = Object.fromEntries(bs.map((b) => [b.name, b.offset]));
-    // c takes the best-fitting part of a's block; d (which reads c) starts where c ends, in b's freed block
-    expect(at).toEqual({ W: 0, a: 4, b: 12, c: 4, d: 8 });
-    expect(size).toBe(20);
+    // c takes the best-fitting part of a's block; d (which reads c) starts where c ends, in b's freed block (bytes, float32)
+    expect(at).toEqual({ W: 0, a: 16, b: 48, c: 16, d: 32 });
+    expect(size).toBe(80);
   });
 
   it("an allocator that never reused memory would need the sum of all temporaries", () => {
     const bs = ["t0", "t1", "t2", "t3", "t4", "t5"].map((n) => buf(n, 10));
     const chain = bs.map((b, i) => kernel(b.name, ...(i ? [bs[i - 1]!.name] : [])));
     const size = planMemory(bs, [{ kernels: chain, returns: ["t5"] }]);
-    // a chain needs two live buffers at a time
-    expect(size).toBe(20);
+    // a chain needs two live buffers at a time: 2 × 10 float32
+    expect(size).toBe(80);
   });
 
   it("what an entry point returns lives to the end of that entry point", () => {
     const bs = [buf("out", 4), buf("t", 4), buf("u", 4)];
     const size = planMemory(bs, [{ kernels: [kernel("out"), kernel("t", "out"), kernel("u", "t")], returns: ["out"] }]);
     expect(new Set(bs.map((b) => b.offset)).size).toBe(3);
-    expect(size).toBe(12);
+    expect(size).toBe(48);
+  });
+
+  it("every buffer starts at a multiple of its element size, so one typed view per dtype reaches it", () => {
+    const bs = [buf("odd", 3), { ...buf("wide", 2), dtype: "float64" as const }, buf("n", 1)];
+    const size = planMemory(bs, [{ kernels: [kernel("odd"), kernel("wide", "odd"), kernel("n", "wide", "odd")], returns: ["n"] }]);
+    const at = Object.fromEntries(bs.map((b) => [b.name, b.offset]));
+    // odd ends at byte 12; wide (float64) is aligned up to 16
+    expect(at).toEqual({ odd: 0, wide: 16, n: 32 });
+    expect(size).toBe(36);
   });
 });
