@@ -3,17 +3,18 @@
 // thing being timed). Each contender loads its library lazily, so that a child process loads only one.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { createJiti } from "jiti";
 import { createHandwritten } from "./handwritten.js";
 import { generatedFile, paramSpecs, REPO_DIR, type Batch, type Params, type Workload } from "./workloads.js";
 
-export const CONTENDER_IDS = ["flatgrad", "flatgrad-loops", "handwritten", "tfjs-cpu", "tfjs-wasm", "jax-js"] as const;
+export const CONTENDER_IDS = ["flatgrad", "flatgrad-loops", "flatgrad-baseline", "handwritten", "tfjs-cpu", "tfjs-wasm", "jax-js"] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
 export const CONTENDER_LABELS: Record<ContenderId, string> = {
   flatgrad: "flatgrad (generated step)",
   "flatgrad-loops": "flatgrad, plain loops (simd: false)",
+  "flatgrad-baseline": "flatgrad, baseline build (--baseline)",
   handwritten: "hand-written flat-loop JS",
   "tfjs-cpu": "tfjs (cpu)",
   "tfjs-wasm": "tfjs (wasm, XNNPACK)",
@@ -65,9 +66,14 @@ interface GeneratedModule {
 
 const jiti = createJiti(import.meta.url);
 
-/** Load the workload's generated module from bench/.work/ (compiled by the bench's first stage). */
-export async function loadGenerated(w: Workload): Promise<GeneratedModule> {
-  return (await jiti.import(generatedFile(w.id))) as GeneratedModule;
+/** The folder of the baseline build's generated modules (`--baseline`), passed to the children in the environment. */
+export const BASELINE_ENV = "FLATGRAD_BENCH_BASELINE";
+
+/** Load the workload's generated module from bench/.work/ (compiled by the bench's first stage), or from the baseline folder. */
+export async function loadGenerated(w: Workload, baseline = false): Promise<GeneratedModule> {
+  const dir = process.env[BASELINE_ENV];
+  if (baseline && !dir) throw new Error(`flatgrad-baseline: no baseline folder (run with --baseline DIR)`);
+  return (await jiti.import(baseline ? join(dir!, basename(generatedFile(w.id))) : generatedFile(w.id))) as GeneratedModule;
 }
 
 function snapshot(p: Params): Params {
@@ -77,8 +83,8 @@ function snapshot(p: Params): Params {
 }
 
 /** flatgrad's generated step: by default with its WebAssembly SIMD matmuls, or (`simd: false`) with the plain loops alone. */
-async function flatgrad(w: Workload, init: Params, batch: Batch, simd: boolean): Promise<Contender> {
-  const mod = await loadGenerated(w);
+async function flatgrad(w: Workload, init: Params, batch: Batch, simd: boolean, baseline = false): Promise<Contender> {
+  const mod = await loadGenerated(w, baseline);
   const model = mod.createModel({ seed: w.seed, simd });
   if (simd && model.engine !== "wasm-simd") throw new Error(`flatgrad: the WebAssembly SIMD kernels did not load here (engine ${model.engine})`);
   // flatgrad's own initialisation is the reference; check that it is what everyone else got
@@ -89,7 +95,9 @@ async function flatgrad(w: Workload, init: Params, batch: Batch, simd: boolean):
   const inputs = { x: batch.x, y: batch.y };
   const options = { lr: w.lr };
   return {
-    version: `flatgrad@${(JSON.parse(readFileSync(join(REPO_DIR, "package.json"), "utf8")) as { version: string }).version} (working tree)`,
+    version: baseline
+      ? `flatgrad, modules from ${process.env[BASELINE_ENV]}`
+      : `flatgrad@${(JSON.parse(readFileSync(join(REPO_DIR, "package.json"), "utf8")) as { version: string }).version} (working tree)`,
     note: `generated module, jiti-loaded; engine ${model.engine}`,
     lossAndGrad: () => ({ loss: model.lossAndGrad(inputs), grads: snapshot(model.grads) }),
     step: () => model.step(inputs, options),
@@ -259,6 +267,8 @@ export async function createContender(id: ContenderId, w: Workload, init: Params
       return flatgrad(w, init, batch, true);
     case "flatgrad-loops":
       return flatgrad(w, init, batch, false);
+    case "flatgrad-baseline":
+      return flatgrad(w, init, batch, true, true);
     case "handwritten":
       return handwritten(w, init, batch);
     case "tfjs-cpu":

@@ -11,10 +11,10 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Reply, Request } from "./child.js";
-import { CONTENDER_IDS, CONTENDER_LABELS, loadGenerated, type ContenderId } from "./contenders.js";
+import { BASELINE_ENV, CONTENDER_IDS, CONTENDER_LABELS, loadGenerated, type ContenderId } from "./contenders.js";
 import {
   BENCH_DIR,
   makeBatch,
@@ -37,6 +37,8 @@ const USAGE = `usage: npm run bench [-- options]
   --workloads LIST    comma-separated subset of w1,w2,w3
   --contenders LIST   comma-separated subset of ${CONTENDER_IDS.join(",")}
   --no-compile        reuse bench/.work/*.ts instead of compiling (no compile timings)
+  --baseline DIR      also time the generated w1–w3 modules in DIR (e.g. another checkout's bench/.work),
+                      as "flatgrad-baseline": a change's effect on the step, side by side in one run
 A run with a subset, fewer than 5 rounds or --no-compile writes bench/.work/results.md instead of
 bench/results.md.`;
 
@@ -67,6 +69,7 @@ function parseOptions(argv: string[]): Options | string {
         workloads: { type: "string" },
         contenders: { type: "string" },
         "no-compile": { type: "boolean" },
+        baseline: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -89,8 +92,13 @@ function parseOptions(argv: string[]): Options | string {
   };
   try {
     const workloads = list(v.workloads, WORKLOAD_IDS, "workload");
-    const contenders = list(v.contenders, CONTENDER_IDS, "contender");
+    const contenders = list(v.contenders, CONTENDER_IDS, "contender").filter((c) => c !== "flatgrad-baseline" || v.baseline !== undefined);
     if (!contenders.includes("flatgrad")) contenders.unshift("flatgrad");
+    if (v.baseline !== undefined) {
+      // the children inherit the environment: the baseline contender loads its modules from there
+      process.env[BASELINE_ENV] = resolve(v.baseline);
+      if (!contenders.includes("flatgrad-baseline")) contenders.splice(1, 0, "flatgrad-baseline");
+    }
     return {
       rounds: Math.round(num(v.rounds, 7, 1)),
       roundMs: num(v["round-ms"], 300, 10),
@@ -98,7 +106,7 @@ function parseOptions(argv: string[]): Options | string {
       workloads,
       contenders,
       compile: !v["no-compile"],
-      partial: v.workloads !== undefined || v.contenders !== undefined || !!v["no-compile"] || Math.round(num(v.rounds, 7, 1)) < 5,
+      partial: v.workloads !== undefined || v.contenders !== undefined || !!v["no-compile"] || v.baseline !== undefined || Math.round(num(v.rounds, 7, 1)) < 5,
     };
   } catch (e) {
     return (e as Error).message;
