@@ -14,10 +14,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compile, formatDiagnostic } from "../src/compile.js";
-import { ERROR_CODES, type ErrorCode } from "../src/ir/shape.js";
+import { compile, formatDiagnostic } from "../../src/compile.js";
+import { ERROR_CODES, type ErrorCode } from "../../src/ir/shape.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BAD = "test/fixtures/bad";
 const GOOD = "models/seed-net.model.ts";
 

@@ -4,8 +4,8 @@
  * Everything is seeded (split, initialisation, per-epoch shuffle), so every run is the same.
  */
 import { describe, expect, it } from "vitest";
-import { Batcher, loadBreastCancer, loadDigits, shuffledIndices, type Dataset } from "../examples/data.js";
-import { accuracy, loadGenerated, predict, train } from "./data.js";
+import { Batcher, loadBreastCancer, loadDigits, shuffledIndices, type Dataset } from "../../examples/data.js";
+import { accuracy, loadGenerated, predict, train } from "../support/data.js";
 
 /** Mean and population std of column f. */
 function columnStats(d: Dataset, f: number): { mean: number; std: number } {

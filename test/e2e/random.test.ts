@@ -7,19 +7,19 @@
  * The base seed is printed. Reproduce or extend a run with
  *   npm run fuzz -- --runs 1000 --seed 20261127
  * A failure is shrunk to the smallest graph size that still fails, and the message gives the
- * one-line repro; add {seed, size} to test/random.fixtures.json to keep it as a regression case.
+ * one-line repro; add {seed, size} to test/fixtures/random.fixtures.json to keep it as a regression case.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { interpret } from "../src/interp/interp.js";
-import { compileAndLoad, maxRelErr, rng, ROOT } from "./helpers.js";
-import { randomGraph } from "./randomGraph.js";
+import { interpret } from "../../src/interp/interp.js";
+import { compileAndLoad, maxRelErr, rng, ROOT } from "../support/helpers.js";
+import { randomGraph } from "../support/randomGraph.js";
 
 const BASE = Number(process.env.FLATGRAD_SEED ?? 20261127);
 const RUNS = Number(process.env.FLATGRAD_RUNS ?? 200);
 const sizeOf = (seed: number) => 2 + (seed % 39); // 2–40 op applications
-const fixtures = JSON.parse(readFileSync(path.join(ROOT, "test", "random.fixtures.json"), "utf8")) as { seed: number; size: number; why: string }[];
+const fixtures = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "random.fixtures.json"), "utf8")) as { seed: number; size: number; why: string }[];
 
 /** Compile and compare one random graph; returns the failures (empty: it agrees). */
 async function check(seed: number, n: number): Promise<string[]> {
@@ -75,7 +75,7 @@ async function expectAgrees(seed: number, n: number): Promise<void> {
   const failures = await check(seed, n);
   if (failures.length) {
     const k = await shrink(seed, n);
-    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k} } to test/random.fixtures.json`);
+    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k} } to test/fixtures/random.fixtures.json`);
   }
 }
 

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compile } from "../src/compile.js";
-import { ROOT } from "./helpers.js";
+import { compile } from "../../src/compile.js";
+import { ROOT } from "../support/helpers.js";
 
 const MODELS = ["models/digits-mlp.model.ts", "models/seed-net.model.ts"];
 

@@ -1,7 +1,7 @@
 /** Bugs found by the random-graph test, kept as small fixed cases. */
 import { describe, expect, it } from "vitest";
-import { interpret } from "../src/interp/interp.js";
-import { compileAndLoad, maxRelErr } from "./helpers.js";
+import { interpret } from "../../src/interp/interp.js";
+import { compileAndLoad, maxRelErr } from "../support/helpers.js";
 
 describe("regressions", () => {
   it("a reduction over a folded conditional expression keeps its precedence (random seed 55)", async () => {

@@ -5,12 +5,12 @@
  * differences in float64 (|analytic − numeric| ≤ 1e-8 + 1e-6·|numeric|).
  */
 import { describe, expect, it } from "vitest";
-import { registry } from "../src/ops/index.js";
-import { evaluate, interpret } from "../src/interp/interp.js";
-import { size } from "../src/ir/shape.js";
-import { cases } from "./ops.cases.js";
-import { maxRelErr, rng } from "./helpers.js";
-import { compileCase, fillParams, finiteDifferences, sample } from "./gradcheck.js";
+import { registry } from "../../src/ops/index.js";
+import { evaluate, interpret } from "../../src/interp/interp.js";
+import { size } from "../../src/ir/shape.js";
+import { cases } from "../support/ops.cases.js";
+import { maxRelErr, rng } from "../support/helpers.js";
+import { compileCase, fillParams, finiteDifferences, sample } from "../support/gradcheck.js";
 
 describe("op registry", () => {
   it("has at least three cases for every op", () => {

@@ -2,12 +2,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileDefinition } from "../src/compile.js";
-import { defineModel, type ModelDefinition } from "../src/index.js";
-import type { Graph } from "../src/ir/graph.js";
-import { size } from "../src/ir/shape.js";
+import { compileDefinition } from "../../src/compile.js";
+import { defineModel, type ModelDefinition } from "../../src/index.js";
+import type { Graph } from "../../src/ir/graph.js";
+import { size } from "../../src/ir/shape.js";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TMP = path.join(ROOT, "test", ".tmp");
 
 export interface GeneratedModel {
@@ -35,7 +35,7 @@ export async function compileAndLoad(def: ModelDefinition, name = "m", debug = f
 }
 
 /** A deterministic generator for test data (mulberry32, the one the examples use). */
-export { mulberry32 as rng } from "../examples/data.js";
+export { mulberry32 as rng } from "../../examples/data.js";
 
 export function randomInputs(g: Graph, rand: () => number, Arr: Float32ArrayConstructor | Float64ArrayConstructor = Float64Array, scale = 1) {
   const out: Record<string, Float64Array | Float32Array> = {};

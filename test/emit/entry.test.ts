@@ -1,6 +1,6 @@
 /** The generated module checks its entry points: never a silent NaN from an out-of-bounds read. */
 import { describe, expect, it } from "vitest";
-import { compileAndLoad } from "./helpers.js";
+import { compileAndLoad } from "../support/helpers.js";
 
 describe("generated entry points", async () => {
   const { mod } = await compileAndLoad(

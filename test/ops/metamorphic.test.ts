@@ -3,9 +3,9 @@
  * gradients of B single-row runs, to 1e-12 relative in float64.
  */
 import { describe, expect, it } from "vitest";
-import type { Builder } from "../src/dsl/builder.js";
-import type { Node } from "../src/ir/graph.js";
-import { compileAndLoad, maxRelErr, rng } from "./helpers.js";
+import type { Builder } from "../../src/dsl/builder.js";
+import type { Node } from "../../src/ir/graph.js";
+import { compileAndLoad, maxRelErr, rng } from "../support/helpers.js";
 
 const B = 6;
 const losses: Record<string, (g: Builder, z: Node, y: Node) => Node> = {

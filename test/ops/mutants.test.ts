@@ -4,13 +4,13 @@
  * the registry table test catches every one. A check that cannot fail proves nothing.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { fanIn } from "../src/autodiff/grad.js";
-import type { Builder } from "../src/dsl/builder.js";
-import type { Node } from "../src/ir/graph.js";
-import { registry } from "../src/ops/index.js";
-import type { Primitive } from "../src/ops/types.js";
-import { cases } from "./ops.cases.js";
-import { gradientCheck } from "./gradcheck.js";
+import { fanIn } from "../../src/autodiff/grad.js";
+import type { Builder } from "../../src/dsl/builder.js";
+import type { Node } from "../../src/ir/graph.js";
+import { registry } from "../../src/ops/index.js";
+import type { Primitive } from "../../src/ops/types.js";
+import { cases } from "../support/ops.cases.js";
+import { gradientCheck } from "../support/gradcheck.js";
 
 type Vjp = Primitive["vjp"];
 interface Mutant {

@@ -1,16 +1,16 @@
 /** Test helpers for training on the real data sets: loading a committed generated module, SGD epochs, held-out accuracy. */
-import { Batcher, type Dataset, type DType, type FloatArrayOf } from "../examples/data.js";
+import { Batcher, type Dataset, type DType, type FloatArrayOf } from "../../examples/data.js";
 import type { GeneratedModel, GeneratedModule } from "./helpers.js";
 
 /**
  * Import a committed module `generated/<base>.ts`.
  *
- * The import is dynamic, by URL, on purpose: a static `import … from "../generated/seed-net.js"`
+ * The import is dynamic, by URL, on purpose: a static `import … from "../../generated/seed-net.js"`
  * pulls the generated file into `tsc -p tsconfig.json`, whose `noUncheckedIndexedAccess` the
  * generated code does not satisfy (it is checked on its own by tsconfig.generated.json).
  */
 export async function loadGenerated(base: string): Promise<GeneratedModule> {
-  return (await import(new URL(`../generated/${base}.ts`, import.meta.url).href)) as GeneratedModule;
+  return (await import(new URL(`../../generated/${base}.ts`, import.meta.url).href)) as GeneratedModule;
 }
 
 /** Train for `epochs` epochs of plain `model.step` over whole shuffled batches; returns the mean loss of each epoch. */
@@ -35,4 +35,4 @@ export function train<D extends DType>(
 }
 
 /** Predictions over padded fixed-size batches and accuracy: the demo's own, so tests and demo agree. */
-export { accuracy, predict } from "../examples/training.js";
+export { accuracy, predict } from "../../examples/training.js";

@@ -4,8 +4,8 @@
  * every tensor and ‖dL/dW‖/‖W‖ per layer, so exploding and vanishing gradients are seen.
  */
 import { describe, expect, it } from "vitest";
-import type { Builder } from "../src/dsl/builder.js";
-import { compileAndLoad, rng } from "./helpers.js";
+import type { Builder } from "../../src/dsl/builder.js";
+import { compileAndLoad, rng } from "../support/helpers.js";
 
 const net = (lr: number) => ({
   dtype: "float64" as const,

@@ -8,12 +8,12 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import wabtInit from "wabt";
-import { interpret } from "../src/interp/interp.js";
-import { size } from "../src/ir/shape.js";
-import { contiguous, type View } from "../src/lower/view.js";
-import { planSimd } from "../src/wasm/matmul.js";
-import { sleb, uleb } from "../src/wasm/module.js";
-import { compileAndLoad, ROOT, rng, scaledErr, type GeneratedModel } from "./helpers.js";
+import { interpret } from "../../src/interp/interp.js";
+import { size } from "../../src/ir/shape.js";
+import { contiguous, type View } from "../../src/lower/view.js";
+import { planSimd } from "../../src/wasm/matmul.js";
+import { sleb, uleb } from "../../src/wasm/module.js";
+import { compileAndLoad, ROOT, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
 
 /** The kernels' module of a generated file: its bytes (from WASM_KERNELS) and its text (the closing comment). */
 function kernelsOf(text: string): { bytes: Uint8Array; wat: string } | undefined {
@@ -36,7 +36,7 @@ const host = globalThis as unknown as { WebAssembly?: Wasm };
 
 /** x[m,k] → relu(x·Wᵀ + b) [m,n] → ·V [m,q], mean squared error: x·Wᵀ and h·V forward; hᵀ·d, d·Vᵀ, dzᵀ·x backward. */
 const mlp = (m: number, k: number, n: number, q: number) => ({
-  build(g: import("../src/dsl/builder.js").Builder) {
+  build(g: import("../../src/dsl/builder.js").Builder) {
     const x = g.input("x", [m, k]);
     const y = g.input("y", [m, q]);
     const W = g.param("W", [n, k], { init: "normal", std: 0.5 });

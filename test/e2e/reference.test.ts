@@ -10,8 +10,8 @@
  * to 1e-7 relative in float64 and 2e-4 in float32.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import type { OptimizerConfig } from "../src/dsl/define.js";
-import { compileAndLoad, rng, type GeneratedModel } from "./helpers.js";
+import type { OptimizerConfig } from "../../src/dsl/define.js";
+import { compileAndLoad, rng, type GeneratedModel } from "../support/helpers.js";
 
 // ---------------------------------------------------------------------------------------------
 // The reference: float64, plain loops.

@@ -12,8 +12,8 @@
  *   changes nothing: the model's whole state file is the same bytes before and after.
  */
 import { describe, expect, it } from "vitest";
-import type { OptimizerConfig } from "../src/dsl/define.js";
-import { compileAndLoad, rng, type GeneratedModel } from "./helpers.js";
+import type { OptimizerConfig } from "../../src/dsl/define.js";
+import { compileAndLoad, rng, type GeneratedModel } from "../support/helpers.js";
 
 interface Checkpointing extends GeneratedModel {
   saveParams(): Uint8Array;

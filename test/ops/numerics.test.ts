@@ -3,7 +3,7 @@
  * rounding, for logits of ±1000, in float64 and float32.
  */
 import { describe, expect, it } from "vitest";
-import { compileAndLoad } from "./helpers.js";
+import { compileAndLoad } from "../support/helpers.js";
 
 const Z = [1000, -1000, 0.5, -3, 1000, -1000];
 const sig = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));

@@ -7,11 +7,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileDefinition, compileModelFile } from "../src/compile.js";
-import { analyse, explainText } from "../src/explain/explain.js";
-import { defineModel } from "../src/index.js";
-import { ROOT, TMP, rng } from "./helpers.js";
-import { randomGraph } from "./randomGraph.js";
+import { compileDefinition, compileModelFile } from "../../src/compile.js";
+import { analyse, explainText } from "../../src/explain/explain.js";
+import { defineModel } from "../../src/index.js";
+import { ROOT, TMP, rng } from "../support/helpers.js";
+import { randomGraph } from "../support/randomGraph.js";
 
 const models = readdirSync(path.join(ROOT, "models")).filter((f) => f.endsWith(".model.ts")).sort();
 

@@ -8,12 +8,12 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileDefinition } from "../src/compile.js";
-import { defineModel } from "../src/index.js";
-import { interpret } from "../src/interp/interp.js";
-import { FlatgradError } from "../src/ir/shape.js";
-import { RESERVED } from "../src/ir/names.js";
-import { compileAndLoad, maxRelErr, ROOT, scaledErr, TMP } from "./helpers.js";
+import { compileDefinition } from "../../src/compile.js";
+import { defineModel } from "../../src/index.js";
+import { interpret } from "../../src/interp/interp.js";
+import { FlatgradError } from "../../src/ir/shape.js";
+import { RESERVED } from "../../src/ir/names.js";
+import { compileAndLoad, maxRelErr, ROOT, scaledErr, TMP } from "../support/helpers.js";
 
 const injections = [
   "*/", "/*", "*/ alert(1) /*", "\u2028", "\u2029", "a\u2028b", "`", "${}", "${process.exit(1)}", "`${1}`", '"', "'", '";', "';", "\\", "\\u0061",

@@ -1,7 +1,7 @@
 /** Edge cases of lowering: outputs that are inputs, params or views; reshapes of transposed views; inference-only models. */
 import { describe, expect, it } from "vitest";
-import { interpret } from "../src/interp/interp.js";
-import { compileAndLoad, maxRelErr } from "./helpers.js";
+import { interpret } from "../../src/interp/interp.js";
+import { compileAndLoad, maxRelErr } from "../support/helpers.js";
 
 describe("lowering edge cases", () => {
   it("outputs that are an input, a param, a transposed param, and a reshape of a transposed view", async () => {

@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { compileAndLoad, rng } from "./helpers.js";
+import { compileAndLoad, rng } from "../support/helpers.js";
 
 const SHAPES = {
   X: [300, 200], // default for ≥ 2 axes: xavier, fan_in 200, fan_out 300

@@ -3,9 +3,9 @@
  * axes), each with its expected shape, a plain-loop reference where the op has values of its own,
  * and the input domain that keeps finite differences away from kinks.
  */
-import type { Builder } from "../src/dsl/builder.js";
-import type { Node } from "../src/ir/graph.js";
-import type { OpName } from "../src/ops/index.js";
+import type { Builder } from "../../src/dsl/builder.js";
+import type { Node } from "../../src/ir/graph.js";
+import type { OpName } from "../../src/ops/index.js";
 
 export type Domain = "any" | "positive" | "unit" | "prob";
 export interface OpCase {

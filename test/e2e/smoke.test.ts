@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileAndLoad, maxRelErr, randomInputs, rng } from "./helpers.js";
-import { interpret } from "../src/interp/interp.js";
+import { compileAndLoad, maxRelErr, randomInputs, rng } from "../support/helpers.js";
+import { interpret } from "../../src/interp/interp.js";
 
 describe("seed net", () => {
   it("matches the interpreter in float64", async () => {

@@ -14,11 +14,11 @@
  * part of every trajectory.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import type { OptimizerConfig } from "../src/dsl/define.js";
-import { compileDefinition } from "../src/compile.js";
-import { defineModel } from "../src/index.js";
-import { FlatgradError } from "../src/ir/shape.js";
-import { compileAndLoad, rng, type GeneratedModel } from "./helpers.js";
+import type { OptimizerConfig } from "../../src/dsl/define.js";
+import { compileDefinition } from "../../src/compile.js";
+import { defineModel } from "../../src/index.js";
+import { FlatgradError } from "../../src/ir/shape.js";
+import { compileAndLoad, rng, type GeneratedModel } from "../support/helpers.js";
 
 type Tensors = Record<string, Float64Array>;
 const NAMES = ["W1", "b1", "W2", "b2"];

@@ -3,9 +3,9 @@
  * testing of the generated code against the interpreter. Values stay in safe domains (log and
  * sqrt of positive inputs, division by positive denominators), so both sides are finite.
  */
-import type { Builder } from "../src/dsl/builder.js";
-import type { Node } from "../src/ir/graph.js";
-import { size } from "../src/ir/shape.js";
+import type { Builder } from "../../src/dsl/builder.js";
+import type { Node } from "../../src/ir/graph.js";
+import { size } from "../../src/ir/shape.js";
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

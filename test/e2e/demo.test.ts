@@ -4,8 +4,8 @@
  * demo's own epochs, seeds and splits. And the curves it draws are a well-formed SVG.
  */
 import { describe, expect, it } from "vitest";
-import { RUNS, curves, train } from "../examples/demo.js";
-import type { FitResult } from "../examples/training.js";
+import { RUNS, curves, train } from "../../examples/demo.js";
+import type { FitResult } from "../../examples/training.js";
 
 describe("npm run demo", () => {
   const results: { run: (typeof RUNS)[number]; result: FitResult }[] = [];

@@ -3,8 +3,8 @@
  * op's sample case in float64, and compare the generated backward code with central finite
  * differences of the generated forward code (|analytic − numeric| ≤ 1e-8 + 1e-6·|numeric|).
  */
-import type { Node } from "../src/ir/graph.js";
-import { size } from "../src/ir/shape.js";
+import type { Node } from "../../src/ir/graph.js";
+import { size } from "../../src/ir/shape.js";
 import type { Domain, OpCase } from "./ops.cases.js";
 import { compileAndLoad, rng, type GeneratedModel } from "./helpers.js";
 
