@@ -47,14 +47,22 @@ export function randomInputs(g: Graph, rand: () => number, Arr: Float32ArrayCons
   return out;
 }
 
+/** The lengths of a result and its reference agree: a short (or long) result is wrong, not close. */
+function sameLength(fn: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a?.length !== b?.length) throw new Error(`${fn}: the result has ${a?.length ?? String(a)} values but the reference has ${b?.length ?? String(b)}`);
+}
+
+/** max |a − b| / max(|b|, floor) over the elements; throws when the lengths differ. NaN anywhere gives NaN (never "close"). */
 export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
+  sameLength("maxRelErr", a, b);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
   return m;
 }
 
-/** max |a − b| over max |b|: float32 sums differ from float64 by rounding, relative to the tensor's scale. */
+/** max |a − b| over max |b| (throws when the lengths differ): float32 sums differ from float64 by rounding, relative to the tensor's scale. */
 export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  sameLength("scaledErr", a, b);
   let d = 0;
   let s = 0;
   for (let i = 0; i < b.length; i++) {
