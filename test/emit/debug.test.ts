@@ -31,14 +31,24 @@ describe("debug build", () => {
     const m = mod.createModel({ seed: 1 }) as ReturnType<typeof mod.createModel> & { stats(): { step: number; tensors: Record<string, { min: number; max: number; mean: number; norm: number }>; gradToParam: Record<string, number> } };
     const b = batch();
     m.step(b);
+    // the second step's forward runs with these params
+    const W1 = Float64Array.from(m.params.W1!);
+    const b1 = Float64Array.from(m.params.b1!);
     m.step(b);
     const s = m.stats();
     expect(s.step).toBe(2);
     for (const name of ["a1", "dW1", "db1", "dW2", "db2", "loss"]) expect(Object.keys(s.tensors)).toContain(name);
-    const a1 = s.tensors.a1!;
-    expect(a1.min).toBeGreaterThanOrEqual(0); // relu
-    expect(a1.max).toBeGreaterThan(0);
-    expect(Number.isFinite(a1.mean) && Number.isFinite(a1.norm)).toBe(true);
+    // a1 = relu(x·W1ᵀ + b1) of the last step, summarised here from plain loops
+    const a1 = Array.from({ length: 8 * 6 }, (_, i) => {
+      const [r, j] = [Math.floor(i / 6), i % 6];
+      let z = b1[j]!;
+      for (let k = 0; k < 4; k++) z += b.x[r * 4 + k]! * W1[j * 4 + k]!;
+      return Math.max(z, 0);
+    });
+    const want = { min: Math.min(...a1), max: Math.max(...a1), mean: a1.reduce((t, v) => t + v, 0) / a1.length, norm: Math.hypot(...a1) };
+    expect(want.min).toBe(0); // relu clips some of them
+    expect(want.max).toBeGreaterThan(0);
+    for (const k of ["min", "max", "mean", "norm"] as const) expect(Math.abs(s.tensors.a1![k] - want[k]), k).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want[k])));
     // the stats of dW1 are those of the gradient buffer after the step
     let sq = 0;
     for (const v of m.grads.W1!) sq += v * v;

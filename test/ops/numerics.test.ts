@@ -93,7 +93,8 @@ for (const dtype of ["float64", "float32"] as const) {
       m.params.z!.set([1000, -1000]);
       const loss = m.lossAndGrad({ t: Arr.from([0, 1]) });
       close([loss], [100]);
-      for (const v of m.grads.z!) expect(Number.isFinite(v)).toBe(true);
+      // σ'(±1000) is 0 in floating point, so the clamped gradient is 0 (not NaN from 0·∞)
+      close(m.grads.z!, [0, 0]);
     });
   });
 }
