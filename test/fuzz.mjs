@@ -7,5 +7,5 @@ const { values } = parseArgs({ options: { runs: { type: "string" }, seed: { type
 const seed = values.seed ?? String(Date.now() % 1_000_000_000);
 console.error(`flatgrad fuzz: FLATGRAD_SEED=${seed} FLATGRAD_RUNS=${values.runs ?? 1000}`);
 const env = { ...process.env, FLATGRAD_SEED: seed, FLATGRAD_RUNS: values.runs ?? "1000", ...(values.size ? { FLATGRAD_SIZE: values.size } : {}) };
-const r = spawnSync("npx", ["vitest", "run", "test/random.test.ts"], { stdio: "inherit", env });
+const r = spawnSync("npx", ["vitest", "run", "test/e2e/random.test.ts"], { stdio: "inherit", env });
 process.exitCode = r.status ?? 1;

@@ -1,0 +1,128 @@
+/**
+ * Negative control: plant one wrong derivative at a time (flipped sign, dropped term, missing
+ * transpose, wrong reduction axis, missing fan-in sum, ...) and show that the gradient check of
+ * the registry table test catches every one. A check that cannot fail proves nothing.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { fanIn } from "../../src/autodiff/grad.js";
+import type { Builder } from "../../src/dsl/builder.js";
+import type { Node } from "../../src/ir/graph.js";
+import { registry } from "../../src/ops/index.js";
+import type { Primitive } from "../../src/ops/types.js";
+import { cases } from "../support/ops.cases.js";
+import { gradientCheck } from "../support/gradcheck.js";
+
+type Vjp = Primitive["vjp"];
+interface Mutant {
+  name: string;
+  /** The ops whose cases the check runs (the mutated op, or the ops that exercise it). */
+  ops: (keyof typeof cases)[];
+  apply(): () => void;
+}
+
+/** Replace an op's vjp with a mutation of the original; returns the undo. */
+function mutateVjp(op: keyof typeof registry, mutate: (orig: Vjp) => Vjp): () => void {
+  const def = registry[op] as unknown as Primitive;
+  const orig = def.vjp;
+  def.vjp = mutate(orig);
+  return () => {
+    def.vjp = orig;
+  };
+}
+
+const flip = (op: keyof typeof registry & keyof typeof cases, k: number): Mutant => ({
+  name: `${op}: flipped sign of d/d(input ${k})`,
+  ops: [op],
+  apply: () => mutateVjp(op, (orig) => (b, n, g) => orig(b, n, g).map((d, i) => (i === k && d ? b.neg(d) : d))),
+});
+const drop = (op: keyof typeof registry & keyof typeof cases, k: number): Mutant => ({
+  name: `${op}: dropped d/d(input ${k})`,
+  ops: [op],
+  apply: () => mutateVjp(op, (orig) => (b, n, g) => orig(b, n, g).map((d, i) => (i === k ? null : d))),
+});
+const scale = (op: keyof typeof registry & keyof typeof cases, k: number, by: number): Mutant => ({
+  name: `${op}: d/d(input ${k}) scaled by ${by}`,
+  ops: [op],
+  apply: () => mutateVjp(op, (orig) => (b, n, g) => orig(b, n, g).map((d, i) => (i === k && d ? b.mul(d, by) : d))),
+});
+const replace = (name: string, op: keyof typeof registry & keyof typeof cases, vjp: (b: Builder, n: Node, g: Node) => (Node | null)[], ops = [op]): Mutant => ({
+  name,
+  ops,
+  apply: () => mutateVjp(op, () => vjp),
+});
+
+const mutants: Mutant[] = [
+  // flipped signs
+  flip("add", 0), flip("add", 1), flip("sub", 1), flip("mul", 0), flip("mul", 1), flip("div", 0), flip("div", 1),
+  flip("exp", 0), flip("log", 0), flip("sqrt", 0), flip("tanh", 0), flip("sigmoid", 0), flip("relu", 0), flip("softplus", 0),
+  flip("square", 0), flip("abs", 0), flip("pow", 0), flip("leakyRelu", 0), flip("neg", 0), flip("maximum", 0), flip("minimum", 1),
+  flip("matmul", 0), flip("matmul", 1), flip("bceTerm", 0), flip("transpose", 0), flip("reshape", 0), flip("broadcastTo", 0),
+  flip("sum", 0), flip("max", 0),
+  // dropped terms
+  drop("mul", 1), drop("div", 1), drop("sub", 0), drop("maximum", 1), drop("matmul", 0),
+  replace("tanh: 1 − y instead of 1 − y² (dropped square)", "tanh", (b, n, g) => [b.mul(g, b.sub(1, n))]),
+  replace("sigmoid: y instead of y(1 − y) (dropped factor)", "sigmoid", (b, n, g) => [b.mul(g, n)]),
+  replace("softplus: gradient 1 instead of σ(x) (dropped factor)", "softplus", (_b, _n, g) => [g]),
+  replace("pow: missing exponent factor p·", "pow", (b, n, g) => [b.mul(g, b.pow(n.inputs[0]!, (n.attrs.exponent as number) - 1))]),
+  replace("leakyRelu: slope ignored (plain relu')", "leakyRelu", (b, n, g) => [b.mul(g, b.heaviside(n.inputs[0]!))]),
+  replace("relu: mask from the wrong side (x < 0)", "relu", (b, n, g) => [b.mul(g, b.heaviside(b.neg(n.inputs[0]!)))]),
+  // wrong constants
+  scale("square", 0, 0.5), scale("sqrt", 0, 2), scale("exp", 0, 1.01),
+  // missing transposes
+  replace("matmul: dA = g·B (missing transpose of B)", "matmul", (b, n, g) => {
+    const [x, y] = n.inputs as [Node, Node];
+    return x.shape.length === 2 && y.shape.length === 2 && y.shape[0] === y.shape[1] ? [b.matmul(g, y), b.matmul(b.transpose(x), g)] : [b.matmul(g, b.transpose(y)), null];
+  }, ["matmul", "linear"]),
+  replace("transpose: gradient permuted by perm instead of its inverse", "transpose", (b, n, g) => [b.transpose(g, n.attrs.perm as number[])]),
+  // wrong reduction axis
+  replace("sum: gradient reduced over the kept axes instead of broadcast (wrong axis)", "sum", (b, n, g) => [b.broadcastTo(b.mean(g), [...n.inputs[0]!.shape])], ["sum", "mean"]),
+  replace("max: gradient to every element instead of the first maximum", "max", (b, n, g) => {
+    const x = n.inputs[0]!;
+    const axes = n.attrs.axes as number[];
+    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    return [b.broadcastTo(b.reshape(g, kept), [...x.shape])];
+  }, ["max"]),
+  // missing fan-in sum
+  {
+    name: "autodiff: only the first contribution of a node read twice (missing fan-in sum)",
+    ops: ["add", "mul", "transpose", "softmax", "logSoftmax", "softmaxCrossEntropy"],
+    apply: () => {
+      const orig = fanIn.combine;
+      fanIn.combine = (_b, parts) => parts[0]!;
+      return () => {
+        fanIn.combine = orig;
+      };
+    },
+  },
+];
+
+describe("mutation harness", () => {
+  let undo: (() => void) | undefined;
+  afterEach(() => {
+    undo?.();
+    undo = undefined;
+  });
+
+  it(`plants at least 30 distinct mutations (${mutants.length})`, () => {
+    expect(new Set(mutants.map((m) => m.name)).size).toBe(mutants.length);
+    expect(mutants.length).toBeGreaterThanOrEqual(30);
+  });
+
+  for (const mutant of mutants) {
+    it(`catches: ${mutant.name}`, async () => {
+      undo = mutant.apply();
+      const caught: string[] = [];
+      for (const op of mutant.ops) {
+        for (const [ci, c] of cases[op].entries()) {
+          const failures = await gradientCheck(op, c, ci, 1);
+          if (failures.length) {
+            caught.push(`${op} #${ci}: ${failures[0]}`);
+            break;
+          }
+        }
+        if (caught.length) break;
+      }
+      expect(caught.length, `the gradient suite did not notice "${mutant.name}"`).toBeGreaterThan(0);
+    });
+  }
+});

@@ -1,0 +1,73 @@
+/** Test helpers: compile a model in memory, write it under test/.tmp, import it. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { compileDefinition } from "../../src/compile.js";
+import { defineModel, type ModelDefinition } from "../../src/index.js";
+import type { Graph } from "../../src/ir/graph.js";
+import { size } from "../../src/ir/shape.js";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const TMP = path.join(ROOT, "test", ".tmp");
+
+export interface GeneratedModel {
+  params: Record<string, Float32Array | Float64Array>;
+  grads: Record<string, Float32Array | Float64Array>;
+  forward(inputs: Record<string, Float32Array | Float64Array>): Record<string, Float32Array | Float64Array>;
+  lossAndGrad(inputs: Record<string, Float32Array | Float64Array>): number;
+  step(inputs: Record<string, Float32Array | Float64Array>, options?: { lr?: number }): number;
+  resetOptimizer(): void;
+}
+export interface GeneratedModule {
+  spec: { name: string; dtype: string; inputs: Record<string, number[]>; params: Record<string, number[]>; outputs: Record<string, number[]> };
+  createModel(options?: { seed?: number }): GeneratedModel;
+}
+
+let counter = 0;
+/** Compile a definition, import the generated module. */
+export async function compileAndLoad(def: ModelDefinition, name = "m", debug = false) {
+  const out = await compileDefinition(defineModel(def), name, `${name}.model.ts`, debug);
+  mkdirSync(TMP, { recursive: true });
+  const file = path.join(TMP, `${name}-${process.pid}-${counter++}.ts`);
+  writeFileSync(file, out.text);
+  const mod = (await import(file)) as GeneratedModule;
+  return { ...out, mod, file };
+}
+
+/** A deterministic generator for test data (mulberry32, the one the examples use). */
+export { mulberry32 as rng } from "../../examples/data.js";
+
+export function randomInputs(g: Graph, rand: () => number, Arr: Float32ArrayConstructor | Float64ArrayConstructor = Float64Array, scale = 1) {
+  const out: Record<string, Float64Array | Float32Array> = {};
+  for (const [n, node] of g.inputs) {
+    const a = new Arr(size(node.shape));
+    for (let i = 0; i < a.length; i++) a[i] = (rand() * 2 - 1) * scale;
+    out[n] = a;
+  }
+  return out;
+}
+
+/** The lengths of a result and its reference agree: a short (or long) result is wrong, not close. */
+function sameLength(fn: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a?.length !== b?.length) throw new Error(`${fn}: the result has ${a?.length ?? String(a)} values but the reference has ${b?.length ?? String(b)}`);
+}
+
+/** max |a − b| / max(|b|, floor) over the elements; throws when the lengths differ. NaN anywhere gives NaN (never "close"). */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
+  sameLength("maxRelErr", a, b);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
+  return m;
+}
+
+/** max |a − b| over max |b| (throws when the lengths differ): float32 sums differ from float64 by rounding, relative to the tensor's scale. */
+export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  sameLength("scaledErr", a, b);
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return s === 0 ? d : d / s;
+}

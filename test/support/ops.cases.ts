@@ -1,0 +1,250 @@
+/**
+ * The op table: for every op in the registry, sample cases (≥ 3, one with broadcasting or size-1
+ * axes), each with its expected shape, a plain-loop reference where the op has values of its own,
+ * and the input domain that keeps finite differences away from kinks.
+ */
+import type { Builder } from "../../src/dsl/builder.js";
+import type { Node } from "../../src/ir/graph.js";
+import type { OpName } from "../../src/ops/index.js";
+
+export type Domain = "any" | "positive" | "unit" | "prob";
+export interface OpCase {
+  /** Shapes of the params the case differentiates. */
+  shapes: number[][];
+  domains?: Domain[];
+  build(g: Builder, ps: Node[]): Node;
+  shape: number[];
+  /** Plain-loop reference of the op's value. */
+  ref?(xs: Float64Array[]): ArrayLike<number>;
+  /** Piecewise-constant ops: their gradient is zero. */
+  zeroGrad?: boolean;
+  /** stopGradient: the gradient is zero by definition, whatever finite differences say. */
+  stopsGradient?: boolean;
+}
+
+// ---------------------------------------------------------------- plain references
+const strides = (s: number[]) => s.map((_, i) => s.slice(i + 1).reduce((a, b) => a * b, 1));
+const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+/** Elementwise with NumPy broadcasting, written out with explicit multi-indices. */
+function ew(shapes: number[][], out: number[], f: (...v: number[]) => number) {
+  return (xs: Float64Array[]) => {
+    const res = new Float64Array(count(out));
+    const os = strides(out);
+    for (let o = 0; o < res.length; o++) {
+      const idx = out.map((d, k) => Math.floor(o / os[k]!) % d);
+      const vals = xs.map((x, j) => {
+        const s = shapes[j]!;
+        const st = strides(s);
+        let off = 0;
+        s.forEach((d, k) => (off += (d === 1 ? 0 : idx[k + out.length - s.length]!) * st[k]!));
+        return x[off]!;
+      });
+      res[o] = f(...vals);
+    }
+    return res;
+  };
+}
+function mm2(a: Float64Array, b: Float64Array, m: number, k: number, n: number, ta = false, tb = false) {
+  const r = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (ta ? a[p * m + i]! : a[i * k + p]!) * (tb ? b[j * k + p]! : b[p * n + j]!);
+      r[i * n + j] = s;
+    }
+  return r;
+}
+/** Reduce a [r0, r1, r2] tensor over a mask of axes. */
+function red3(x: Float64Array, s: number[], axes: number[], init: number, f: (a: number, v: number) => number) {
+  const keep = s.map((d, i) => (axes.includes(i) ? 1 : d));
+  const res = new Float64Array(count(keep)).fill(init);
+  const [A, B, C] = [s[0] ?? 1, s[1] ?? 1, s[2] ?? 1];
+  const [KA, KB, KC] = [keep[0] ?? 1, keep[1] ?? 1, keep[2] ?? 1];
+  for (let a = 0; a < A; a++)
+    for (let b = 0; b < B; b++)
+      for (let c = 0; c < C; c++) {
+        const o = (KA === 1 ? 0 : a) * KB * KC + (KB === 1 ? 0 : b) * KC + (KC === 1 ? 0 : c);
+        res[o] = f(res[o]!, x[a * B * C + b * C + c]!);
+      }
+  return res;
+}
+function rowsSoftmax(x: Float64Array, rows: number, cols: number, log: boolean) {
+  const r = new Float64Array(x.length);
+  for (let i = 0; i < rows; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) m = Math.max(m, x[i * cols + j]!);
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += Math.exp(x[i * cols + j]! - m);
+    for (let j = 0; j < cols; j++) r[i * cols + j] = log ? x[i * cols + j]! - m - Math.log(s) : Math.exp(x[i * cols + j]! - m) / s;
+  }
+  return r;
+}
+const sumAll = (x: ArrayLike<number>) => Array.from(x).reduce((a, b) => a + b, 0);
+
+// ---------------------------------------------------------------- cases
+const unaryCases = (op: (g: Builder, x: Node) => Node, f: (v: number) => number, domain: Domain = "any"): OpCase[] =>
+  [[7], [3, 4], [2, 1, 3]].map((s) => ({ shapes: [s], domains: [domain], build: (g, [x]) => op(g, x!), shape: s, ref: ew([s], s, f) }));
+const binaryCases = (op: (g: Builder, a: Node, b: Node) => Node, f: (a: number, b: number) => number, d: Domain[] = ["any", "any"]): OpCase[] => [
+  { shapes: [[3, 4], [3, 4]], domains: d, build: (g, [a, b]) => op(g, a!, b!), shape: [3, 4], ref: ew([[3, 4], [3, 4]], [3, 4], f) },
+  { shapes: [[2, 3, 4], [4]], domains: d, build: (g, [a, b]) => op(g, a!, b!), shape: [2, 3, 4], ref: ew([[2, 3, 4], [4]], [2, 3, 4], f) },
+  { shapes: [[3, 1], [1, 5]], domains: d, build: (g, [a, b]) => op(g, a!, b!), shape: [3, 5], ref: ew([[3, 1], [1, 5]], [3, 5], f) },
+  { shapes: [[]], domains: [d[0]!], build: (g, [a]) => op(g, a!, a!), shape: [], ref: ew([[]], [], (v) => f(v, v)) },
+];
+
+export const cases: Record<OpName, OpCase[]> = {
+  input: [1, 2, 3].map((n) => ({ shapes: [[n]], build: (g, [p]) => g.mul(p!, g.sum(g.input(`x${n}`, [n]))), shape: [n] })),
+  param: [[5], [2, 3], [1]].map((s) => ({ shapes: [s], build: (_g, [p]) => p!, shape: s, ref: ([x]) => x! })),
+  constant: [
+    { shapes: [[3]], build: (g, [p]) => g.mul(p!, g.constant([1, -2, 0.5])), shape: [3], ref: ([x]) => [x![0]!, -2 * x![1]!, 0.5 * x![2]!] },
+    { shapes: [[2, 2]], build: (g, [p]) => g.add(p!, g.constant(3, [2, 2])), shape: [2, 2], ref: ([x]) => x!.map((v) => v + 3) },
+    { shapes: [[2]], build: (g, [p]) => g.sub(p!, g.constant([1, 2, 3, 4], [2, 2])), shape: [2, 2], ref: ([x]) => [x![0]! - 1, x![1]! - 2, x![0]! - 3, x![1]! - 4] },
+  ],
+  output: [[3], [2, 2], []].map((s) => ({ shapes: [s], build: (g, [p]) => g.output("o", g.mul(p!, 2)), shape: s, ref: ([x]) => x!.map((v) => 2 * v) })),
+  add: binaryCases((g, a, b) => g.add(a, b), (a, b) => a + b),
+  sub: binaryCases((g, a, b) => g.sub(a, b), (a, b) => a - b),
+  mul: binaryCases((g, a, b) => g.mul(a, b), (a, b) => a * b),
+  div: binaryCases((g, a, b) => g.div(a, b), (a, b) => a / b, ["any", "positive"]),
+  maximum: binaryCases((g, a, b) => g.maximum(a, b), Math.max).slice(0, 3),
+  minimum: binaryCases((g, a, b) => g.minimum(a, b), Math.min).slice(0, 3),
+  ge: binaryCases((g, a, b) => g.ge(a, b), (a, b) => (a >= b ? 1 : 0)).slice(0, 3).map((c) => ({ ...c, zeroGrad: true })),
+  pow: [
+    ...unaryCases((g, x) => g.pow(x, 3), (v) => v ** 3).slice(0, 2),
+    ...unaryCases((g, x) => g.pow(x, -1.5), (v) => v ** -1.5, "positive").slice(1),
+  ],
+  neg: unaryCases((g, x) => g.neg(x), (v) => -v),
+  exp: unaryCases((g, x) => g.exp(x), Math.exp),
+  log: unaryCases((g, x) => g.log(x), Math.log, "positive"),
+  sqrt: unaryCases((g, x) => g.sqrt(x), Math.sqrt, "positive"),
+  abs: unaryCases((g, x) => g.abs(x), Math.abs),
+  sign: unaryCases((g, x) => g.sign(x), Math.sign).map((c) => ({ ...c, zeroGrad: true })),
+  square: unaryCases((g, x) => g.square(x), (v) => v * v),
+  tanh: unaryCases((g, x) => g.tanh(x), Math.tanh),
+  sigmoid: unaryCases((g, x) => g.sigmoid(x), (v) => 1 / (1 + Math.exp(-v))),
+  relu: unaryCases((g, x) => g.relu(x), (v) => Math.max(v, 0)),
+  heaviside: unaryCases((g, x) => g.heaviside(x), (v) => (v > 0 ? 1 : 0)).map((c) => ({ ...c, zeroGrad: true })),
+  leakyRelu: [
+    ...unaryCases((g, x) => g.leakyRelu(x), (v) => (v > 0 ? v : 0.01 * v)).slice(0, 2),
+    ...unaryCases((g, x) => g.leakyRelu(x, 0.2), (v) => (v > 0 ? v : 0.2 * v)).slice(2),
+  ],
+  softplus: unaryCases((g, x) => g.softplus(x), (v) => Math.log(1 + Math.exp(v))),
+  matmul: [
+    { shapes: [[3, 4], [4, 5]], build: (g, [a, b]) => g.matmul(a!, b!), shape: [3, 5], ref: ([a, b]) => mm2(a!, b!, 3, 4, 5) },
+    { shapes: [[4], [4, 2]], build: (g, [a, b]) => g.matmul(a!, b!), shape: [2], ref: ([a, b]) => mm2(a!, b!, 1, 4, 2) },
+    { shapes: [[3, 4], [4]], build: (g, [a, b]) => g.matmul(a!, b!), shape: [3], ref: ([a, b]) => mm2(a!, b!, 3, 4, 1) },
+    { shapes: [[4], [4]], build: (g, [a, b]) => g.matmul(a!, b!), shape: [], ref: ([a, b]) => mm2(a!, b!, 1, 4, 1) },
+    {
+      shapes: [[2, 3, 4], [4, 2]],
+      build: (g, [a, b]) => g.matmul(a!, b!),
+      shape: [2, 3, 2],
+      ref: ([a, b]) => [...mm2(a!.subarray(0, 12), b!, 3, 4, 2), ...mm2(a!.subarray(12), b!, 3, 4, 2)],
+    },
+    {
+      shapes: [[2, 3, 4], [1, 4, 2]],
+      build: (g, [a, b]) => g.matmul(g.transpose(a!, [0, 1, 2]), b!),
+      shape: [2, 3, 2],
+      ref: ([a, b]) => [...mm2(a!.subarray(0, 12), b!, 3, 4, 2), ...mm2(a!.subarray(12), b!, 3, 4, 2)],
+    },
+    {
+      shapes: [[2, 4, 3], [2, 2, 4]],
+      build: (g, [a, b]) => g.matmul(g.transpose(a!, [0, 2, 1]), g.transpose(b!, [0, 2, 1])),
+      shape: [2, 3, 2],
+      ref: ([a, b]) => [...mm2(a!.subarray(0, 12), b!.subarray(0, 8), 3, 4, 2, true, true), ...mm2(a!.subarray(12), b!.subarray(8), 3, 4, 2, true, true)],
+    },
+  ],
+  linear: [
+    { shapes: [[3, 4], [5, 4], [5]], build: (g, [x, W, b]) => g.linear(x!, W!, b!), shape: [3, 5], ref: ([x, W, b]) => mm2(x!, W!, 3, 4, 5, false, true).map((v, i) => v + b![i % 5]!) },
+    { shapes: [[4], [2, 4]], build: (g, [x, W]) => g.linear(x!, W!), shape: [2], ref: ([x, W]) => mm2(x!, W!, 1, 4, 2, false, true) },
+    {
+      shapes: [[2, 3, 4], [2, 4], [2]],
+      build: (g, [x, W, b]) => g.linear(x!, W!, b!),
+      shape: [2, 3, 2],
+      ref: ([x, W, b]) => mm2(x!, W!, 6, 4, 2, false, true).map((v, i) => v + b![i % 2]!),
+    },
+  ],
+  transpose: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.transpose(x!), shape: [4, 3], ref: ([x]) => Array.from({ length: 12 }, (_, o) => x![(o % 3) * 4 + Math.floor(o / 3)]!) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.transpose(x!, [1, 2, 0]), shape: [3, 4, 2], ref: ([x]) => Array.from({ length: 24 }, (_, o) => x![(o % 2) * 12 + Math.floor(o / 8) * 4 + (Math.floor(o / 2) % 4)]!) },
+    { shapes: [[1, 5]], build: (g, [x]) => g.mul(g.transpose(x!), g.transpose(x!, [-1, -2])), shape: [5, 1], ref: ([x]) => x!.map((v) => v * v) },
+  ],
+  reshape: [
+    { shapes: [[2, 6]], build: (g, [x]) => g.reshape(x!, [3, 4]), shape: [3, 4], ref: ([x]) => x! },
+    { shapes: [[2, 3]], build: (g, [x]) => g.reshape(g.transpose(x!), [6]), shape: [6], ref: ([x]) => [0, 3, 1, 4, 2, 5].map((i) => x![i]!) },
+    { shapes: [[4, 1]], build: (g, [x]) => g.add(g.reshape(x!, [-1]), 1), shape: [4], ref: ([x]) => x!.map((v) => v + 1) },
+  ],
+  broadcastTo: [
+    { shapes: [[3]], build: (g, [x]) => g.broadcastTo(x!, [2, 3]), shape: [2, 3], ref: ([x]) => [...x!, ...x!] },
+    { shapes: [[2, 1]], build: (g, [x]) => g.broadcastTo(x!, [2, 3]), shape: [2, 3], ref: ([x]) => [x![0]!, x![0]!, x![0]!, x![1]!, x![1]!, x![1]!] },
+    { shapes: [[]], build: (g, [x]) => g.broadcastTo(x!, [2, 2]), shape: [2, 2], ref: ([x]) => [x![0]!, x![0]!, x![0]!, x![0]!] },
+  ],
+  // forward is eval mode (the second value), lossAndGrad is training (the first): the table checks both
+  byMode: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.byMode(g.mul(x!, 2), g.exp(x!)), shape: [3, 4], ref: ([x]) => x!.map(Math.exp) },
+    { shapes: [[2, 3], [3]], build: (g, [x, y]) => g.byMode(g.mul(x!, y!), g.add(x!, y!)), shape: [2, 3], ref: ([x, y]) => x!.map((v, i) => v + y![i % 3]!) },
+    { shapes: [[5]], build: (g, [x]) => g.byMode(g.tanh(x!), x!), shape: [5], ref: ([x]) => Float64Array.from(x!) },
+  ],
+  stopGradient: unaryCases((g, x) => g.stopGradient(x), (v) => v).map((c) => ({ ...c, stopsGradient: true })),
+  sum: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.sum(x!), shape: [], ref: ([x]) => [sumAll(x!)] },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.sum(x!, [0, 2]), shape: [3], ref: ([x]) => red3(x!, [2, 3, 4], [0, 2], 0, (a, v) => a + v) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.sum(x!, -2, true), shape: [2, 1, 4], ref: ([x]) => red3(x!, [2, 3, 4], [1], 0, (a, v) => a + v) },
+    { shapes: [[3, 1]], build: (g, [x]) => g.sum(x!, 0), shape: [1], ref: ([x]) => [sumAll(x!)] },
+  ],
+  mean: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.mean(x!), shape: [], ref: ([x]) => [sumAll(x!) / 12] },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.mean(x!, [1], true), shape: [2, 1, 4], ref: ([x]) => red3(x!, [2, 3, 4], [1], 0, (a, v) => a + v).map((v) => v / 3) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.mean(x!, [0, -1]), shape: [3], ref: ([x]) => red3(x!, [2, 3, 4], [0, 2], 0, (a, v) => a + v).map((v) => v / 8) },
+  ],
+  max: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.max(x!), shape: [], ref: ([x]) => [Math.max(...x!)] },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.max(x!, [0, 2]), shape: [3], ref: ([x]) => red3(x!, [2, 3, 4], [0, 2], -Infinity, Math.max) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.max(x!, 1, true), shape: [2, 1, 4], ref: ([x]) => red3(x!, [2, 3, 4], [1], -Infinity, Math.max) },
+  ],
+  argmaxMask: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.argmaxMask(x!), shape: [3, 4], zeroGrad: true, ref: ([x]) => x!.map((v) => (v === Math.max(...x!) ? 1 : 0)) },
+    {
+      shapes: [[2, 3]],
+      build: (g, [x]) => g.argmaxMask(x!, 1),
+      shape: [2, 3],
+      zeroGrad: true,
+      ref: ([x]) => x!.map((v, i) => (v === Math.max(...x!.subarray(i < 3 ? 0 : 3, i < 3 ? 3 : 6)) ? 1 : 0)),
+    },
+    {
+      shapes: [[2, 3]],
+      build: (g, [x]) => g.argmaxMask(x!, 0),
+      shape: [2, 3],
+      zeroGrad: true,
+      ref: ([x]) => x!.map((v, i) => (v === Math.max(x![i % 3]!, x![(i % 3) + 3]!) ? 1 : 0)),
+    },
+  ],
+  softmax: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.softmax(x!), shape: [3, 4], ref: ([x]) => rowsSoftmax(x!, 3, 4, false) },
+    { shapes: [[5]], build: (g, [x]) => g.softmax(x!, 0), shape: [5], ref: ([x]) => rowsSoftmax(x!, 1, 5, false) },
+    { shapes: [[2, 1, 3]], build: (g, [x]) => g.softmax(x!, -1), shape: [2, 1, 3], ref: ([x]) => rowsSoftmax(x!, 2, 3, false) },
+  ],
+  logSoftmax: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.logSoftmax(x!), shape: [3, 4], ref: ([x]) => rowsSoftmax(x!, 3, 4, true) },
+    { shapes: [[5]], build: (g, [x]) => g.logSoftmax(x!), shape: [5], ref: ([x]) => rowsSoftmax(x!, 1, 5, true) },
+    { shapes: [[4, 2]], build: (g, [x]) => g.transpose(g.logSoftmax(g.transpose(x!), -1)), shape: [4, 2], ref: ([x]) => { const t = [0, 2, 4, 6, 1, 3, 5, 7].map((i) => x![i]!); const r = rowsSoftmax(Float64Array.from(t), 2, 4, true); return [0, 4, 1, 5, 2, 6, 3, 7].map((i) => r[i]!); } },
+  ],
+  mse: [
+    { shapes: [[4], [4]], build: (g, [p, t]) => g.mse(p!, t!), shape: [], ref: ([p, t]) => [sumAll(p!.map((v, i) => (v - t![i]!) ** 2)) / 4] },
+    { shapes: [[3, 2], [3, 2]], build: (g, [p, t]) => g.mse(p!, t!), shape: [], ref: ([p, t]) => [sumAll(p!.map((v, i) => (v - t![i]!) ** 2)) / 6] },
+    { shapes: [[1, 1], [1, 1]], build: (g, [p, t]) => g.mse(p!, t!), shape: [], ref: ([p, t]) => [(p![0]! - t![0]!) ** 2] },
+  ],
+  bce: [
+    { shapes: [[4], [4]], domains: ["prob", "unit"], build: (g, [p, t]) => g.bce(p!, t!), shape: [], ref: ([p, t]) => [-sumAll(p!.map((v, i) => t![i]! * Math.log(v) + (1 - t![i]!) * Math.log(1 - v))) / 4] },
+    { shapes: [[3, 2], [3, 2]], domains: ["prob", "unit"], build: (g, [p, t]) => g.bce(p!, t!), shape: [], ref: ([p, t]) => [-sumAll(p!.map((v, i) => t![i]! * Math.log(v) + (1 - t![i]!) * Math.log(1 - v))) / 6] },
+    { shapes: [[1], [1]], domains: ["prob", "unit"], build: (g, [p, t]) => g.bce(p!, t!), shape: [], ref: ([p, t]) => [-(t![0]! * Math.log(p![0]!) + (1 - t![0]!) * Math.log(1 - p![0]!))] },
+  ],
+  bceTerm: binaryCases((g, p, t) => g.bceTerm(p, t), (p, t) => -(t * Math.log(p) + (1 - t) * Math.log(1 - p)), ["prob", "unit"]).slice(0, 3),
+  bceWithLogits: [
+    { shapes: [[4], [4]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [sumAll(z!.map((v, i) => Math.log(1 + Math.exp(v)) - v * t![i]!)) / 4] },
+    { shapes: [[3, 2], [3, 2]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [sumAll(z!.map((v, i) => Math.log(1 + Math.exp(v)) - v * t![i]!)) / 6] },
+    { shapes: [[1, 1], [1, 1]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [Math.log(1 + Math.exp(z![0]!)) - z![0]! * t![0]!] },
+  ],
+  softmaxCrossEntropy: [
+    { shapes: [[3, 4], [3, 4]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 3, 4, true).map((v, i) => v * t![i]!)) / 3] },
+    { shapes: [[5], [5]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 1, 5, true).map((v, i) => v * t![i]!))] },
+    { shapes: [[2, 2, 3], [2, 2, 3]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 4, 3, true).map((v, i) => v * t![i]!)) / 4] },
+  ],
+};
