@@ -11,7 +11,7 @@ import { entriesOf } from "../../src/lower/fuse.js";
 import { runStages } from "../../src/lower/pipeline.js";
 import { interpret } from "../../src/interp/interp.js";
 import { topo } from "../../src/ir/graph.js";
-import { compileAndLoad, maxRelErr } from "../helpers.js";
+import { compileAndLoad, maxRelErr } from "../support/helpers.js";
 
 // a dropout-like layer: training scales by a mask, eval is the identity
 const modal: ModelDefinition = {
