@@ -40,7 +40,7 @@ export function differentiate(g: Graph): Graph {
     if (!ctx.gradOf.has(d)) ctx.gradOf.set(d, n);
     total.set(n, d);
     if (n.inputs.length === 0) continue;
-    const vjps = ctx.at(site, () => primitive(n.op).vjp(b, n, d));
+    const vjps = ctx.at(site, () => primitive(n.op).vjp({ inputs: n.inputs, out: n, dy: d, attrs: n.attrs }, b));
     n.inputs.forEach((c, k) => {
       const v = vjps[k];
       if (v && needs.has(c)) contributions.set(c, [...(contributions.get(c) ?? []), v]);

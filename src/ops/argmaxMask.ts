@@ -4,7 +4,7 @@ import { broadcastIndex } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 /** 1 at the first maximum of each group reduced over `axes`, 0 elsewhere: the derivative of max. */
-export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | number[]) => Node> = {
+export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | number[]) => Node, { axes: number[] }> = {
   kind: "primitive",
   doc: "one-hot of the first maximum over the given axes",
   call: (b, x, axes) => {
@@ -12,10 +12,9 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
     return b.apply("argmaxMask", [xn], { axes: normAxes("argmaxMask", axes, xn.shape) });
   },
   shape: (ins) => [...ins[0]!],
-  eval: (xs, ins, attrs) => {
+  eval: (xs, ins, { axes }) => {
     const s = ins[0]!;
     const x = xs[0]!;
-    const axes = attrs.axes as number[];
     const kept: Shape = s.map((d, i) => (axes.includes(i) ? 1 : d));
     const best = new Float64Array(size(kept)).fill(-Infinity);
     const where = new Int32Array(size(kept)).fill(-1);
@@ -33,11 +32,10 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
   },
   // piecewise constant: no gradient
   vjp: () => [null],
-  math: ([x], attrs) => `onehot(argmax[axes ${(attrs.axes as number[]).join(",")}](${x}))`,
+  math: ([x], { axes }) => `onehot(argmax[axes ${axes.join(",")}](${x}))`,
   lower: {
     kind: "kernel",
-    emit: (w, out, [x], attrs) => {
-      const axes = attrs.axes as number[];
+    emit: (w, out, [x], { axes }) => {
       const s = x!.shape;
       const vars = s.map((_, i) => `i${i}`);
       const keptAxes = s.map((_, i) => i).filter((i) => !axes.includes(i));

@@ -3,19 +3,22 @@ import { FlatgradError, checkShape, fmtShape, fmtValue, size } from "../ir/shape
 import { checkName } from "../ir/names.js";
 import type { Builder, Composite, Node, Primitive, TensorLike } from "./types.js";
 
+/** The attributes of a named source (input, param). */
+export type NamedSource = { name: string; shape: number[] };
+
 const source = (what: string) => ({
   kind: "primitive" as const,
-  shape: (_ins: unknown, attrs: Record<string, unknown>) => [...(attrs.shape as number[])],
+  shape: (_ins: unknown, attrs: { shape: number[] }) => [...attrs.shape],
   eval: (): Float64Array => {
     throw new Error(`${what}: the interpreter binds ${what}s by name`);
   },
   // a leaf: nothing to pass the gradient on to
   vjp: () => [],
-  math: (_args: string[], attrs: Record<string, unknown>) => String(attrs.name),
+  math: (_args: string[], attrs: { name?: string }) => String(attrs.name),
   lower: { kind: "source" as const },
 });
 
-export const input: Primitive<(b: Builder, name: string, shape: number[]) => Node> = {
+export const input: Primitive<(b: Builder, name: string, shape: number[]) => Node, NamedSource> = {
   ...source("input"),
   doc: "a named input of fixed shape (data or labels); never differentiated",
   call: (b, name, shape) => {
@@ -56,7 +59,7 @@ function checkInit(name: string, shape: number[], opts: unknown): Required<Pick<
   return { init: init as Init, ...(std !== undefined && { std }), ...(low !== undefined && { low }), ...(high !== undefined && { high }) };
 }
 
-export const param: Primitive<(b: Builder, name: string, shape: number[], options?: ParamOptions) => Node> = {
+export const param: Primitive<(b: Builder, name: string, shape: number[], options?: ParamOptions) => Node, NamedSource> = {
   ...source("param"),
   doc: "a named trainable parameter of fixed shape",
   call: (b, name, shape, options) => {
@@ -66,7 +69,7 @@ export const param: Primitive<(b: Builder, name: string, shape: number[], option
   },
 };
 
-export const constant: Primitive<(b: Builder, value: number | number[], shape?: number[]) => Node> = {
+export const constant: Primitive<(b: Builder, value: number | number[], shape?: number[]) => Node, { values: number[]; shape: number[] }> = {
   ...source("constant"),
   doc: "a constant tensor (a number fills the shape)",
   call: (b, value, shape) => {
@@ -88,15 +91,11 @@ export const constant: Primitive<(b: Builder, value: number | number[], shape?: 
       throw new FlatgradError(`constant: ${values.length} values do not fill shape ${fmtShape(s)} (${size(s)} elements)`, undefined, "FG161");
     return b.apply("constant", [], { values: values.length === 1 ? [values[0]!] : [...values], shape: s });
   },
-  eval: (_xs, _ins, attrs) => {
-    const v = attrs.values as number[];
-    const n = size(attrs.shape as number[]);
+  eval: (_xs, _ins, { values: v, shape }) => {
+    const n = size(shape);
     return v.length === n ? Float64Array.from(v) : new Float64Array(n).fill(v[0]!);
   },
-  math: (_args, attrs) => {
-    const v = attrs.values as number[];
-    return v.length === 1 ? String(v[0]) : `const${fmtShape(attrs.shape as number[])}`;
-  },
+  math: (_args, { values: v, shape }) => (v.length === 1 ? String(v[0]) : `const${fmtShape(shape)}`),
 };
 
 export const output: Composite<(b: Builder, name: string, x: TensorLike) => Node> = {

@@ -4,6 +4,19 @@ import type { Builder } from "../dsl/builder.js";
 import type { Epilogue, KernelWriter, View } from "../lower/view.js";
 
 export type Attrs = Record<string, unknown>;
+/** The attributes of an op that has none. */
+export type NoAttrs = Record<string, never>;
+
+/**
+ * What a derivative rule receives: the node's operands, the node itself (its value, `out`), the
+ * cotangent `dy` flowing into it (shaped like `out`) and its attributes. One shape for every op.
+ */
+export interface VjpArgs<A extends Attrs = Attrs, I extends readonly Node[] = readonly Node[]> {
+  readonly inputs: I;
+  readonly out: Node;
+  readonly dy: Node;
+  readonly attrs: A;
+}
 /** What a builder method accepts as a tensor: a node, or a plain number (a scalar constant). */
 export type TensorLike = Node | number;
 export type { Node, Shape, Builder };
@@ -24,35 +37,42 @@ export interface Lanes<V> {
   ifGreater(a: V, b: V, x: V, y: V): V;
 }
 
-/** How a primitive becomes loops. */
-export type Lowering =
+/** How a primitive becomes loops (the callbacks receive the op's typed attributes `A`). */
+export type Lowering<A extends Attrs = Attrs> =
   /** One expression per element; inputs are broadcast to the output shape by index maps. */
-  | { kind: "elementwise"; expr(args: string[], attrs: Attrs): string; lanes?<V>(L: Lanes<V>, args: V[], attrs: Attrs): V }
+  | { kind: "elementwise"; expr(args: string[], attrs: A): string; lanes?<V>(L: Lanes<V>, args: V[], attrs: A): V }
   /** A reduction over `attrs.axes`: acc = init; acc = combine(acc, v). */
   | { kind: "reduce"; init: string; combine(acc: string, v: string): string }
   /** A movement op: a new index map over the same buffer, never a copy (null: needs a contiguous input). */
-  | { kind: "view"; view(v: View, attrs: Attrs, out: Shape): View | null }
+  | { kind: "view"; view(v: View, attrs: A, out: Shape): View | null }
   /** Parameters, inputs and constants: buffers that exist before any kernel runs. */
   | { kind: "source" }
   /** An op with loops of its own (matmul, the max mask). */
-  | { kind: "kernel"; emit(w: KernelWriter, out: View, ins: View[], attrs: Attrs, epilogue?: Epilogue): void };
+  | { kind: "kernel"; emit(w: KernelWriter, out: View, ins: View[], attrs: A, epilogue?: Epilogue): void };
 
-/** A primitive: shape rule, reference semantics, derivative and lowering, in one place. */
-export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node> {
+/**
+ * A primitive: shape rule, reference semantics, derivative and lowering, in one place. `A` is the
+ * type of its attributes (`{ axes: number[]; keepDims: boolean }` for sum), which every rule
+ * receives. The rules are methods, so a primitive with typed attributes is still a `Primitive`.
+ */
+export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node, A extends Attrs = Attrs> {
   kind: "primitive";
   /** What the op means, one line. */
   doc: string;
   /** The builder method `g.<op>(...)`. */
   call: C;
   /** Output shape from input shapes; throws a FlatgradError naming the op and every operand shape. */
-  shape(ins: readonly Shape[], attrs: Attrs): number[];
+  shape(ins: readonly Shape[], attrs: A): number[];
   /** Reference semantics in float64 (the interpreter's oracle), written as plain loops. */
-  eval(xs: readonly Float64Array[], ins: readonly Shape[], attrs: Attrs, out: Shape): Float64Array;
-  /** Vector-Jacobian product: one entry per input, `null` where no gradient flows. */
-  vjp(b: Builder, n: Node, g: Node): (Node | null)[];
+  eval(xs: readonly Float64Array[], ins: readonly Shape[], attrs: A, out: Shape): Float64Array;
+  /**
+   * Vector-Jacobian product: dy·∂out/∂input for each input, built as IR through `b`; one entry
+   * per input, `null` where no gradient flows.
+   */
+  vjp(args: VjpArgs<A>, b: Builder): (Node | null)[];
   /** The math in the tutorial's notation, for comments and `explain`. */
-  math(args: string[], attrs: Attrs): string;
-  lower: Lowering;
+  math(args: string[], attrs: A): string;
+  lower: Lowering<A>;
 }
 
 /** A composite: built from other ops by the builder (the differentiator never sees it). */
