@@ -24,7 +24,8 @@ export function differentiate(g: Graph): Graph {
   const order = topo([g.loss]);
   // a node needs a gradient when a param is upstream of it
   const needs = new Set<Node>();
-  for (const n of order) if (n.op === "param" || n.inputs.some((c) => needs.has(c))) needs.add(n);
+  // (integer nodes never do: no gradient flows into or out of them)
+  for (const n of order) if (n.dtype !== "int32" && (n.op === "param" || n.inputs.some((c) => needs.has(c)))) needs.add(n);
 
   const contributions = new Map<Node, Node[]>();
   const total = new Map<Node, Node>();

@@ -1,7 +1,8 @@
-import { Ctx, type Node } from "../ir/graph.js";
+import { Ctx, type FloatDType, type Node } from "../ir/graph.js";
 import { FlatgradError, fmtShape, fmtValue, sameShape, type Shape, type Site } from "../ir/shape.js";
 import { registry, type OpName, type Registry } from "../ops/index.js";
-import type { Attrs, TensorLike } from "../ops/types.js";
+import type { Attrs, OpDef, TensorLike } from "../ops/types.js";
+import { intOperandError } from "../ops/family.js";
 import { callSite } from "./callsite.js";
 import { checkName } from "../ir/names.js";
 
@@ -11,9 +12,14 @@ export type OpMethods = { [K in OpName]: Method<Registry[K]["call"]> };
 
 /** What every builder has besides the ops. */
 export interface Core {
+  /** The model's dtype: params, constants and float inputs have it. */
+  readonly dtype: FloatDType;
   /** Make a primitive node (shape-checked and interned). */
   apply(op: OpName, inputs: Node[], attrs?: Attrs): Node;
-  /** A plain number becomes a scalar constant; a node stays itself. `op` and `what` name the operand in errors. */
+  /**
+   * A plain number becomes a scalar constant; a node stays itself. `op` and `what` name the operand
+   * in errors; an int32 tensor is rejected (FG165) unless `op` lists `what` in its `intOperands`.
+   */
   lift(x: TensorLike, op?: string, what?: string): Node;
   /** Check a numeric op argument. */
   number(op: string, what: string, v: unknown): number;
@@ -42,6 +48,7 @@ export interface Declared {
 export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
   let depth = 0;
   const core: Core = {
+    dtype: ctx.float,
     apply: (op, inputs, attrs = {}) => ctx.make(op, inputs, attrs),
     lift: (x, op = "constant", what = "the operand") => {
       if (typeof x === "number") {
@@ -49,6 +56,7 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
         return ctx.make("constant", [], { values: [x], shape: [] });
       }
       if (!isNode(x)) throw new FlatgradError(`${op}: ${what} must be a tensor or a number, got ${describeValue(x)}`, undefined, "FG100");
+      if (x.dtype === "int32" && !acceptsInt((registry as Record<string, OpDef>)[op], what)) throw intOperandError(op, what, x.shape);
       return x;
     },
     number: (op, what, v) => {
@@ -109,6 +117,8 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
   }
   return b;
 }
+
+const acceptsInt = (def: OpDef | undefined, role: string): boolean => def?.intOperands === true || (def?.intOperands?.includes(role) ?? false);
 
 export function isNode(x: unknown): x is Node {
   return typeof x === "object" && x !== null && "key" in x && "shape" in x && "op" in x;

@@ -1,6 +1,8 @@
 /**
  * The reference interpreter: evaluates any IR graph in float64 with each op's plain-loop `eval`.
- * It is the oracle every generated module is tested against.
+ * It is the oracle every generated module is tested against. Every dtype is held in a
+ * Float64Array (int32 values are exact there); an int32 input must hold int32 values, and an
+ * op whose result is int32 has it converted as an Int32Array would store it.
  */
 import { topo, type Graph, type Node } from "../ir/graph.js";
 import { size } from "../ir/shape.js";
@@ -17,8 +19,11 @@ export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Val
       if (!src) throw new Error(`interpreter: no value for ${n.op} "${String(n.attrs.name)}"`);
       if (src.length !== size(n.shape)) throw new Error(`interpreter: ${n.op} "${String(n.attrs.name)}" needs ${size(n.shape)} values, got ${src.length}`);
       v = Float64Array.from(src);
+      const bad = n.dtype === "int32" ? v.findIndex((x) => (x | 0) !== x) : -1;
+      if (bad >= 0) throw new Error(`interpreter: int32 input "${String(n.attrs.name)}" holds ${v[bad]} at ${bad}, not an int32 value`);
     } else {
       v = primitive(n.op).eval(n.inputs.map((c) => vals.get(c)!), n.inputs.map((c) => c.shape), { ...n.attrs }, n.shape);
+      if (n.dtype === "int32") v = Float64Array.from(Int32Array.from(v));
     }
     vals.set(n, v);
   }

@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   FG162: "a non-finite number (NaN or ±Infinity) as a constant, operand or op attribute",
   FG163: "invalid dtype",
   FG164: "unknown param init, or invalid param options",
+  FG165: "an int32 tensor as an operand the op accepts only as a float tensor",
+  FG166: "invalid input options: an unknown option, or a dtype other than \"int32\" or the model's",
   FG170: "a generated file could not be written (nothing was changed)",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;

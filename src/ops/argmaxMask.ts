@@ -1,6 +1,6 @@
 import { normAxes, size, type Shape } from "../ir/shape.js";
 import { affine, read } from "../lower/view.js";
-import { broadcastIndex } from "./family.js";
+import { broadcastIndex, sameDtype } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 /** 1 at the first maximum of each group reduced over `axes`, 0 elsewhere: the derivative of max. */
@@ -11,6 +11,7 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
     const xn = b.lift(x, "argmaxMask", "x");
     return b.apply("argmaxMask", [xn], { axes: normAxes("argmaxMask", axes, xn.shape) });
   },
+  dtype: sameDtype("argmaxMask", ["x"]),
   shape: (ins) => [...ins[0]!],
   eval: (xs, ins, { axes }) => {
     const s = ins[0]!;

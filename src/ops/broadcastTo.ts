@@ -1,11 +1,12 @@
 import { FlatgradError, broadcastShapes, checkShape, fmtShape, sameShape } from "../ir/shape.js";
-import { evalElementwise } from "./family.js";
+import { evalElementwise, sameDtype } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 export const broadcastTo: Primitive<(b: Builder, x: TensorLike, shape: number[]) => Node, { shape: number[] }> = {
   kind: "primitive",
   doc: "repeat x along new or size-1 axes to the given shape (NumPy broadcasting)",
   call: (b, x, shape) => b.apply("broadcastTo", [b.lift(x, "broadcastTo", "x")], { shape: checkShape("broadcastTo", "the target shape", shape) }),
+  dtype: sameDtype("broadcastTo", ["x"]),
   shape: ([s], { shape: t }) => {
     const r = broadcastShapes("broadcastTo", s!, t, ["x", "the target"], "FG146");
     if (!sameShape(r, t)) {

@@ -2,8 +2,8 @@
  * Family helpers: they take the boilerplate of elementwise and reduction ops, so that an op
  * file holds only what is particular to it.
  */
-import { broadcastShapes, fmtShape, normAxes, rowMajorStrides, size, type Shape } from "../ir/shape.js";
-import type { Attrs, Builder, Lanes, NoAttrs, Node, Primitive, TensorLike, VjpArgs } from "./types.js";
+import { FlatgradError, broadcastShapes, fmtShape, normAxes, rowMajorStrides, size, type Shape } from "../ir/shape.js";
+import type { Attrs, Builder, DType, Lanes, NoAttrs, Node, Primitive, TensorLike, VjpArgs } from "./types.js";
 import type { OpName } from "./index.js";
 
 /** Index of an output element in an input of shape `inShape` broadcast to `outShape`. */
@@ -35,6 +35,28 @@ export function evalElementwise(f: (...v: number[]) => number, xs: readonly Floa
   return res;
 }
 
+/** The message of an int32 operand where an op takes only floats (FG165), from `lift` and from the dtype rules. */
+export const intOperandError = (op: string, role: string, shape?: Shape): FlatgradError =>
+  new FlatgradError(
+    `${op}: ${role} is an int32 tensor${shape ? ` ${fmtShape(shape)}` : ""}, but ${op} takes only float tensors here (int32 tensors such as labels are accepted only where an op says so)`,
+    undefined,
+    "FG165",
+  );
+
+/**
+ * The default dtype rule: the output has the dtype of the inputs, which must be floats (an
+ * int32 operand is FG165, naming the operand by its role). Mixed float dtypes cannot occur:
+ * every source takes the model's dtype.
+ */
+export function sameDtype(op: string, roles: readonly string[] = []): (ins: readonly DType[]) => DType {
+  return (ins) => {
+    const k = ins.indexOf("int32");
+    if (k >= 0) throw intOperandError(op, roles[k] ?? `operand ${k}`);
+    if (!ins.length || ins.some((d) => d !== ins[0])) throw new Error(`internal: ${op} has operands of dtypes [${ins.join(", ")}] (a source needs a dtype rule)`);
+    return ins[0]!;
+  };
+}
+
 type UnaryCall = (b: Builder, x: TensorLike) => Node;
 export type UnaryAttrCall<A> = (b: Builder, x: TensorLike, a?: A) => Node;
 
@@ -56,6 +78,7 @@ function unaryCore<A extends Attrs>(name: OpName, s: UnarySpec<A>): Omit<Primiti
     kind: "primitive",
     doc: s.doc,
     shape: (ins) => [...ins[0]!],
+    dtype: sameDtype(name, ["x"]),
     eval: (xs, ins, attrs, out) => evalElementwise((v) => s.f(v, attrs), xs, ins, out),
     vjp: (args, b) => s.vjp(args as VjpArgs<A, readonly [Node]>, b),
     math: ([x], attrs) => s.math(x!, attrs),
@@ -99,6 +122,7 @@ export function binary(name: OpName, s: BinarySpec): Primitive<(b: Builder, x: T
     doc: s.doc,
     call: (b, x, y) => b.apply(name, [b.lift(x, name, "a"), b.lift(y, name, "b")]),
     shape: (ins) => broadcastShapes(name, ins[0]!, ins[1]!),
+    dtype: sameDtype(name, ["a", "b"]),
     eval: (xs, ins, _attrs, out) => evalElementwise(s.f, xs, ins, out),
     vjp: (args, b) => {
       const [x, y] = args.inputs as readonly [Node, Node];
@@ -146,6 +170,7 @@ export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall, Reduc
       return b.apply(name, [xn], { axes: normAxes(name, axes, xn.shape), keepDims: keepDims === true });
     },
     shape: (ins, attrs) => reducedShape(ins[0]!, normAxes(name, attrs.axes, ins[0]!), attrs.keepDims === true),
+    dtype: sameDtype(name, ["x"]),
     eval: (xs, ins, { axes }) => {
       const inS = ins[0]!;
       const keptShape = inS.map((d, i) => (axes.includes(i) ? 1 : d));

@@ -1,6 +1,6 @@
 import { FlatgradError, broadcastShapes, fmtShape, rowMajorStrides, size, type Shape } from "../ir/shape.js";
 import { emitMatmul } from "../lower/matmulKernel.js";
-import { broadcastIndex } from "./family.js";
+import { broadcastIndex, sameDtype } from "./family.js";
 import type { Builder, NoAttrs, Node, Primitive, TensorLike } from "./types.js";
 
 /** NumPy matmul dimensions: a 1-D a is a row [1,k], a 1-D b a column [k,1]; leading axes broadcast. */
@@ -26,6 +26,7 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
   kind: "primitive",
   doc: "matrix product with NumPy semantics (1-D vectors, 2-D matrices, batched 3-D and more)",
   call: (b, x, y) => b.apply("matmul", [b.lift(x, "matmul", "a"), b.lift(y, "matmul", "b")]),
+  dtype: sameDtype("matmul", ["a", "b"]),
   shape: ([a, b]) => matmulDims(a!, b!).out,
   eval: ([x, y], [as, bs]) => {
     const { a2, b2, batch, m, k, n } = matmulDims(as!, bs!);

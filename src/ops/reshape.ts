@@ -1,3 +1,4 @@
+import { sameDtype } from "./family.js";
 import { FlatgradError, fmtShape, fmtValue, rowMajorStrides, size } from "../ir/shape.js";
 import { isContiguous } from "../lower/view.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
@@ -20,6 +21,7 @@ export const reshape: Primitive<(b: Builder, x: TensorLike, shape: number[]) => 
     const target = free === 1 ? shape.map((d) => (d === -1 ? n / known : d)) : [...shape];
     return b.apply("reshape", [xn], { shape: target });
   },
+  dtype: sameDtype("reshape", ["x"]),
   shape: ([s], { shape: t }) => {
     if (!t.every((d) => Number.isInteger(d) && d >= 1))
       throw new FlatgradError(`reshape: x is ${fmtShape(s!)} but the new shape ${fmtValue(t)} has an invalid dimension (positive integers, or one -1 that divides the size)`, undefined, "FG152");

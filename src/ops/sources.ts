@@ -1,7 +1,7 @@
 /** Sources: the model's inputs, parameters and constants. They exist before any kernel runs. */
 import { FlatgradError, checkShape, fmtShape, fmtValue, size } from "../ir/shape.js";
 import { checkName } from "../ir/names.js";
-import type { Builder, Composite, Node, Primitive, TensorLike } from "./types.js";
+import type { Builder, Composite, DType, FloatDType, Node, Primitive, TensorLike } from "./types.js";
 
 /** The attributes of a named source (input, param). */
 export type NamedSource = { name: string; shape: number[] };
@@ -18,12 +18,31 @@ const source = (what: string) => ({
   lower: { kind: "source" as const },
 });
 
-export const input: Primitive<(b: Builder, name: string, shape: number[]) => Node, NamedSource> = {
+export interface InputOptions {
+  /** "int32" for class labels or token ids; default: the model's dtype. */
+  dtype?: DType;
+}
+
+/** Check `g.input`'s options; the attributes they add (an int32 input carries `dtype: "int32"`). */
+function checkInputOptions(name: string, opts: unknown, float: FloatDType): { dtype?: "int32" } {
+  const err = (msg: string) => new FlatgradError(`input "${name}": ${msg}`, undefined, "FG166");
+  if (opts === undefined) return {};
+  if (typeof opts !== "object" || opts === null || Array.isArray(opts)) throw err(`options must be an object like { dtype: "int32" }, got ${fmtValue(opts)}`);
+  for (const k of Object.keys(opts)) if (k !== "dtype") throw err(`unknown option "${k}" (known: dtype)`);
+  const dtype = (opts as { dtype?: unknown }).dtype;
+  if (dtype === undefined || dtype === float) return {};
+  if (dtype === "int32") return { dtype };
+  throw err(`dtype must be "int32" or the model's dtype "${float}", got ${fmtValue(dtype)}`);
+}
+
+export const input: Primitive<(b: Builder, name: string, shape: number[], options?: InputOptions) => Node, NamedSource & { dtype?: "int32" }> = {
   ...source("input"),
-  doc: "a named input of fixed shape (data or labels); never differentiated",
-  call: (b, name, shape) => {
+  doc: "a named input of fixed shape (data, or int32 labels and token ids); never differentiated",
+  dtype: (_ins, attrs, float) => attrs.dtype ?? float,
+  call: (b, name, shape, options) => {
     checkName("input", name);
-    return b.declare("input", name, b.apply("input", [], { name, shape: checkShape("input", `shape of "${name}"`, shape) }));
+    const s = checkShape("input", `shape of "${name}"`, shape);
+    return b.declare("input", name, b.apply("input", [], { name, shape: s, ...checkInputOptions(name, options, b.dtype) }));
   },
 };
 
@@ -61,6 +80,7 @@ function checkInit(name: string, shape: number[], opts: unknown): Required<Pick<
 
 export const param: Primitive<(b: Builder, name: string, shape: number[], options?: ParamOptions) => Node, NamedSource> = {
   ...source("param"),
+  dtype: (_ins, _attrs, float) => float,
   doc: "a named trainable parameter of fixed shape",
   call: (b, name, shape, options) => {
     checkName("param", name);
@@ -71,6 +91,7 @@ export const param: Primitive<(b: Builder, name: string, shape: number[], option
 
 export const constant: Primitive<(b: Builder, value: number | number[], shape?: number[]) => Node, { values: number[]; shape: number[] }> = {
   ...source("constant"),
+  dtype: (_ins, _attrs, float) => float,
   doc: "a constant tensor (a number fills the shape)",
   call: (b, value, shape) => {
     const values: unknown = typeof value === "number" ? [value] : value;
@@ -101,6 +122,8 @@ export const constant: Primitive<(b: Builder, value: number | number[], shape?: 
 export const output: Composite<(b: Builder, name: string, x: TensorLike) => Node> = {
   kind: "composite",
   doc: "name a tensor as a model output (returned by forward)",
+  // outputs may be int32 (class predictions, token ids)
+  intOperands: true,
   call: (b: Builder, name: string, x: TensorLike): Node => {
     checkName("output", name);
     return b.declare("output", name, b.lift(x, "output", `the tensor for "${name}"`));

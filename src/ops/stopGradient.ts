@@ -1,3 +1,4 @@
+import { sameDtype } from "./family.js";
 import type { Builder, NoAttrs, Node, Primitive, TensorLike } from "./types.js";
 
 /** Identity forward, no gradient backward (the max shift of a stable softmax, whose true gradient is 0). */
@@ -5,6 +6,7 @@ export const stopGradient: Primitive<(b: Builder, x: TensorLike) => Node, NoAttr
   kind: "primitive",
   doc: "x, with no gradient flowing back through it",
   call: (b, x) => b.apply("stopGradient", [b.lift(x, "stopGradient", "x")]),
+  dtype: sameDtype("stopGradient", ["x"]),
   shape: ([s]) => [...s!],
   eval: ([x]) => Float64Array.from(x!),
   // no gradient, by definition

@@ -1,3 +1,4 @@
+import { sameDtype } from "./family.js";
 import { FlatgradError, fmtShape, fmtValue, rowMajorStrides, size } from "../ir/shape.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -22,6 +23,7 @@ export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) =
     const r = xn.shape.length;
     return b.apply("transpose", [xn], { perm: checkPerm(perm ?? xn.shape.map((_d: number, i: number) => r - 1 - i), r, xn.shape) });
   },
+  dtype: sameDtype("transpose", ["x"]),
   shape: ([s], attrs) => checkPerm(attrs.perm, s!.length, s!).map((p) => s![p]!),
   eval: ([x], [s], { perm }, out) => {
     const inStrides = rowMajorStrides(s!);

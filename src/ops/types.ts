@@ -1,4 +1,4 @@
-import type { Node } from "../ir/graph.js";
+import type { DType, FloatDType, Node } from "../ir/graph.js";
 import type { Shape } from "../ir/shape.js";
 import type { Builder } from "../dsl/builder.js";
 import type { Epilogue, KernelWriter, View } from "../lower/view.js";
@@ -19,7 +19,7 @@ export interface VjpArgs<A extends Attrs = Attrs, I extends readonly Node[] = re
 }
 /** What a builder method accepts as a tensor: a node, or a plain number (a scalar constant). */
 export type TensorLike = Node | number;
-export type { Node, Shape, Builder };
+export type { Node, Shape, Builder, DType, FloatDType };
 
 /**
  * The arithmetic an elementwise op may be written in to run in SIMD lanes after a matmul
@@ -63,6 +63,14 @@ export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b
   call: C;
   /** Output shape from input shapes; throws a FlatgradError naming the op and every operand shape. */
   shape(ins: readonly Shape[], attrs: A): number[];
+  /**
+   * Output dtype from input dtypes (`float` is the model's dtype, for sources); throws a
+   * FlatgradError (FG165) for an int32 operand the op does not accept. Absent: "the same as the
+   * inputs, which must be floats" (`sameDtype`).
+   */
+  dtype?(ins: readonly DType[], attrs: A, float: FloatDType): DType;
+  /** The operand roles (as `lift` names them) that accept int32 tensors (`true`: all); none when absent. */
+  intOperands?: readonly string[] | true;
   /** Reference semantics in float64 (the interpreter's oracle), written as plain loops. */
   eval(xs: readonly Float64Array[], ins: readonly Shape[], attrs: A, out: Shape): Float64Array;
   /**
@@ -80,6 +88,8 @@ export interface Composite<C extends (b: Builder, ...args: never[]) => Node = (b
   kind: "composite";
   doc: string;
   call: C;
+  /** The operand roles (as `lift` names them) that accept int32 tensors (`true`: all); none when absent. */
+  intOperands?: readonly string[] | true;
 }
 
 export type OpDef = Primitive | Composite;

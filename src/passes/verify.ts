@@ -1,19 +1,23 @@
-/** The verifier: every node's shape agrees with its op's shape rule, and roots have the shapes the model declares. */
+/** The verifier: every node's shape and dtype agree with its op's rules, and roots have the shapes and dtypes the model declares. */
 import { roots, topo, type Graph } from "../ir/graph.js";
 import { fmtShape, sameShape } from "../ir/shape.js";
-import { primitive } from "../ops/index.js";
+import { nodeRules, primitive } from "../ops/index.js";
 
 export function verify(g: Graph): Graph {
   for (const n of topo(roots(g))) {
     const def = primitive(n.op);
     const want = def.shape(n.inputs.map((c) => c.shape), { ...n.attrs });
     if (!sameShape(want, n.shape)) throw new Error(`verify: ${n.op}#${n.id} has shape ${fmtShape(n.shape)} but its rule gives ${fmtShape(want)}`);
+    const dtype = nodeRules.dtype(n.op, n.inputs, { ...n.attrs }, g.dtype);
+    if (dtype !== n.dtype) throw new Error(`verify: ${n.op}#${n.id} has dtype ${n.dtype} but its rule gives ${dtype}`);
     if ((n.op === "input" || n.op === "param") && n.inputs.length) throw new Error(`verify: ${n.op}#${n.id} has inputs`);
   }
   for (const [name, d] of g.grads) {
     const p = g.params.get(name);
     if (!p || !sameShape(p.shape, d.shape)) throw new Error(`verify: gradient of ${name} is ${fmtShape(d.shape)}, param is ${p ? fmtShape(p.shape) : "missing"}`);
+    if (d.dtype !== p.dtype) throw new Error(`verify: gradient of ${name} is ${d.dtype}, param is ${p.dtype}`);
   }
   if (g.loss && g.loss.shape.length !== 0) throw new Error(`verify: the loss is not a scalar`);
+  if (g.loss && g.loss.dtype !== g.dtype) throw new Error(`verify: the loss is ${g.loss.dtype}, the model ${g.dtype}`);
   return g;
 }
