@@ -10,11 +10,20 @@ import { primitive } from "../ops/index.js";
 
 export type Values = Record<string, ArrayLike<number>>;
 
-export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Values): Map<Node, Float64Array> {
+/** What else `evaluate` may be given: `given` holds values to use for some nodes instead of computing them (finite differences w.r.t. an intermediate). */
+export interface EvalOptions {
+  given?: ReadonlyMap<Node, ArrayLike<number>>;
+}
+
+export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Values, { given }: EvalOptions = {}): Map<Node, Float64Array> {
   const vals = new Map<Node, Float64Array>();
   for (const n of topo(rootNodes)) {
     let v: Float64Array;
-    if (n.op === "input" || n.op === "param") {
+    const fixed = given?.get(n);
+    if (fixed) {
+      if (fixed.length !== size(n.shape)) throw new Error(`interpreter: the value given for ${n.op}#${n.id} has ${fixed.length} values, not ${size(n.shape)}`);
+      v = Float64Array.from(fixed);
+    } else if (n.op === "input" || n.op === "param") {
       const src = (n.op === "input" ? inputs : params)[n.attrs.name as string];
       if (!src) throw new Error(`interpreter: no value for ${n.op} "${String(n.attrs.name)}"`);
       if (src.length !== size(n.shape)) throw new Error(`interpreter: ${n.op} "${String(n.attrs.name)}" needs ${size(n.shape)} values, got ${src.length}`);
