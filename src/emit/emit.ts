@@ -146,6 +146,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       ["param", "parameters"],
       ["grad", "gradients dL/dparam"],
       ["state", "optimizer state"],
+      ["buffer", "buffers (state that is not trained)"],
       ["constant", "constants"],
       ["input", "inputs, copied where the WebAssembly kernels read them"],
       ["temp", "activations and intermediate gradients"],

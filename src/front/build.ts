@@ -23,6 +23,8 @@ export interface BuiltModel {
   graph: Graph;
   optimizer: OptimizerConfig;
   paramInit: Map<string, Attrs>;
+  /** Each buffer's init options (as params'; default zeros). */
+  bufferInit: Map<string, Attrs>;
 }
 
 const KNOWN = ["dtype", "optimizer", "build"];
@@ -53,7 +55,16 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     throw new FlatgradError(`defineModel: build must be a function build(g) { ... }, got ${fmtValue(def.build)}`, field(["build"]), "FG109");
 
   const ctx = new Ctx(nodeRules, dtype);
-  const declared: Declared = { inputs: new Map(), params: new Map(), paramInit: new Map(), outputs: new Map(), sites: new Map() };
+  const declared: Declared = {
+    inputs: new Map(),
+    params: new Map(),
+    paramInit: new Map(),
+    buffers: new Map(),
+    bufferInit: new Map(),
+    updates: new Map(),
+    outputs: new Map(),
+    sites: new Map(),
+  };
   const g = makeBuilder(ctx, declared);
   let loss: unknown;
   try {
@@ -98,8 +109,19 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     if (text !== undefined) nameNodesFromSource(ctx, f, text);
   }
   if (lossNode) ctx.name(lossNode, "loss");
-  const graph: Graph = { ctx, name, dtype, inputs: declared.inputs, params: declared.params, outputs: declared.outputs, loss: lossNode, grads: new Map() };
-  return { graph, optimizer, paramInit: declared.paramInit };
+  const graph: Graph = {
+    ctx,
+    name,
+    dtype,
+    inputs: declared.inputs,
+    params: declared.params,
+    buffers: declared.buffers,
+    outputs: declared.outputs,
+    loss: lossNode,
+    grads: new Map(),
+    updates: declared.updates,
+  };
+  return { graph, optimizer, paramInit: declared.paramInit, bufferInit: declared.bufferInit };
 }
 
 function describeExport(v: unknown): string {

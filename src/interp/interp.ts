@@ -4,7 +4,7 @@
  * Float64Array (int32 values are exact there); an int32 input must hold int32 values, and an
  * op whose result is int32 has it converted as an Int32Array would store it.
  */
-import { topo, type Graph, type Node } from "../ir/graph.js";
+import { roots, topo, type Graph, type Node } from "../ir/graph.js";
 import { size } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 
@@ -12,10 +12,14 @@ export type Values = Record<string, ArrayLike<number>>;
 
 /** What else `evaluate` may be given: `given` holds values to use for some nodes instead of computing them (finite differences w.r.t. an intermediate). */
 export interface EvalOptions {
+  /** The buffers' current values, by name. */
+  buffers?: Values;
   given?: ReadonlyMap<Node, ArrayLike<number>>;
 }
 
-export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Values, { given }: EvalOptions = {}): Map<Node, Float64Array> {
+const SOURCES: Record<string, "inputs" | "params" | "buffers"> = { input: "inputs", param: "params", buffer: "buffers" };
+
+export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Values, { buffers = {}, given }: EvalOptions = {}): Map<Node, Float64Array> {
   const vals = new Map<Node, Float64Array>();
   for (const n of topo(rootNodes)) {
     let v: Float64Array;
@@ -23,8 +27,8 @@ export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Val
     if (fixed) {
       if (fixed.length !== size(n.shape)) throw new Error(`interpreter: the value given for ${n.op}#${n.id} has ${fixed.length} values, not ${size(n.shape)}`);
       v = Float64Array.from(fixed);
-    } else if (n.op === "input" || n.op === "param") {
-      const src = (n.op === "input" ? inputs : params)[n.attrs.name as string];
+    } else if (SOURCES[n.op]) {
+      const src = { inputs, params, buffers }[SOURCES[n.op]!][n.attrs.name as string];
       if (!src) throw new Error(`interpreter: no value for ${n.op} "${String(n.attrs.name)}"`);
       if (src.length !== size(n.shape)) throw new Error(`interpreter: ${n.op} "${String(n.attrs.name)}" needs ${size(n.shape)} values, got ${src.length}`);
       v = Float64Array.from(src);
@@ -39,10 +43,12 @@ export function evaluate(rootNodes: readonly Node[], inputs: Values, params: Val
   return vals;
 }
 
-/** Run a whole graph: outputs, loss and gradients, all in float64. */
-export function interpret(g: Graph, inputs: Values, params: Values) {
-  const rootNodes = [...g.outputs.values(), ...(g.loss ? [g.loss] : []), ...g.grads.values()];
-  const vals = evaluate(rootNodes, inputs, params);
+/**
+ * Run a whole graph in float64: outputs, loss, gradients, and the buffers' new values after a
+ * training step (`updates`; the buffers themselves are not changed).
+ */
+export function interpret(g: Graph, inputs: Values, params: Values, buffers: Values = {}) {
+  const vals = evaluate(roots(g), inputs, params, { buffers });
   const pick = (m: ReadonlyMap<string, Node>) => Object.fromEntries([...m].map(([k, n]) => [k, vals.get(n)!]));
-  return { outputs: pick(g.outputs), loss: g.loss ? vals.get(g.loss)![0]! : undefined, grads: pick(g.grads) };
+  return { outputs: pick(g.outputs), loss: g.loss ? vals.get(g.loss)![0]! : undefined, grads: pick(g.grads), updates: pick(g.updates) };
 }

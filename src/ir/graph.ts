@@ -108,15 +108,22 @@ export interface Graph {
   readonly dtype: FloatDType;
   readonly inputs: ReadonlyMap<string, Node>;
   readonly params: ReadonlyMap<string, Node>;
+  /** State that is not trained (running statistics): `buffer` sources, by name. */
+  readonly buffers: ReadonlyMap<string, Node>;
   readonly outputs: ReadonlyMap<string, Node>;
   readonly loss: Node | undefined;
   /** dL/dparam for every param, once autodiff has run. */
   readonly grads: ReadonlyMap<string, Node>;
+  /**
+   * Buffer name → the node holding its new value: roots that only training runs, written into
+   * the buffer in place after the step's kernels (every buffer read in the step sees the old value).
+   */
+  readonly updates: ReadonlyMap<string, Node>;
 }
 
-/** All roots of a graph, in a fixed order: outputs, loss, gradients. */
+/** All roots of a graph, in a fixed order: outputs, loss, gradients, buffer updates. */
 export function roots(g: Graph): Node[] {
-  return [...g.outputs.values(), ...(g.loss ? [g.loss] : []), ...g.grads.values()];
+  return [...g.outputs.values(), ...(g.loss ? [g.loss] : []), ...g.grads.values(), ...g.updates.values()];
 }
 
 /** Nodes reachable from `rootNodes`, inputs before users, in deterministic order. */
@@ -162,7 +169,7 @@ export function mapGraph(g: Graph, rewrite: (n: Node, inputs: Node[]) => Node): 
     memo.set(n, out);
   }
   const m = (map: ReadonlyMap<string, Node>) => new Map([...map].map(([k, v]) => [k, memo.get(v) ?? v]));
-  return { ...g, outputs: m(g.outputs), grads: m(g.grads), loss: g.loss && memo.get(g.loss) };
+  return { ...g, outputs: m(g.outputs), grads: m(g.grads), updates: m(g.updates), loss: g.loss && memo.get(g.loss) };
 }
 
 /** Rebuild a node with new inputs (through the interning table). */

@@ -14,7 +14,7 @@ import { bufferReads, epilogueFits, planSimd, type LaneEpilogue, type SimdMatmul
 import type { Lanes, Lowering } from "../ops/types.js";
 
 /** `input`: a copy of an input, in the arena where the WebAssembly kernels can read it. */
-export type Role = "param" | "grad" | "state" | "constant" | "input" | "temp";
+export type Role = "param" | "grad" | "state" | "buffer" | "constant" | "input" | "temp";
 
 export interface Buffer {
   name: string;
@@ -152,6 +152,12 @@ export function lower(g: Graph): Program {
     bufOf.set(p, nm);
     names.set(p, nm);
   }
+  // buffers (state that is not trained) are read like params; their updates are not lowered yet (compile.ts refuses them)
+  for (const [bn, node] of g.buffers) {
+    const nm = namer.claim(bn);
+    bufOf.set(node, addBuf(nm, size(node.shape), "buffer"));
+    names.set(node, nm);
+  }
   for (const [iname, node] of g.inputs) {
     const nm = namer.claim(iname);
     inputLocals.set(iname, nm);
@@ -178,7 +184,7 @@ export function lower(g: Graph): Program {
     let v: View | null;
     const k = kindOf(n);
     if (n.op === "input") v = contiguous(inputLocals.get(n.attrs.name as string)!, n.shape);
-    else if (n.op === "param") v = contiguous(bufOf.get(n)!, n.shape);
+    else if (n.op === "param" || n.op === "buffer") v = contiguous(bufOf.get(n)!, n.shape);
     else if (n.op === "constant") v = isScalarConst(n) && !bufOf.has(n) ? null : contiguous(constBuf(n), n.shape);
     else if (k === "view" && !needCopy.has(n)) v = rawView(n);
     else if (inlined.has(n)) v = null;

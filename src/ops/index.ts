@@ -36,11 +36,12 @@ import { sum } from "./sum.js";
 import { max } from "./max.js";
 import { argmaxMask } from "./argmaxMask.js";
 import { input, param, constant, output } from "./sources.js";
+import { buffer } from "./buffer.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
   // sources
-  input, param, constant, output,
+  input, param, buffer, constant, output,
   // binary elementwise
   add, sub, mul, div, maximum, minimum, ge,
   // unary elementwise

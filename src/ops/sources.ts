@@ -1,4 +1,4 @@
-/** Sources: the model's inputs, parameters and constants. They exist before any kernel runs. */
+/** Sources: the model's inputs, parameters and constants. They exist before any kernel runs (buffers: buffer.ts). */
 import { FlatgradError, checkShape, fmtShape, fmtValue, size } from "../ir/shape.js";
 import { checkName } from "../ir/names.js";
 import type { Builder, Composite, DType, FloatDType, Node, Primitive, TensorLike } from "./types.js";
@@ -6,7 +6,7 @@ import type { Builder, Composite, DType, FloatDType, Node, Primitive, TensorLike
 /** The attributes of a named source (input, param). */
 export type NamedSource = { name: string; shape: number[] };
 
-const source = (what: string) => ({
+export const source = (what: string) => ({
   kind: "primitive" as const,
   shape: (_ins: unknown, attrs: { shape: number[] }) => [...attrs.shape],
   eval: (): Float64Array => {
@@ -57,13 +57,14 @@ export interface ParamOptions {
   high?: number;
 }
 
-function checkInit(name: string, shape: number[], opts: unknown): Required<Pick<ParamOptions, "init">> & ParamOptions {
-  const err = (msg: string) => new FlatgradError(`param "${name}": ${msg}`, undefined, "FG164");
+/** Check a param's (or a buffer's) init options; `dflt` is the init when none is given. */
+export function checkInit(kind: "param" | "buffer", name: string, shape: number[], opts: unknown, dflt: Init): Required<Pick<ParamOptions, "init">> & ParamOptions {
+  const err = (msg: string) => new FlatgradError(`${kind} "${name}": ${msg}`, undefined, "FG164");
   if (opts !== undefined && (typeof opts !== "object" || opts === null || Array.isArray(opts)))
     throw err(`options must be an object like { init: "zeros" }, got ${fmtValue(opts)}`);
   const o = (opts ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!["init", "std", "low", "high"].includes(k)) throw err(`unknown option "${k}" (known: init, std, low, high)`);
-  const init = o.init ?? (shape.length >= 2 ? "xavier" : "zeros");
+  const init = o.init ?? dflt;
   if (!INITS.includes(init as Init)) throw err(`unknown init ${fmtValue(init)} (known: ${INITS.join(", ")})`);
   const num = (k: string) => {
     if (o[k] !== undefined && (typeof o[k] !== "number" || !Number.isFinite(o[k]))) throw err(`${k} must be a finite number, got ${fmtValue(o[k])}`);
@@ -85,7 +86,7 @@ export const param: Primitive<(b: Builder, name: string, shape: number[], option
   call: (b, name, shape, options) => {
     checkName("param", name);
     const s = checkShape("param", `shape of "${name}"`, shape);
-    return b.declare("param", name, b.apply("param", [], { name, shape: s }), { ...checkInit(name, s, options) });
+    return b.declare("param", name, b.apply("param", [], { name, shape: s }), { ...checkInit("param", name, s, options, s.length >= 2 ? "xavier" : "zeros") });
   },
 };
 
