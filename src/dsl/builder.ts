@@ -1,7 +1,8 @@
-import { Ctx, type Node } from "../ir/graph.js";
+import { Ctx, type FloatDType, type Node } from "../ir/graph.js";
 import { FlatgradError, fmtShape, fmtValue, sameShape, type Shape, type Site } from "../ir/shape.js";
 import { registry, type OpName, type Registry } from "../ops/index.js";
-import type { Attrs, TensorLike } from "../ops/types.js";
+import type { Attrs, OpDef, TensorLike } from "../ops/types.js";
+import { intOperandError } from "../ops/family.js";
 import { callSite } from "./callsite.js";
 import { checkName } from "../ir/names.js";
 
@@ -11,16 +12,28 @@ export type OpMethods = { [K in OpName]: Method<Registry[K]["call"]> };
 
 /** What every builder has besides the ops. */
 export interface Core {
+  /** The model's dtype: params, constants and float inputs have it. */
+  readonly dtype: FloatDType;
   /** Make a primitive node (shape-checked and interned). */
   apply(op: OpName, inputs: Node[], attrs?: Attrs): Node;
-  /** A plain number becomes a scalar constant; a node stays itself. `op` and `what` name the operand in errors. */
+  /**
+   * A plain number becomes a scalar constant; a node stays itself. `op` and `what` name the operand
+   * in errors; an int32 tensor is rejected (FG165) unless `op` lists `what` in its `intOperands`.
+   */
   lift(x: TensorLike, op?: string, what?: string): Node;
   /** Check a numeric op argument. */
   number(op: string, what: string, v: unknown): number;
   /** Sum a gradient computed at a broadcast shape back to the operand's shape (the adjoint of broadcasting). */
   unbroadcast(g: Node, shape: Shape): Node;
-  /** Declare a named input, parameter or output (the model's interface). */
-  declare(kind: "input" | "param" | "output", name: string, node: Node, meta?: Attrs): Node;
+  /** Declare a named input, parameter, buffer or output (the model's interface). */
+  declare(kind: "input" | "param" | "buffer" | "output", name: string, node: Node, meta?: Attrs): Node;
+  /**
+   * Internal (for ops such as batchNorm, not part of the model-file contract): give `buffer` the
+   * new value `value` after each training step: an update root that only training runs, written
+   * in place after the step's kernels. `value` has the buffer's shape and dtype (FG148); the
+   * target is a buffer declared with `g.buffer` and is assigned at most once (FG113). Returns `value`.
+   */
+  assign(buffer: Node, value: TensorLike): Node;
 }
 
 // An interface (not a type alias) so that op files may mention Builder while the registry is typed.
@@ -30,6 +43,10 @@ export interface Declared {
   inputs: Map<string, Node>;
   params: Map<string, Node>;
   paramInit: Map<string, Attrs>;
+  buffers: Map<string, Node>;
+  bufferInit: Map<string, Attrs>;
+  /** Buffer name → the node holding its value after a training step. */
+  updates: Map<string, Node>;
   outputs: Map<string, Node>;
   /** Where each `kind:name` was declared (for duplicate-name errors). */
   sites: Map<string, Site>;
@@ -42,6 +59,7 @@ export interface Declared {
 export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
   let depth = 0;
   const core: Core = {
+    dtype: ctx.float,
     apply: (op, inputs, attrs = {}) => ctx.make(op, inputs, attrs),
     lift: (x, op = "constant", what = "the operand") => {
       if (typeof x === "number") {
@@ -49,6 +67,7 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
         return ctx.make("constant", [], { values: [x], shape: [] });
       }
       if (!isNode(x)) throw new FlatgradError(`${op}: ${what} must be a tensor or a number, got ${describeValue(x)}`, undefined, "FG100");
+      if (x.dtype === "int32" && !acceptsInt((registry as Record<string, OpDef>)[op], what)) throw intOperandError(op, what, x.shape);
       return x;
     },
     number: (op, what, v) => {
@@ -66,14 +85,15 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
     declare: (kind, name, node, meta) => {
       if (!declared) throw new FlatgradError(`${kind}: only a model's build(g) can declare ${kind}s`, undefined, "FG112");
       checkName(kind, name);
-      const map = kind === "input" ? declared.inputs : kind === "param" ? declared.params : declared.outputs;
-      const otherKind = kind === "input" ? "param" : kind === "param" ? "input" : undefined;
-      const other = otherKind === "param" ? declared.params : otherKind === "input" ? declared.inputs : undefined;
-      if (map.has(name) || other?.has(name)) {
-        const firstKind = map.has(name) ? kind : otherKind!;
+      // inputs, params and buffers share one namespace (a checkpoint's keys), outputs have their own
+      const kinds = kind === "output" ? (["output"] as const) : (["input", "param", "buffer"] as const);
+      const mapOf = (k: "input" | "param" | "buffer" | "output") => ({ input: declared.inputs, param: declared.params, buffer: declared.buffers, output: declared.outputs })[k];
+      const map = mapOf(kind);
+      const firstKind = kinds.find((k) => mapOf(k).has(name));
+      if (firstKind) {
         const first = declared.sites.get(`${firstKind}:${name}`);
         const where = first ? ` at ${first.file === ctx.site?.file ? "" : `${first.file}:`}line ${first.line}` : "";
-        const names = kind === "output" ? "outputs" : "inputs and params";
+        const names = kind === "output" ? "outputs" : "inputs, params and buffers";
         throw new FlatgradError(
           `${kind}: duplicate name "${name}": ${firstKind} "${name}" is already declared${where} (${names} share one namespace; names must be unique)`,
           undefined,
@@ -83,9 +103,30 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
       if (ctx.site) declared.sites.set(`${kind}:${name}`, ctx.site);
       map.set(name, node);
       if (kind === "param") declared.paramInit.set(name, meta ?? {});
+      if (kind === "buffer") declared.bufferInit.set(name, meta ?? {});
       if (kind !== "output") ctx.names.set(node, name);
       else ctx.name(node, name);
       return node;
+    },
+    assign: (target, value) => {
+      const site = declared && depth === 0 ? callSite() : undefined;
+      const fail = (msg: string, code: "FG112" | "FG113" | "FG148") => new FlatgradError(`assign: ${msg}`, site ?? ctx.site, code);
+      if (!declared) throw fail(`only a model's build(g) can assign buffers`, "FG112");
+      if (!isNode(target) || target.op !== "buffer")
+        throw fail(`the target must be a buffer declared with g.buffer(name, shape), got ${isNode(target) ? `a ${target.op} tensor ${fmtShape(target.shape)}` : describeValue(target)}`, "FG113");
+      const name = target.attrs.name as string;
+      if (declared.updates.has(name)) throw fail(`buffer "${name}" already has an update: a buffer is assigned at most once per step`, "FG113");
+      let v: Node;
+      try {
+        v = ctx.at(site, () => core.lift(value, "assign", "value"));
+      } catch (e) {
+        if (e instanceof FlatgradError) e.site ??= site;
+        throw e;
+      }
+      if (!sameShape(v.shape, target.shape) || v.dtype !== target.dtype)
+        throw fail(`buffer "${name}" is ${target.dtype} ${fmtShape(target.shape)} but the value is ${v.dtype} ${fmtShape(v.shape)}: they must be equal (no broadcasting)`, "FG148");
+      declared.updates.set(name, v);
+      return v;
     },
   };
   const b = core as Builder;
@@ -109,6 +150,8 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
   }
   return b;
 }
+
+const acceptsInt = (def: OpDef | undefined, role: string): boolean => def?.intOperands === true || (def?.intOperands?.includes(role) ?? false);
 
 export function isNode(x: unknown): x is Node {
   return typeof x === "object" && x !== null && "key" in x && "shape" in x && "op" in x;

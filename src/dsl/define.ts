@@ -1,5 +1,5 @@
 import type { Node } from "../ir/graph.js";
-import type { DType } from "../ir/graph.js";
+import type { FloatDType } from "../ir/graph.js";
 import type { Builder } from "./builder.js";
 import type { Site } from "../ir/shape.js";
 import { callSite } from "./callsite.js";
@@ -58,7 +58,7 @@ export type OptimizerConfig = SgdConfig | AdamConfig | AdamWConfig | RmspropConf
 
 export interface ModelDefinition {
   /** Element type of every tensor (default "float32"). */
-  dtype?: DType;
+  dtype?: FloatDType;
   /** The update `step` applies (default { type: "sgd", lr: 0.01 }). */
   optimizer?: OptimizerConfig;
   /** Declare inputs, params and outputs; return the scalar loss (or nothing, for inference only). */

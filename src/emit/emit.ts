@@ -31,6 +31,7 @@ const GROUPS: [string, string][] = [
   ["param", "parameters"],
   ["grad", "gradients dL/dparam"],
   ["optimizer", "optimizer state"],
+  ["buffer", "buffers (state that is not trained)"],
   ["constant", "constants"],
   ["input", "inputs, copied where the WebAssembly kernels read them"],
   ["temp", "activations and intermediate gradients"],

@@ -13,7 +13,7 @@ import type { DType } from "../ir/graph.js";
 const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../templates/module.ts");
 
 /** The typed array of each dtype, as the generated module names it. */
-export const ARRAY_OF: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array" };
+export const ARRAY_OF: Record<DType, string> = { float32: "Float32Array", float64: "Float64Array", int32: "Int32Array" };
 
 let text: string | undefined;
 export const templateText = (): string => (text ??= readFileSync(TEMPLATE, "utf8"));

@@ -1,9 +1,9 @@
 /** From a model definition to an IR graph: run build(g), check the model's interface, name the nodes. */
 import { isNode, makeBuilder, type Declared } from "../dsl/builder.js";
 import { definedAt, isModel, type OptimizerConfig } from "../dsl/define.js";
-import { Ctx, topo, type DType, type Graph, type Node } from "../ir/graph.js";
+import { Ctx, topo, type FloatDType, type Graph, type Node } from "../ir/graph.js";
 import { FlatgradError, fmtShape, fmtValue, type Site } from "../ir/shape.js";
-import { primitive } from "../ops/index.js";
+import { nodeRules } from "../ops/index.js";
 import type { Attrs } from "../ops/types.js";
 import { checkOptimizer } from "../optim/config.js";
 import { nameNodesFromSource } from "./names.js";
@@ -23,6 +23,8 @@ export interface BuiltModel {
   graph: Graph;
   optimizer: OptimizerConfig;
   paramInit: Map<string, Attrs>;
+  /** Each buffer's init options (as params'; default zeros). */
+  bufferInit: Map<string, Attrs>;
 }
 
 const KNOWN = ["dtype", "optimizer", "build"];
@@ -45,15 +47,24 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
   const field = (path: string[]): Site | undefined => src()?.fieldSite(path, defined) ?? defined ?? top;
   for (const k of Object.keys(def))
     if (!KNOWN.includes(k)) throw new FlatgradError(`defineModel: unknown field "${k}" (known: ${KNOWN.join(", ")})`, field([k]), "FG109");
-  const dtype: DType = def.dtype ?? "float32";
+  const dtype: FloatDType = def.dtype ?? "float32";
   if (dtype !== "float32" && dtype !== "float64")
     throw new FlatgradError(`defineModel: dtype must be "float32" or "float64", got ${fmtValue(def.dtype)}`, field(["dtype"]), "FG163");
   const optimizer = checkOptimizer(def.optimizer, (path) => field(["optimizer", ...path]));
   if (typeof def.build !== "function")
     throw new FlatgradError(`defineModel: build must be a function build(g) { ... }, got ${fmtValue(def.build)}`, field(["build"]), "FG109");
 
-  const ctx = new Ctx((op, inputs, attrs) => primitive(op).shape(inputs.map((n) => n.shape), attrs));
-  const declared: Declared = { inputs: new Map(), params: new Map(), paramInit: new Map(), outputs: new Map(), sites: new Map() };
+  const ctx = new Ctx(nodeRules, dtype);
+  const declared: Declared = {
+    inputs: new Map(),
+    params: new Map(),
+    paramInit: new Map(),
+    buffers: new Map(),
+    bufferInit: new Map(),
+    updates: new Map(),
+    outputs: new Map(),
+    sites: new Map(),
+  };
   const g = makeBuilder(ctx, declared);
   let loss: unknown;
   try {
@@ -98,8 +109,19 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     if (text !== undefined) nameNodesFromSource(ctx, f, text);
   }
   if (lossNode) ctx.name(lossNode, "loss");
-  const graph: Graph = { ctx, name, dtype, inputs: declared.inputs, params: declared.params, outputs: declared.outputs, loss: lossNode, grads: new Map() };
-  return { graph, optimizer, paramInit: declared.paramInit };
+  const graph: Graph = {
+    ctx,
+    name,
+    dtype,
+    inputs: declared.inputs,
+    params: declared.params,
+    buffers: declared.buffers,
+    outputs: declared.outputs,
+    loss: lossNode,
+    grads: new Map(),
+    updates: declared.updates,
+  };
+  return { graph, optimizer, paramInit: declared.paramInit, bufferInit: declared.bufferInit };
 }
 
 function describeExport(v: unknown): string {

@@ -1,8 +1,12 @@
 import { FlatgradError, fmtShape, type Shape, type Site } from "./shape.js";
 
-export type DType = "float32" | "float64";
+/** The element type of a tensor. Integer tensors (labels, token ids) carry no gradient. */
+export type DType = "float32" | "float64" | "int32";
+/** A model's dtype: the dtype of its params, constants and (by default) its inputs. */
+export type FloatDType = "float32" | "float64";
 /** Bytes per element of each dtype. */
-export const BYTES: Record<DType, number> = { float32: 4, float64: 8 };
+export const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
+export const isFloat = (d: DType): d is FloatDType => d !== "int32";
 
 /**
  * An immutable, interned IR node. Two nodes with the same op, inputs and attributes are the
@@ -14,11 +18,21 @@ export interface Node {
   readonly inputs: readonly Node[];
   readonly attrs: Readonly<Record<string, unknown>>;
   readonly shape: Shape;
-  /** Interning key: op, input ids and attributes. */
+  readonly dtype: DType;
+  /** Interning key: op, input ids, attributes and dtype (see `nodeKey`). */
   readonly key: string;
 }
 
-export type ShapeRule = (op: string, inputs: readonly Node[], attrs: Record<string, unknown>) => number[];
+/** The rules a context builds nodes with: each op's shape and dtype rules (`float` is the model's dtype). */
+export interface NodeRules {
+  shape(op: string, inputs: readonly Node[], attrs: Record<string, unknown>): number[];
+  dtype(op: string, inputs: readonly Node[], attrs: Record<string, unknown>, float: FloatDType): DType;
+}
+
+/** The interning key of op(inputs, attrs) with the given dtype: the one place it is spelled. */
+export function nodeKey(op: string, inputs: readonly Node[], attrs: Record<string, unknown>, dtype: DType): string {
+  return `${op}(${inputs.map((n) => n.id).join(",")})${Object.keys(attrs).length ? JSON.stringify(attrs) : ""}:${dtype}`;
+}
 
 /**
  * The node factory of one compilation: interns nodes and records, for each, the model-file
@@ -37,20 +51,19 @@ export class Ctx {
   /** The call site new nodes are attributed to when the caller gives none. */
   site: Site | undefined;
 
-  constructor(private shapeRule: ShapeRule) {}
+  /** `float`: the model's dtype, which params, constants and float inputs take. */
+  constructor(
+    private rules: NodeRules,
+    readonly float: FloatDType = "float32",
+  ) {}
 
   make(op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}): Node {
-    const key = `${op}(${inputs.map((n) => n.id).join(",")})${Object.keys(attrs).length ? JSON.stringify(attrs) : ""}`;
-    const found = this.find(op, inputs, attrs);
+    const dtype = this.rule(() => this.rules.dtype(op, inputs, attrs, this.float));
+    const key = nodeKey(op, inputs, attrs, dtype);
+    const found = this.table.get(key);
     if (found) return found;
-    let shape: number[];
-    try {
-      shape = this.shapeRule(op, inputs, attrs);
-    } catch (e) {
-      if (e instanceof FlatgradError && !e.site && this.site) e.site = this.site;
-      throw e;
-    }
-    const node: Node = Object.freeze({ id: this.nextId++, op, inputs: Object.freeze([...inputs]), attrs: Object.freeze({ ...attrs }), shape: Object.freeze(shape), key });
+    const shape = this.rule(() => this.rules.shape(op, inputs, attrs));
+    const node: Node = Object.freeze({ id: this.nextId++, op, inputs: Object.freeze([...inputs]), attrs: Object.freeze({ ...attrs }), shape: Object.freeze(shape), dtype, key });
     this.table.set(key, node);
     if (this.site) this.sites.set(node, this.site);
     return node;
@@ -58,7 +71,17 @@ export class Ctx {
 
   /** The interned node for op(inputs, attrs) if it exists, without creating it. */
   find(op: string, inputs: readonly Node[], attrs: Record<string, unknown> = {}): Node | undefined {
-    return this.table.get(`${op}(${inputs.map((n) => n.id).join(",")})${Object.keys(attrs).length ? JSON.stringify(attrs) : ""}`);
+    return this.table.get(nodeKey(op, inputs, attrs, this.rule(() => this.rules.dtype(op, inputs, attrs, this.float))));
+  }
+
+  /** Run a shape or dtype rule; its errors point at the call being built. */
+  private rule<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof FlatgradError && !e.site && this.site) e.site = this.site;
+      throw e;
+    }
   }
 
   /** Run `fn` with new nodes attributed to `site` (used by autodiff: a gradient comes from its forward node's line). */
@@ -81,18 +104,26 @@ export class Ctx {
 export interface Graph {
   readonly ctx: Ctx;
   readonly name: string;
-  readonly dtype: DType;
+  /** The model's dtype (params, constants, float inputs). */
+  readonly dtype: FloatDType;
   readonly inputs: ReadonlyMap<string, Node>;
   readonly params: ReadonlyMap<string, Node>;
+  /** State that is not trained (running statistics): `buffer` sources, by name. */
+  readonly buffers: ReadonlyMap<string, Node>;
   readonly outputs: ReadonlyMap<string, Node>;
   readonly loss: Node | undefined;
   /** dL/dparam for every param, once autodiff has run. */
   readonly grads: ReadonlyMap<string, Node>;
+  /**
+   * Buffer name → the node holding its new value: roots that only training runs, written into
+   * the buffer in place after the step's kernels (every buffer read in the step sees the old value).
+   */
+  readonly updates: ReadonlyMap<string, Node>;
 }
 
-/** All roots of a graph, in a fixed order: outputs, loss, gradients. */
+/** All roots of a graph, in a fixed order: outputs, loss, gradients, buffer updates. */
 export function roots(g: Graph): Node[] {
-  return [...g.outputs.values(), ...(g.loss ? [g.loss] : []), ...g.grads.values()];
+  return [...g.outputs.values(), ...(g.loss ? [g.loss] : []), ...g.grads.values(), ...g.updates.values()];
 }
 
 /** Nodes reachable from `rootNodes`, inputs before users, in deterministic order. */
@@ -138,7 +169,7 @@ export function mapGraph(g: Graph, rewrite: (n: Node, inputs: Node[]) => Node): 
     memo.set(n, out);
   }
   const m = (map: ReadonlyMap<string, Node>) => new Map([...map].map(([k, v]) => [k, memo.get(v) ?? v]));
-  return { ...g, outputs: m(g.outputs), grads: m(g.grads), loss: g.loss && memo.get(g.loss) };
+  return { ...g, outputs: m(g.outputs), grads: m(g.grads), updates: m(g.updates), loss: g.loss && memo.get(g.loss) };
 }
 
 /** Rebuild a node with new inputs (through the interning table). */

@@ -8,13 +8,15 @@ const JS_WORDS =
 /** Keys every JavaScript object already has: as names they would collide with Object's own members. */
 const OBJECT_KEYS = "constructor prototype __proto__ toString valueOf hasOwnProperty isPrototypeOf propertyIsEnumerable toLocaleString";
 
-/** Words that may not name an input, param or output: JavaScript's reserved words and Object's own keys. */
+/** Words that may not name an input, param, buffer or output: JavaScript's reserved words and Object's own keys. */
 export const RESERVED = new Set(`${JS_WORDS} ${OBJECT_KEYS}`.split(" "));
 const OBJECT_KEY_SET = new Set(OBJECT_KEYS.split(" "));
 export const MAX_NAME_LENGTH = 64;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IDENT = "[A-Za-z_][A-Za-z0-9_]*";
+/** An identifier, or a dotted path of identifiers (`bn1.running_mean`, as a PyTorch state_dict key). */
+export const NAME = new RegExp(`^${IDENT}(\\.${IDENT})*$`);
 
-const RULE = `names are ASCII identifiers: a letter or _ then letters, digits or _, at most ${MAX_NAME_LENGTH} characters`;
+const RULE = `names are ASCII identifiers (a letter or _ then letters, digits or _) or dotted paths of them like bn1.running_mean, at most ${MAX_NAME_LENGTH} characters`;
 
 /** A name quoted for a message: JSON escapes, plus the line separators JSON leaves raw. */
 const quote = (s: string): string => JSON.stringify(s).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
@@ -27,7 +29,13 @@ export function nameProblem(name: unknown): string | undefined {
   if (name.length > MAX_NAME_LENGTH) return `it is ${name.length} characters long (${RULE})`;
   if (!NAME.test(name)) {
     if (/^[0-9]/.test(name)) return `a name must not start with a digit (${RULE})`;
-    const bad = [...name].find((c) => !/[A-Za-z0-9_]/.test(c))!;
+    const bad = [...name].find((c) => !/[A-Za-z0-9_.]/.test(c));
+    if (bad === undefined) {
+      const parts = name.split(".");
+      const empty = parts.findIndex((p) => p === "");
+      if (empty >= 0) return `${empty === 0 ? "it starts with a dot" : empty === parts.length - 1 ? "it ends with a dot" : "it has two dots in a row"}: each part of a dotted name is an identifier (${RULE})`;
+      return `the part ${quote(parts.find((p) => /^[0-9]/.test(p))!)} starts with a digit: each part of a dotted name is an identifier (${RULE})`;
+    }
     const cp = bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
     return `the character ${quote(bad)} (U+${cp}) is not allowed (${RULE})`;
   }
@@ -36,7 +44,10 @@ export function nameProblem(name: unknown): string | undefined {
   return undefined;
 }
 
-/** Names from model files become identifiers and keys in generated code, so only plain ASCII identifiers pass. */
+/**
+ * Names from model files become keys (and, sanitised, identifiers) in generated code, so only
+ * plain ASCII identifiers and dotted paths of them pass.
+ */
 export function checkName(kind: string, name: unknown): string {
   const why = nameProblem(name);
   if (why !== undefined)

@@ -4,7 +4,7 @@
  * movement op becomes a view (an index map over its operand's buffer), or a copy where no index
  * map can express it. Offsets come later, from the memory plan.
  */
-import type { Graph, Node } from "../ir/graph.js";
+import type { DType, Graph, Node } from "../ir/graph.js";
 import { size } from "../ir/shape.js";
 import { Namer } from "./namer.js";
 import { contiguous, type View } from "./view.js";
@@ -20,6 +20,8 @@ export interface Storage {
   bufOf: Map<Node, string>;
   inputLocals: Map<string, string>;
   params: Map<string, string>;
+  /** Buffer (state that is not trained) name → its buffer. */
+  buffersOf: Map<string, string>;
   grads: Map<string, string>;
   optimizer: { state: OptimizerState; roles: string[]; step: string };
   /** Gradients that no kernel writes straight into their buffer (a view or a source): copied there. */
@@ -31,7 +33,7 @@ export interface Storage {
   /** A view node's own index map over its operand (null: over a literal, or inexpressible). */
   rawView(n: Node): View | null;
   /** A new buffer (for the later stages: copies of outputs and inputs). */
-  add(preferred: string, n: number, role: Role): string;
+  add(preferred: string, n: number, role: Role, dtype?: DType): string;
 }
 
 export const isScalarConst = (n: Node) => sourceOf(n) === "constant" && size(n.shape) === 1;
@@ -42,11 +44,11 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
   const names = new Map<Node, string>();
   const buffers: Buffer[] = [];
   const bufOf = new Map<Node, string>();
-  const addBuf = (name: string, n: number, role: Role, values?: number[]) => {
-    buffers.push({ name, size: n, dtype: g.dtype, offset: -1, role, ...(values && { values }) });
+  const addBuf = (name: string, n: number, role: Role, values?: number[], dtype: DType = g.dtype) => {
+    buffers.push({ name, size: n, dtype, offset: -1, role, ...(values && { values }) });
     return name;
   };
-  const add = (preferred: string, n: number, role: Role) => addBuf(namer.claim(preferred), n, role);
+  const add = (preferred: string, n: number, role: Role, dtype: DType = g.dtype) => addBuf(namer.claim(preferred), n, role, undefined, dtype);
 
   // a value is named after the model file's variable; a gradient after the value it differentiates (dz1)
   const resultName = new Map<string, string>();
@@ -74,6 +76,13 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
     params.set(pn, addBuf(nm, size(p.shape), "param"));
     bufOf.set(p, nm);
     names.set(p, nm);
+  }
+  const buffersOf = new Map<string, string>();
+  for (const [bn, node] of g.buffers) {
+    const nm = namer.claim(bn);
+    buffersOf.set(bn, addBuf(nm, size(node.shape), "buffer"));
+    bufOf.set(node, nm);
+    names.set(node, nm);
   }
   const inputLocals = new Map<string, string>();
   for (const [iname, node] of g.inputs) {
@@ -104,7 +113,7 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
     let v: View | null;
     const src = sourceOf(n);
     if (src === "input") v = contiguous(inputLocals.get(n.attrs.name as string)!, n.shape);
-    else if (src === "param") v = contiguous(bufOf.get(n)!, n.shape);
+    else if (src === "param" || src === "buffer") v = contiguous(bufOf.get(n)!, n.shape);
     else if (src === "constant") v = isScalarConst(n) && !bufOf.has(n) ? null : contiguous(constBuf(n), n.shape);
     else if (kindOf(n) === "view" && !needCopy.has(n)) v = rawView(n);
     else if (f.inlined.has(n)) v = null;
@@ -130,7 +139,7 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
   const bufFor = (n: Node): string => {
     let nm = bufOf.get(n);
     if (!nm) {
-      nm = add(preferred(n), size(n.shape), "temp");
+      nm = add(preferred(n), size(n.shape), "temp", n.dtype);
       bufOf.set(n, nm);
       names.set(n, nm);
     }
@@ -150,5 +159,5 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
         viewCache.clear();
       }
   }
-  return { namer, buffers, names, bufOf, inputLocals, params, grads, optimizer, gradRootCopy, needCopy, viewOf, rawView, add };
+  return { namer, buffers, names, bufOf, inputLocals, params, buffersOf, grads, optimizer, gradRootCopy, needCopy, viewOf, rawView, add };
 }

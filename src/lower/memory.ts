@@ -1,7 +1,7 @@
 /**
  * Stage 5, the memory plan: one arena (one ArrayBuffer) for every buffer of the module, each
  * buffer at a byte offset aligned to its dtype, so that a typed view per dtype reaches it.
- * Buffers that live across calls (params, gradients, optimizer state, constants, input copies)
+ * Buffers that live across calls (params, gradients, optimizer state, buffers, constants, input copies)
  * come first, in that order; temporaries share the rest by lifetime, each placed in the
  * best-fitting freed block, else at the end. Lifetimes are taken over the entry points' kernels
  * one after another (a kernel two entry points share appears in both): a temporary lives from
@@ -11,7 +11,7 @@
 import { BYTES } from "../ir/graph.js";
 import type { Buffer, Kernel } from "./program.js";
 
-const PERSISTENT = ["param", "grad", "optimizer", "constant", "input"] as const;
+const PERSISTENT = ["param", "grad", "optimizer", "buffer", "constant", "input"] as const;
 
 /** An entry point's kernels in order, and the buffers it returns (they live to its end). */
 export interface EntryKernels {

@@ -11,10 +11,10 @@ import type { SimdMatmul } from "../wasm/matmul.js";
 /**
  * What a buffer holds, which decides who may write it:
  * `param` (trained), `grad` (dL/dparam), `optimizer` (the optimizer's state: only `resetOptimizer`
- * zeroes it), `constant`, `input` (a copy of an input, in the arena where the WebAssembly kernels
+ * zeroes it), `buffer` (state that is not trained, written only by training's updates), `constant`, `input` (a copy of an input, in the arena where the WebAssembly kernels
  * can read it) and `temp` (activations and intermediate gradients, sharing memory by lifetime).
  */
-export type Role = "param" | "grad" | "optimizer" | "constant" | "input" | "temp";
+export type Role = "param" | "grad" | "optimizer" | "buffer" | "constant" | "input" | "temp";
 
 export interface Buffer {
   name: string;

@@ -50,7 +50,7 @@ export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule
   /** A root's buffer: its kernel's own when it computes one, else a copy named `preferred`. */
   const rootOf = (n: Node, preferred: string, length: number): { buf: string; root: { node: Node; into?: string } } => {
     if (computedInPlace(n)) return { buf: s.viewOf(n)!.base, root: { node: n } };
-    const buf = s.add(preferred, length, "temp");
+    const buf = s.add(preferred, length, "temp", n.dtype);
     return { buf, root: { node: n, into: buf } };
   };
 
@@ -77,7 +77,7 @@ export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule
   const inputCopies = new Map<string, string>();
   const simdReads = new Set([...forward, ...evalLoss, ...train].flatMap((k) => (k.simd ? bufferReads(k.simd.plan) : [])));
   for (const [iname, local] of s.inputLocals)
-    if (simdReads.has(local)) inputCopies.set(local, s.add(`${local}_copy`, size(g.inputs.get(iname)!.shape), "input"));
+    if (simdReads.has(local)) inputCopies.set(local, s.add(`${local}_copy`, size(g.inputs.get(iname)!.shape), "input", g.inputs.get(iname)!.dtype));
   const forwardSet = new Set(topo([...f.forwardRoots, ...(e.loss ? [e.loss] : [])]));
   for (const k of train) k.backward = !forwardSet.has(k.node);
   const inputsOf = (kernels: Kernel[]) => [...s.inputLocals].filter(([, local]) => kernels.some((k) => k.reads.has(local))).map(([n]) => n);

@@ -6,5 +6,5 @@ export const abs = unary("abs", {
   expr: (x) => `Math.abs(${x})`,
   math: (x) => `|${x}|`,
   // d|x| = sign(x)·dx  (0 at x = 0)
-  vjp: (b, x, _y, g) => b.mul(g, b.sign(x)),
+  vjp: ({ inputs: [x], dy }, b) => [b.mul(dy, b.sign(x))],
 });

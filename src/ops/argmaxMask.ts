@@ -1,21 +1,21 @@
 import { normAxes, size, type Shape } from "../ir/shape.js";
 import { affine, read } from "../lower/view.js";
-import { broadcastIndex } from "./family.js";
+import { broadcastIndex, sameDtype } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 /** 1 at the first maximum of each group reduced over `axes`, 0 elsewhere: the derivative of max. */
-export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | number[]) => Node> = {
+export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | number[]) => Node, { axes: number[] }> = {
   kind: "primitive",
   doc: "one-hot of the first maximum over the given axes",
   call: (b, x, axes) => {
     const xn = b.lift(x, "argmaxMask", "x");
     return b.apply("argmaxMask", [xn], { axes: normAxes("argmaxMask", axes, xn.shape) });
   },
+  dtype: sameDtype("argmaxMask", ["x"]),
   shape: (ins) => [...ins[0]!],
-  eval: (xs, ins, attrs) => {
+  eval: (xs, ins, { axes }) => {
     const s = ins[0]!;
     const x = xs[0]!;
-    const axes = attrs.axes as number[];
     const kept: Shape = s.map((d, i) => (axes.includes(i) ? 1 : d));
     const best = new Float64Array(size(kept)).fill(-Infinity);
     const where = new Int32Array(size(kept)).fill(-1);
@@ -33,11 +33,10 @@ export const argmaxMask: Primitive<(b: Builder, x: TensorLike, axes?: number | n
   },
   // piecewise constant: no gradient
   vjp: () => [null],
-  math: ([x], attrs) => `onehot(argmax[axes ${(attrs.axes as number[]).join(",")}](${x}))`,
+  math: ([x], { axes }) => `onehot(argmax[axes ${axes.join(",")}](${x}))`,
   lower: {
     kind: "kernel",
-    emit: (w, out, [x], attrs) => {
-      const axes = attrs.axes as number[];
+    emit: (w, out, [x], { axes }) => {
       const s = x!.shape;
       const vars = s.map((_, i) => w.local(`i${i}`));
       const [best, where, o, v] = ["best", "where", "o", "v"].map((n) => w.local(n)) as [string, string, string, string];

@@ -14,8 +14,8 @@ export const bceTerm = binary("bceTerm", {
   math: (p, t) => `bce(${p}, ${t})`,
   // ∂/∂p = (p − t) / max(p(1 − p), 1e-12)  (PyTorch's guard: finite when p saturates at 0 or 1)
   // ∂/∂t = log(1 − p) − log p  (both clamped at −100)
-  vjp: (b, p, t, _out, g) => [
-    b.mul(g, b.div(b.sub(p, t), b.maximum(b.mul(p, b.sub(1, p)), 1e-12))),
-    b.mul(g, b.sub(b.maximum(b.log(b.sub(1, p)), -100), b.maximum(b.log(p), -100))),
+  vjp: ({ inputs: [p, t], dy }, b) => [
+    b.mul(dy, b.div(b.sub(p, t), b.maximum(b.mul(p, b.sub(1, p)), 1e-12))),
+    b.mul(dy, b.sub(b.maximum(b.log(b.sub(1, p)), -100), b.maximum(b.log(p), -100))),
   ],
 });

@@ -1,13 +1,13 @@
 import { FlatgradError, broadcastShapes, checkShape, fmtShape, sameShape } from "../ir/shape.js";
-import { evalElementwise } from "./family.js";
+import { evalElementwise, sameDtype } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
-export const broadcastTo: Primitive<(b: Builder, x: TensorLike, shape: number[]) => Node> = {
+export const broadcastTo: Primitive<(b: Builder, x: TensorLike, shape: number[]) => Node, { shape: number[] }> = {
   kind: "primitive",
   doc: "repeat x along new or size-1 axes to the given shape (NumPy broadcasting)",
   call: (b, x, shape) => b.apply("broadcastTo", [b.lift(x, "broadcastTo", "x")], { shape: checkShape("broadcastTo", "the target shape", shape) }),
-  shape: ([s], attrs) => {
-    const t = attrs.shape as number[];
+  dtype: sameDtype("broadcastTo", ["x"]),
+  shape: ([s], { shape: t }) => {
     const r = broadcastShapes("broadcastTo", s!, t, ["x", "the target"], "FG146");
     if (!sameShape(r, t)) {
       const why =
@@ -20,8 +20,8 @@ export const broadcastTo: Primitive<(b: Builder, x: TensorLike, shape: number[])
   },
   eval: (xs, ins, _a, out) => evalElementwise((v) => v, xs, ins, out),
   // d broadcast(x) = Σ of dy over the broadcast axes
-  vjp: (b, n, g) => [b.unbroadcast(g, n.inputs[0]!.shape)],
-  math: ([x], attrs) => `broadcast(${x}, ${fmtShape(attrs.shape as number[])})`,
+  vjp: ({ inputs: [x], dy }, b) => [b.unbroadcast(dy, x!.shape)],
+  math: ([x], { shape }) => `broadcast(${x}, ${fmtShape(shape)})`,
   lower: {
     kind: "view",
     view: (v, _a, out) => {

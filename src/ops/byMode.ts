@@ -12,12 +12,12 @@ export const byMode: Primitive<(b: Builder, train: TensorLike, evalValue: Tensor
   doc: "training ? train : eval (resolved per entry point, never at run time)",
   call: (b, t, e) => b.apply("byMode", [b.lift(t, "byMode", "train"), b.lift(e, "byMode", "eval")]),
   shape: ([t, e]) => {
-    if (!sameShape(t!, e!)) throw new FlatgradError(`byMode: train is ${fmtShape(t!)} but eval is ${fmtShape(e!)}: both modes must give the same shape`, undefined, "FG148");
+    if (!sameShape(t!, e!)) throw new FlatgradError(`byMode: train is ${fmtShape(t!)} but eval is ${fmtShape(e!)}: both modes must give the same shape`, undefined, "FG149");
     return [...t!];
   },
   eval: ([t]) => Float64Array.from(t!),
   // gradients are taken in training, where the value is `train`; eval's branch gets none
-  vjp: (_b, _n, g) => [g, null],
+  vjp: ({ dy }) => [dy, null],
   math: ([t, e]) => `training ? ${t} : ${e}`,
   modeBranch: { train: 0, eval: 1 },
   // never lowered: every entry point is specialised to its mode first

@@ -7,5 +7,5 @@ export const div = binary("div", {
   lanes: (L, a, b) => L.div(a, b),
   math: (a, b) => `${a} / ${b}`,
   // d(a/b) = da/b − (a/b)·db/b
-  vjp: (b, _x, y, out, g) => [b.div(g, y), b.neg(b.div(b.mul(g, out), y))],
+  vjp: ({ inputs: [, y], out, dy }, b) => [b.div(dy, y), b.neg(b.div(b.mul(dy, out), y))],
 });

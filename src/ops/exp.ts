@@ -6,5 +6,5 @@ export const exp = unary("exp", {
   expr: (x) => `Math.exp(${x})`,
   math: (x) => `exp(${x})`,
   // d eˣ = eˣ·dx
-  vjp: (b, _x, y, g) => b.mul(g, y),
+  vjp: ({ out, dy }, b) => [b.mul(dy, out)],
 });

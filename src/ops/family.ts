@@ -2,8 +2,8 @@
  * Family helpers: they take the boilerplate of elementwise and reduction ops, so that an op
  * file holds only what is particular to it.
  */
-import { broadcastShapes, fmtShape, normAxes, rowMajorStrides, size, type Shape } from "../ir/shape.js";
-import type { Attrs, Builder, Lanes, Node, Primitive, TensorLike } from "./types.js";
+import { FlatgradError, broadcastShapes, fmtShape, normAxes, rowMajorStrides, size, type Shape } from "../ir/shape.js";
+import type { Attrs, Builder, DType, Lanes, NoAttrs, Node, Primitive, TensorLike, VjpArgs } from "./types.js";
 import type { OpName } from "./index.js";
 
 /** Index of an output element in an input of shape `inShape` broadcast to `outShape`. */
@@ -35,40 +35,69 @@ export function evalElementwise(f: (...v: number[]) => number, xs: readonly Floa
   return res;
 }
 
-type UnaryCall = (b: Builder, x: TensorLike) => Node;
-type UnaryAttrCall<A> = (b: Builder, x: TensorLike, a?: A) => Node;
+/** The message of an int32 operand where an op takes only floats (FG165), from `lift` and from the dtype rules. */
+export const intOperandError = (op: string, role: string, shape?: Shape): FlatgradError =>
+  new FlatgradError(
+    `${op}: ${role} is an int32 tensor${shape ? ` ${fmtShape(shape)}` : ""}, but ${op} takes only float tensors here (int32 tensors such as labels are accepted only where an op says so)`,
+    undefined,
+    "FG165",
+  );
 
-interface UnarySpec {
-  doc: string;
-  /** Reference semantics of one element. */
-  f(x: number, attrs: Attrs): number;
-  /** The same as a JavaScript expression over `x` (an identifier or element access). */
-  expr(x: string, attrs: Attrs): string;
-  math(x: string, attrs: Attrs): string;
-  vjp(b: Builder, x: Node, y: Node, g: Node, attrs: Attrs): Node | null;
-  /** The same in SIMD lanes, with the same semantics as `expr` (optional). */
-  lanes?<V>(L: Lanes<V>, x: V, attrs: Attrs): V;
+/**
+ * The default dtype rule: the output has the dtype of the inputs, which must be floats (an
+ * int32 operand is FG165, naming the operand by its role). Mixed float dtypes cannot occur:
+ * every source takes the model's dtype.
+ */
+export function sameDtype(op: string, roles: readonly string[] = []): (ins: readonly DType[]) => DType {
+  return (ins) => {
+    const k = ins.indexOf("int32");
+    if (k >= 0) throw intOperandError(op, roles[k] ?? `operand ${k}`);
+    if (!ins.length || ins.some((d) => d !== ins[0])) throw new Error(`internal: ${op} has operands of dtypes [${ins.join(", ")}] (a source needs a dtype rule)`);
+    return ins[0]!;
+  };
 }
 
-function unaryCore(name: OpName, s: UnarySpec): Omit<Primitive, "call"> {
+type UnaryCall = (b: Builder, x: TensorLike) => Node;
+export type UnaryAttrCall<A> = (b: Builder, x: TensorLike, a?: A) => Node;
+
+interface UnarySpec<A extends Attrs> {
+  doc: string;
+  /** Reference semantics of one element. */
+  f(x: number, attrs: A): number;
+  /** The same as a JavaScript expression over `x` (an identifier or element access). */
+  expr(x: string, attrs: A): string;
+  math(x: string, attrs: A): string;
+  /** dy·f'(x) for the one operand (`out` is y = f(x)). */
+  vjp(args: VjpArgs<A, readonly [Node]>, b: Builder): [Node | null];
+  /** The same in SIMD lanes, with the same semantics as `expr` (optional). */
+  lanes?<V>(L: Lanes<V>, x: V, attrs: A): V;
+}
+
+function unaryCore<A extends Attrs>(name: OpName, s: UnarySpec<A>): Omit<Primitive<UnaryCall, A>, "call"> {
   return {
     kind: "primitive",
     doc: s.doc,
     shape: (ins) => [...ins[0]!],
+    dtype: sameDtype(name, ["x"]),
     eval: (xs, ins, attrs, out) => evalElementwise((v) => s.f(v, attrs), xs, ins, out),
-    vjp: (b, n, g) => [s.vjp(b, n.inputs[0]!, n, g, n.attrs)],
+    vjp: (args, b) => s.vjp(args as VjpArgs<A, readonly [Node]>, b),
     math: ([x], attrs) => s.math(x!, attrs),
     lower: { kind: "elementwise", expr: ([x], attrs) => s.expr(x!, attrs), ...(s.lanes && { lanes: (L, [x], attrs) => s.lanes!(L, x!, attrs) }) },
   };
 }
 
 /** A unary elementwise op `y = f(x)`. */
-export function unary(name: OpName, s: UnarySpec): Primitive<UnaryCall> {
+export function unary(name: OpName, s: UnarySpec<NoAttrs>): Primitive<UnaryCall, NoAttrs> {
   return { ...unaryCore(name, s), call: (b, x) => b.apply(name, [b.lift(x, name, "x")]) };
 }
 
 /** A unary elementwise op with one numeric attribute (`leakyRelu(x, slope)`, `pow(x, exponent)`). */
-export function unaryWithAttr(name: OpName, attr: string, dflt: number | undefined, s: UnarySpec): Primitive<UnaryAttrCall<number>> {
+export function unaryWithAttr<K extends string>(
+  name: OpName,
+  attr: K,
+  dflt: number | undefined,
+  s: UnarySpec<NoInfer<Record<K, number>>>,
+): Primitive<UnaryAttrCall<number>, Record<K, number>> {
   return {
     ...unaryCore(name, s),
     call: (b, x, a) => b.apply(name, [b.lift(x, name, "x")], { [attr]: b.number(name, attr, a ?? dflt) }),
@@ -80,23 +109,24 @@ interface BinarySpec {
   f(a: number, b: number): number;
   expr(a: string, b: string): string;
   math(a: string, b: string): string;
-  /** Gradients for a and b, at the output shape; `unbroadcast` sums them back to each operand's shape. */
-  vjp(b: Builder, x: Node, y: Node, out: Node, g: Node): [Node | null, Node | null];
+  /** Gradients for a and b at the output shape; the family sums them back to each operand's shape (`unbroadcast`). */
+  vjp(args: VjpArgs<NoAttrs, readonly [Node, Node]>, b: Builder): [Node | null, Node | null];
   /** The same in SIMD lanes, with the same semantics as `expr` (optional). */
   lanes?<V>(L: Lanes<V>, a: V, b: V): V;
 }
 
 /** A binary elementwise op with NumPy broadcasting; plain numbers are accepted for either operand. */
-export function binary(name: OpName, s: BinarySpec): Primitive<(b: Builder, x: TensorLike, y: TensorLike) => Node> {
+export function binary(name: OpName, s: BinarySpec): Primitive<(b: Builder, x: TensorLike, y: TensorLike) => Node, NoAttrs> {
   return {
     kind: "primitive",
     doc: s.doc,
     call: (b, x, y) => b.apply(name, [b.lift(x, name, "a"), b.lift(y, name, "b")]),
     shape: (ins) => broadcastShapes(name, ins[0]!, ins[1]!),
+    dtype: sameDtype(name, ["a", "b"]),
     eval: (xs, ins, _attrs, out) => evalElementwise(s.f, xs, ins, out),
-    vjp: (b, n, g) => {
-      const [x, y] = n.inputs as [Node, Node];
-      const [gx, gy] = s.vjp(b, x, y, n, g);
+    vjp: (args, b) => {
+      const [x, y] = args.inputs as readonly [Node, Node];
+      const [gx, gy] = s.vjp(args as VjpArgs<NoAttrs, readonly [Node, Node]>, b);
       return [gx && b.unbroadcast(gx, x.shape), gy && b.unbroadcast(gy, y.shape)];
     },
     math: ([a, c]) => s.math(a!, c!),
@@ -109,6 +139,9 @@ export function reducedShape(s: Shape, axes: readonly number[], keepDims: boolea
   return keepDims ? s.map((d, i) => (axes.includes(i) ? 1 : d)) : s.filter((_, i) => !axes.includes(i));
 }
 
+/** The attributes of a reduction: the reduced axes (sorted, non-negative) and NumPy's keepDims. */
+export type ReduceAttrs = { axes: number[]; keepDims: boolean };
+
 interface ReduceSpec {
   doc: string;
   init: number;
@@ -116,13 +149,19 @@ interface ReduceSpec {
   lowerInit: string;
   lowerCombine(acc: string, v: string): string;
   symbol: string;
-  vjp(b: Builder, x: Node, y: Node, g: Node, axes: number[], keepDims: boolean): Node | null;
+  /** The gradient for the one operand x (`out` is the reduced value, `dy` shaped like it). */
+  vjp(args: VjpArgs<ReduceAttrs, readonly [Node]>, b: Builder): [Node | null];
 }
 
 type ReduceCall = (b: Builder, x: TensorLike, axes?: number | number[], keepDims?: boolean) => Node;
 
+/** dy broadcast back over the reduced axes to x's shape (a keepDims-less dy gets its size-1 axes back first). */
+export function broadcastBack(b: Builder, dy: Node, x: Node, { axes, keepDims }: ReduceAttrs): Node {
+  return b.broadcastTo(keepDims ? dy : b.reshape(dy, reducedShape(x.shape, axes, true)), [...x.shape]);
+}
+
 /** A reduction over some axes (all by default), with NumPy's keepDims. */
-export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall> {
+export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall, ReduceAttrs> {
   return {
     kind: "primitive",
     doc: s.doc,
@@ -131,9 +170,9 @@ export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall> {
       return b.apply(name, [xn], { axes: normAxes(name, axes, xn.shape), keepDims: keepDims === true });
     },
     shape: (ins, attrs) => reducedShape(ins[0]!, normAxes(name, attrs.axes, ins[0]!), attrs.keepDims === true),
-    eval: (xs, ins, attrs) => {
+    dtype: sameDtype(name, ["x"]),
+    eval: (xs, ins, { axes }) => {
       const inS = ins[0]!;
-      const axes = attrs.axes as number[];
       const keptShape = inS.map((d, i) => (axes.includes(i) ? 1 : d));
       const res = new Float64Array(size(keptShape)).fill(s.init);
       const map = broadcastIndex(keptShape, inS); // input element -> its output slot
@@ -144,8 +183,8 @@ export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall> {
       }
       return res;
     },
-    vjp: (b, n, g) => [s.vjp(b, n.inputs[0]!, n, g, n.attrs.axes as number[], n.attrs.keepDims === true)],
-    math: ([x], attrs) => `${s.symbol}${(attrs.axes as number[]).length ? `[axes ${(attrs.axes as number[]).join(",")}]` : ""}${x!.startsWith("(") ? x : `(${x})`}`,
+    vjp: (args, b) => s.vjp(args as VjpArgs<ReduceAttrs, readonly [Node]>, b),
+    math: ([x], { axes }) => `${s.symbol}${axes.length ? `[axes ${axes.join(",")}]` : ""}${x!.startsWith("(") ? x : `(${x})`}`,
     lower: { kind: "reduce", init: s.lowerInit, combine: s.lowerCombine },
   };
 }

@@ -8,5 +8,5 @@ export const heaviside = unary("heaviside", {
   lanes: (L, x) => L.ifGreater(x, L.num(0), L.num(1), L.num(0)),
   math: (x) => `relu'(${x})`,
   // piecewise constant: no gradient
-  vjp: () => null,
+  vjp: () => [null],
 });

@@ -2,7 +2,9 @@
  * The op registry: one entry per op, each defined in its own file. The builder's methods, the
  * interpreter, the differentiator and the code generator all read this one object.
  */
+import type { NodeRules } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
+import { sameDtype } from "./family.js";
 import { add } from "./add.js";
 import { sub } from "./sub.js";
 import { mul } from "./mul.js";
@@ -35,11 +37,12 @@ import { sum } from "./sum.js";
 import { max } from "./max.js";
 import { argmaxMask } from "./argmaxMask.js";
 import { input, param, constant, output } from "./sources.js";
+import { buffer } from "./buffer.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
   // sources
-  input, param, constant, output,
+  input, param, buffer, constant, output,
   // binary elementwise
   add, sub, mul, div, maximum, minimum, ge,
   // unary elementwise
@@ -61,3 +64,13 @@ export function primitive(op: string) {
   if (!def || def.kind !== "primitive") throw new Error(`internal: ${op} is not a primitive op`);
   return def;
 }
+
+/** The shape and dtype rules every context builds nodes with (a primitive without a dtype rule: the same as its float inputs). */
+export const nodeRules: NodeRules = {
+  shape: (op, inputs, attrs) => primitive(op).shape(inputs.map((n) => n.shape), attrs),
+  dtype: (op, inputs, attrs, float) => {
+    const def = primitive(op);
+    const ins = inputs.map((n) => n.dtype);
+    return def.dtype ? def.dtype(ins, attrs, float) : sameDtype(op)(ins);
+  },
+};

@@ -6,5 +6,5 @@ export const log = unary("log", {
   expr: (x) => `Math.log(${x})`,
   math: (x) => `log(${x})`,
   // d log x = dx / x
-  vjp: (b, x, _y, g) => b.div(g, x),
+  vjp: ({ inputs: [x], dy }, b) => [b.div(dy, x)],
 });

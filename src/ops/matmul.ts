@@ -1,8 +1,8 @@
 import { FlatgradError, broadcastShapes, fmtShape, rowMajorStrides, size, type Shape } from "../ir/shape.js";
 import { emitMatmul, promote } from "../lower/matmulKernel.js";
 import { planSimd } from "../wasm/matmul.js";
-import { broadcastIndex } from "./family.js";
-import type { Builder, Node, Primitive, TensorLike } from "./types.js";
+import { broadcastIndex, sameDtype } from "./family.js";
+import type { Builder, NoAttrs, Node, Primitive, TensorLike } from "./types.js";
 
 /** NumPy matmul dimensions: a 1-D a is a row [1,k], a 1-D b a column [k,1]; leading axes broadcast. */
 export function matmulDims(a: Shape, b: Shape) {
@@ -23,10 +23,11 @@ export function matmulDims(a: Shape, b: Shape) {
   return { a2, b2, batch, m, k, n, out };
 }
 
-export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => Node> = {
+export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => Node, NoAttrs> = {
   kind: "primitive",
   doc: "matrix product with NumPy semantics (1-D vectors, 2-D matrices, batched 3-D and more)",
   call: (b, x, y) => b.apply("matmul", [b.lift(x, "matmul", "a"), b.lift(y, "matmul", "b")]),
+  dtype: sameDtype("matmul", ["a", "b"]),
   shape: ([a, b]) => matmulDims(a!, b!).out,
   eval: ([x, y], [as, bs]) => {
     const { a2, b2, batch, m, k, n } = matmulDims(as!, bs!);
@@ -47,12 +48,12 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
     return res;
   },
   // d(a·b) = dy·bᵀ for a and aᵀ·dy for b (1-D operands promoted, broadcast batch axes summed)
-  vjp: (b, n, g) => {
-    const [x, y] = n.inputs as [Node, Node];
+  vjp: ({ inputs, dy }, b) => {
+    const [x, y] = inputs as readonly [Node, Node];
     const { a2, b2, batch, m, n: nn } = matmulDims(x.shape, y.shape);
     const xa = x.shape.length === 1 ? b.reshape(x, a2) : x;
     const yb = y.shape.length === 1 ? b.reshape(y, b2) : y;
-    const g2 = g.shape.length === batch.length + 2 ? g : b.reshape(g, [...batch, m, nn]);
+    const g2 = dy.shape.length === batch.length + 2 ? dy : b.reshape(dy, [...batch, m, nn]);
     const swap = (t: Node) => b.transpose(t, t.shape.map((_, i) => (i < t.shape.length - 2 ? i : t.shape.length * 2 - 3 - i)));
     const back = (d: Node, promoted: number[], orig: Node) => b.reshape(b.unbroadcast(d, promoted), [...orig.shape]);
     return [back(b.matmul(g2, swap(yb)), a2, x), back(b.matmul(swap(xa), g2), b2, y)];

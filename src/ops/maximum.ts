@@ -6,8 +6,8 @@ export const maximum = binary("maximum", {
   expr: (a, b) => `Math.max(${a}, ${b})`,
   math: (a, b) => `max(${a}, ${b})`,
   // d max(a,b) = [a ≥ b]·da + [a < b]·db  (a tie sends the whole gradient to a)
-  vjp: (b, x, y, _o, g) => {
+  vjp: ({ inputs: [x, y], dy }, b) => {
     const m = b.ge(x, y);
-    return [b.mul(g, m), b.mul(g, b.sub(1, m))];
+    return [b.mul(dy, m), b.mul(dy, b.sub(1, m))];
   },
 });

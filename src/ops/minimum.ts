@@ -6,8 +6,8 @@ export const minimum = binary("minimum", {
   expr: (a, b) => `Math.min(${a}, ${b})`,
   math: (a, b) => `min(${a}, ${b})`,
   // d min(a,b) = [a ≤ b]·da + [a > b]·db  (a tie sends the whole gradient to a)
-  vjp: (b, x, y, _o, g) => {
+  vjp: ({ inputs: [x, y], dy }, b) => {
     const m = b.ge(y, x);
-    return [b.mul(g, m), b.mul(g, b.sub(1, m))];
+    return [b.mul(dy, m), b.mul(dy, b.sub(1, m))];
   },
 });

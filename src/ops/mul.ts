@@ -7,5 +7,5 @@ export const mul = binary("mul", {
   lanes: (L, a, b) => L.mul(a, b),
   math: (a, b) => `${a} ⊙ ${b}`,
   // d(a⊙b) = da⊙b + a⊙db
-  vjp: (b, x, y, _o, g) => [b.mul(g, y), b.mul(g, x)],
+  vjp: ({ inputs: [x, y], dy }, b) => [b.mul(dy, y), b.mul(dy, x)],
 });

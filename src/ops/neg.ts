@@ -7,5 +7,5 @@ export const neg = unary("neg", {
   lanes: (L, x) => L.neg(x),
   math: (x) => `−${x}`,
   // d(−x) = −dx
-  vjp: (b, _x, _y, g) => b.neg(g),
+  vjp: ({ dy }, b) => [b.neg(dy)],
 });

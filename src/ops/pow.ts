@@ -1,13 +1,11 @@
-import { unaryWithAttr } from "./family.js";
+import { unaryWithAttr, type UnaryAttrCall } from "./family.js";
+import type { Primitive } from "./types.js";
 
-export const pow = unaryWithAttr("pow", "exponent", undefined, {
+export const pow: Primitive<UnaryAttrCall<number>, { exponent: number }> = unaryWithAttr("pow", "exponent", undefined, {
   doc: "xᵖ for a constant exponent p",
-  f: (x, a) => Math.pow(x, a.exponent as number),
-  expr: (x, a) => `Math.pow(${x}, ${a.exponent as number})`,
-  math: (x, a) => `${x}^${a.exponent as number}`,
+  f: (x, { exponent }) => Math.pow(x, exponent),
+  expr: (x, { exponent }) => `Math.pow(${x}, ${exponent})`,
+  math: (x, { exponent }) => `${x}^${exponent}`,
   // d xᵖ = p·xᵖ⁻¹·dx
-  vjp: (b, x, _y, g, a) => {
-    const p = a.exponent as number;
-    return b.mul(g, b.mul(b.pow(x, p - 1), p));
-  },
+  vjp: ({ inputs: [x], dy, attrs: { exponent: p } }, b) => [b.mul(dy, b.mul(b.pow(x, p - 1), p))],
 });

@@ -8,5 +8,5 @@ export const relu = unary("relu", {
   math: (x) => `relu(${x})`,
   // d relu(x) = [x > 0]·dx. Trap: written as maximum(x, 0), the tie rule would pass the whole
   // gradient at x = 0; relu' is the Heaviside step, 0 at 0, as in PyTorch.
-  vjp: (b, x, _y, g) => b.mul(g, b.heaviside(x)),
+  vjp: ({ inputs: [x], dy }, b) => [b.mul(dy, b.heaviside(x))],
 });

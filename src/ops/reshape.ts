@@ -1,8 +1,9 @@
+import { sameDtype } from "./family.js";
 import { FlatgradError, fmtShape, fmtValue, rowMajorStrides, size } from "../ir/shape.js";
 import { isContiguous } from "../lower/view.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
-export const reshape: Primitive<(b: Builder, x: TensorLike, shape: number[]) => Node> = {
+export const reshape: Primitive<(b: Builder, x: TensorLike, shape: number[]) => Node, { shape: number[] }> = {
   kind: "primitive",
   doc: "the same elements in row-major order, with a new shape (one axis may be -1: inferred)",
   call: (b, x, shape) => {
@@ -20,8 +21,8 @@ export const reshape: Primitive<(b: Builder, x: TensorLike, shape: number[]) => 
     const target = free === 1 ? shape.map((d) => (d === -1 ? n / known : d)) : [...shape];
     return b.apply("reshape", [xn], { shape: target });
   },
-  shape: ([s], attrs) => {
-    const t = attrs.shape as number[];
+  dtype: sameDtype("reshape", ["x"]),
+  shape: ([s], { shape: t }) => {
     if (!t.every((d) => Number.isInteger(d) && d >= 1))
       throw new FlatgradError(`reshape: x is ${fmtShape(s!)} but the new shape ${fmtValue(t)} has an invalid dimension (positive integers, or one -1 that divides the size)`, undefined, "FG152");
     if (size(t) !== size(s!))
@@ -30,8 +31,8 @@ export const reshape: Primitive<(b: Builder, x: TensorLike, shape: number[]) => 
   },
   eval: ([x]) => Float64Array.from(x!),
   // d reshape(x) = reshape(dy) back to x's shape
-  vjp: (b, n, g) => [b.reshape(g, [...n.inputs[0]!.shape])],
-  math: ([x], attrs) => `reshape(${x}, ${fmtShape(attrs.shape as number[])})`,
+  vjp: ({ inputs: [x], dy }, b) => [b.reshape(dy, [...x!.shape])],
+  math: ([x], { shape }) => `reshape(${x}, ${fmtShape(shape)})`,
   lower: {
     kind: "view",
     view: (v, _attrs, out) => (isContiguous(v) ? { ...v, shape: [...out], strides: rowMajorStrides(out) } : null),

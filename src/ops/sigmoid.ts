@@ -7,5 +7,5 @@ export const sigmoid = unary("sigmoid", {
   expr: (x) => `${x} >= 0 ? 1 / (1 + Math.exp(-${x})) : Math.exp(${x}) / (1 + Math.exp(${x}))`,
   math: (x) => `σ(${x})`,
   // dσ(x) = σ(x)·(1 − σ(x))·dx
-  vjp: (b, _x, y, g) => b.mul(g, b.mul(y, b.sub(1, y))),
+  vjp: ({ out: y, dy }, b) => [b.mul(dy, b.mul(y, b.sub(1, y)))],
 });

@@ -7,5 +7,5 @@ export const sign = unary("sign", {
   expr: (x) => `Math.sign(${x})`,
   math: (x) => `sign(${x})`,
   // piecewise constant: no gradient
-  vjp: () => null,
+  vjp: () => [null],
 });

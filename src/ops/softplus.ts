@@ -8,5 +8,5 @@ export const softplus = unary("softplus", {
   expr: (x) => `Math.max(${x}, 0) + Math.log1p(Math.exp(-Math.abs(${x})))`,
   math: (x) => `softplus(${x})`,
   // d softplus(x) = σ(x)·dx
-  vjp: (b, x, _y, g) => b.mul(g, b.sigmoid(x)),
+  vjp: ({ inputs: [x], dy }, b) => [b.mul(dy, b.sigmoid(x))],
 });

@@ -6,5 +6,5 @@ export const sqrt = unary("sqrt", {
   expr: (x) => `Math.sqrt(${x})`,
   math: (x) => `√${x}`,
   // d √x = dx / (2√x)
-  vjp: (b, _x, y, g) => b.div(g, b.mul(y, 2)),
+  vjp: ({ out: y, dy }, b) => [b.div(dy, b.mul(y, 2))],
 });

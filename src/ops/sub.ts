@@ -7,5 +7,5 @@ export const sub = binary("sub", {
   lanes: (L, a, b) => L.sub(a, b),
   math: (a, b) => `${a} − ${b}`,
   // d(a−b) = da − db
-  vjp: (b, _x, _y, _o, g) => [g, b.neg(g)],
+  vjp: ({ dy }, b) => [dy, b.neg(dy)],
 });

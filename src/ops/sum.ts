@@ -1,4 +1,4 @@
-import { reduce, reducedShape } from "./family.js";
+import { broadcastBack, reduce } from "./family.js";
 
 export const sum = reduce("sum", {
   doc: "Σ over the given axes (all by default)",
@@ -8,5 +8,5 @@ export const sum = reduce("sum", {
   lowerCombine: (acc, v) => `${acc} + ${v}`,
   symbol: "Σ",
   // d Σx = broadcast(dy): every summed element receives the whole gradient
-  vjp: (b, x, _y, g, axes, keepDims) => b.broadcastTo(keepDims ? g : b.reshape(g, reducedShape(x.shape, axes, true)), [...x.shape]),
+  vjp: ({ inputs: [x], dy, attrs }, b) => [broadcastBack(b, dy, x, attrs)],
 });

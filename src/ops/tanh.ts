@@ -6,5 +6,5 @@ export const tanh = unary("tanh", {
   expr: (x) => `Math.tanh(${x})`,
   math: (x) => `tanh(${x})`,
   // d tanh x = (1 − tanh²x)·dx
-  vjp: (b, _x, y, g) => b.mul(g, b.sub(1, b.square(y))),
+  vjp: ({ out: y, dy }, b) => [b.mul(dy, b.sub(1, b.square(y)))],
 });

@@ -1,3 +1,4 @@
+import { sameDtype } from "./family.js";
 import { FlatgradError, fmtShape, fmtValue, rowMajorStrides, size } from "../ir/shape.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -14,7 +15,7 @@ function checkPerm(perm: unknown, rank: number, shape: readonly number[]): numbe
   return norm;
 }
 
-export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) => Node> = {
+export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) => Node, { perm: number[] }> = {
   kind: "primitive",
   doc: "permute the axes (default: reverse them)",
   call: (b, x, perm) => {
@@ -22,9 +23,9 @@ export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) =
     const r = xn.shape.length;
     return b.apply("transpose", [xn], { perm: checkPerm(perm ?? xn.shape.map((_d: number, i: number) => r - 1 - i), r, xn.shape) });
   },
+  dtype: sameDtype("transpose", ["x"]),
   shape: ([s], attrs) => checkPerm(attrs.perm, s!.length, s!).map((p) => s![p]!),
-  eval: ([x], [s], attrs, out) => {
-    const perm = attrs.perm as number[];
+  eval: ([x], [s], { perm }, out) => {
     const inStrides = rowMajorStrides(s!);
     const outStrides = rowMajorStrides(out);
     const res = new Float64Array(size(out));
@@ -36,21 +37,13 @@ export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) =
     return res;
   },
   // d xᵀ = (dy)ᵀ with the inverse permutation
-  vjp: (b, n, g) => {
-    const perm = n.attrs.perm as number[];
-    const inv = perm.map((_, i) => perm.indexOf(i));
-    return [b.transpose(g, inv)];
-  },
-  math: ([x], attrs) => {
-    const perm = attrs.perm as number[];
+  vjp: ({ dy, attrs: { perm } }, b) => [b.transpose(dy, perm.map((_, i) => perm.indexOf(i)))],
+  math: ([x], { perm }) => {
     const swapsLast2 = perm.length >= 2 && perm.every((p, i) => (i < perm.length - 2 ? p === i : p === perm.length * 2 - 3 - i));
     return swapsLast2 ? `${x}ᵀ` : `transpose(${x}, [${perm.join(",")}])`;
   },
   lower: {
     kind: "view",
-    view: (v, attrs) => {
-      const perm = attrs.perm as number[];
-      return { ...v, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) };
-    },
+    view: (v, { perm }) => ({ ...v, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) }),
   },
 };

@@ -1,13 +1,26 @@
-import type { Node } from "../ir/graph.js";
+import type { DType, FloatDType, Node } from "../ir/graph.js";
 import type { Shape } from "../ir/shape.js";
 import type { Builder } from "../dsl/builder.js";
 import type { Epilogue, KernelWriter, View } from "../lower/view.js";
 import type { SimdMatmul } from "../wasm/matmul.js";
 
 export type Attrs = Record<string, unknown>;
+/** The attributes of an op that has none. */
+export type NoAttrs = Record<string, never>;
+
+/**
+ * What a derivative rule receives: the node's operands, the node itself (its value, `out`), the
+ * cotangent `dy` flowing into it (shaped like `out`) and its attributes. One shape for every op.
+ */
+export interface VjpArgs<A extends Attrs = Attrs, I extends readonly Node[] = readonly Node[]> {
+  readonly inputs: I;
+  readonly out: Node;
+  readonly dy: Node;
+  readonly attrs: A;
+}
 /** What a builder method accepts as a tensor: a node, or a plain number (a scalar constant). */
 export type TensorLike = Node | number;
-export type { Node, Shape, Builder };
+export type { Node, Shape, Builder, DType, FloatDType };
 
 /**
  * The arithmetic an elementwise op may be written in to run in SIMD lanes after a matmul
@@ -25,45 +38,60 @@ export interface Lanes<V> {
   ifGreater(a: V, b: V, x: V, y: V): V;
 }
 
-/** How a primitive becomes loops. */
-export type Lowering =
+/** How a primitive becomes loops (the callbacks receive the op's typed attributes `A`). */
+export type Lowering<A extends Attrs = Attrs> =
   /** One expression per element; inputs are broadcast to the output shape by index maps. */
-  | { kind: "elementwise"; expr(args: string[], attrs: Attrs): string; lanes?<V>(L: Lanes<V>, args: V[], attrs: Attrs): V }
+  | { kind: "elementwise"; expr(args: string[], attrs: A): string; lanes?<V>(L: Lanes<V>, args: V[], attrs: A): V }
   /** A reduction over `attrs.axes`: acc = init; acc = combine(acc, v). */
   | { kind: "reduce"; init: string; combine(acc: string, v: string): string }
   /** A movement op: a new index map over the same buffer, never a copy (null: needs a contiguous input). */
-  | { kind: "view"; view(v: View, attrs: Attrs, out: Shape): View | null }
+  | { kind: "view"; view(v: View, attrs: A, out: Shape): View | null }
   /** Parameters, inputs and constants: buffers that exist before any kernel runs. */
   | { kind: "source"; source: SourceKind }
   /** An op with loops of its own (matmul, the max mask). What it supports, it declares here. */
   | {
       kind: "kernel";
-      emit(w: KernelWriter, out: View, ins: View[], attrs: Attrs, epilogue?: Epilogue): void;
+      emit(w: KernelWriter, out: View, ins: View[], attrs: A, epilogue?: Epilogue): void;
       /** Whether an elementwise tail (bias, activation, mask) may be applied as it stores, for these operand shapes. */
       fusesEpilogue?(ins: readonly Shape[]): boolean;
       /** A WebAssembly SIMD plan for a float32 model, from the operands' views (undefined: the loops only). */
-      simd?(ins: readonly View[], attrs: Attrs): SimdMatmul | undefined;
+      simd?(ins: readonly View[], attrs: A): SimdMatmul | undefined;
     };
 
-/** Where a source's values come from. */
-export type SourceKind = "input" | "param" | "constant";
+/** Where a source's values come from: data, trained params, state that is not trained, or literals. */
+export type SourceKind = "input" | "param" | "buffer" | "constant";
 
-/** A primitive: shape rule, reference semantics, derivative and lowering, in one place. */
-export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node> {
+/**
+ * A primitive: shape rule, reference semantics, derivative and lowering, in one place. `A` is the
+ * type of its attributes (`{ axes: number[]; keepDims: boolean }` for sum), which every rule
+ * receives. The rules are methods, so a primitive with typed attributes is still a `Primitive`.
+ */
+export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node, A extends Attrs = Attrs> {
   kind: "primitive";
   /** What the op means, one line. */
   doc: string;
   /** The builder method `g.<op>(...)`. */
   call: C;
   /** Output shape from input shapes; throws a FlatgradError naming the op and every operand shape. */
-  shape(ins: readonly Shape[], attrs: Attrs): number[];
+  shape(ins: readonly Shape[], attrs: A): number[];
+  /**
+   * Output dtype from input dtypes (`float` is the model's dtype, for sources); throws a
+   * FlatgradError (FG165) for an int32 operand the op does not accept. Absent: "the same as the
+   * inputs, which must be floats" (`sameDtype`).
+   */
+  dtype?(ins: readonly DType[], attrs: A, float: FloatDType): DType;
+  /** The operand roles (as `lift` names them) that accept int32 tensors (`true`: all); none when absent. */
+  intOperands?: readonly string[] | true;
   /** Reference semantics in float64 (the interpreter's oracle), written as plain loops. */
-  eval(xs: readonly Float64Array[], ins: readonly Shape[], attrs: Attrs, out: Shape): Float64Array;
-  /** Vector-Jacobian product: one entry per input, `null` where no gradient flows. */
-  vjp(b: Builder, n: Node, g: Node): (Node | null)[];
+  eval(xs: readonly Float64Array[], ins: readonly Shape[], attrs: A, out: Shape): Float64Array;
+  /**
+   * Vector-Jacobian product: dy·∂out/∂input for each input, built as IR through `b`; one entry
+   * per input, `null` where no gradient flows.
+   */
+  vjp(args: VjpArgs<A>, b: Builder): (Node | null)[];
   /** The math in the tutorial's notation, for comments and `explain`. */
-  math(args: string[], attrs: Attrs): string;
-  lower: Lowering;
+  math(args: string[], attrs: A): string;
+  lower: Lowering<A>;
   /** An op whose value depends on the mode: the input each mode reads (src/ir/modes.ts resolves it per entry point). */
   modeBranch?: { train: number; eval: number };
 }
@@ -73,6 +101,8 @@ export interface Composite<C extends (b: Builder, ...args: never[]) => Node = (b
   kind: "composite";
   doc: string;
   call: C;
+  /** The operand roles (as `lift` names them) that accept int32 tensors (`true`: all); none when absent. */
+  intOperands?: readonly string[] | true;
 }
 
 export type OpDef = Primitive | Composite;

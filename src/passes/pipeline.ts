@@ -6,7 +6,7 @@
 import { differentiate } from "../autodiff/grad.js";
 import type { Graph } from "../ir/graph.js";
 import { foldConstants } from "./fold.js";
-import { simplify, stabilisations, type Rewrite } from "./simplify.js";
+import { afterDifferentiation, simplify, stabilisations, type Rewrite } from "./simplify.js";
 import { verify } from "./verify.js";
 
 export interface PassLog {
@@ -18,6 +18,8 @@ export const pipeline: { name: string; run(g: Graph, log: PassLog): Graph }[] = 
   { name: "stabilise", run: (g, log) => simplify(g, log.rewrites, stabilisations) },
   { name: "differentiate", run: (g) => differentiate(g) },
   { name: "verify", run: (g) => verify(g) },
+  // after the last differentiation (gradients in the model, g.grad, are derived before this list runs)
+  { name: "dropStopGradients", run: (g, log) => simplify(g, log.rewrites, afterDifferentiation) },
   { name: "simplify", run: (g, log) => simplify(g, log.rewrites) },
   { name: "foldConstants", run: (g) => foldConstants(g) },
   { name: "simplify", run: (g, log) => simplify(g, log.rewrites) },

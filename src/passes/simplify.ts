@@ -91,8 +91,6 @@ export const rules: Rule[] = [
       return c.find("relu", [n.inputs[0]!]) ? c.make("heaviside", [c.make("relu", [n.inputs[0]!])]) : undefined;
     },
   },
-  // stop(x) → x once the gradient is derived
-  { law: "stop(x) → x", apply: (n) => (n.op === "stopGradient" ? n.inputs[0] : undefined) },
   // x · 1 → x, 1 · x → x
   {
     law: "x · 1 → x",
@@ -171,6 +169,15 @@ export const stabilisations: Rule[] = [
       return scalarConst(one, 1) && s.op === "sigmoid" && sameShape(s.shape, n.shape) ? B(c).neg(B(c).softplus(s.inputs[0]!)) : undefined;
     },
   },
+];
+
+/**
+ * Rewrites that are true only once no differentiation is left to run: the pipeline applies them
+ * after the last one (a vjp through stop(x) is zero; through x it is not).
+ */
+export const afterDifferentiation: Rule[] = [
+  // stop(x) → x: identity forward; its only meaning was for the derivatives, now derived
+  { law: "stop(x) → x", apply: (n) => (n.op === "stopGradient" ? n.inputs[0] : undefined) },
 ];
 
 /** Apply the rules bottom-up; each rewrite is recorded (law and node) for `explain`. */

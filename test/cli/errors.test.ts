@@ -88,6 +88,10 @@ const CASES: Case[] = [
   { name: "number-nonfinite", line: 7, code: "FG162", message: "mul: b is Infinity: a number operand must be finite" },
   { name: "pow-exponent-nonfinite", line: 7, code: "FG162", message: "pow: exponent is Infinity: it must be a finite number" },
   { name: "arg-not-tensor", line: 7, code: "FG100", message: 'relu: x must be a tensor or a number, got the string "x"' },
+  { name: "int-operand", line: 9, code: "FG165", message: "mse: target is an int32 tensor [8,1], but mse takes only float tensors here" },
+  { name: "input-options", line: 5, code: "FG166", message: 'input "x": dtype must be "int32" or the model\'s dtype "float32", got "int64"' },
+  { name: "assign-target", line: 7, code: "FG113", message: "assign: the target must be a buffer declared with g.buffer(name, shape), got a param tensor [2,3]" },
+  { name: "assign-shape", line: 7, code: "FG148", message: 'assign: buffer "bn.running_mean" is float32 [3] but the value is float32 [4]: they must be equal (no broadcasting)' },
   { name: "param-init", line: 6, code: "FG164", message: 'param "W": unknown init "glorot" (known: zeros, ones, xavier, he, normal, uniform)' },
   // the loss and the model's interface
   { name: "loss-nonscalar", line: 8, code: "FG121", message: "loss: the loss must be a scalar (shape []), but it is [8]" },

@@ -1,6 +1,6 @@
 /**
  * Hostile names: a name from a model file never injects code or breaks the generated module.
- * Names that are not plain ASCII identifiers (or are reserved) are rejected with FG110; names
+ * Names that are not plain ASCII identifiers or dotted paths of them (or are reserved) are rejected with FG110; names
  * that are valid but collide with the generated code's own identifiers are renamed locally and
  * still appear verbatim as keys, and the module type-checks and computes the right values.
  */
@@ -25,7 +25,8 @@ const injections = [
 ];
 const reservedWords = [...RESERVED];
 const rejected = [...new Set([...injections, ...reservedWords, ...injections.map((s) => `w${s}`), ...injections.map((s) => `${s}w`)])].filter(
-  (s) => !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(s) || RESERVED.has(s),
+  // dotted paths of identifiers ("wa.b") are valid names (the contract's Extension 2); test/ir/names.test.ts covers them
+  (s) => !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(s) || s.length > 64 || RESERVED.has(s),
 );
 
 /** Valid names that collide with identifiers the generated code uses itself. */

@@ -8,7 +8,7 @@ import { fanIn } from "../../src/autodiff/grad.js";
 import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import { registry } from "../../src/ops/index.js";
-import type { Primitive } from "../../src/ops/types.js";
+import type { Primitive, VjpArgs } from "../../src/ops/types.js";
 import { cases } from "../support/ops.cases.js";
 import { gradientCheck } from "../support/gradcheck.js";
 
@@ -33,19 +33,19 @@ function mutateVjp(op: keyof typeof registry, mutate: (orig: Vjp) => Vjp): () =>
 const flip = (op: keyof typeof registry & keyof typeof cases, k: number): Mutant => ({
   name: `${op}: flipped sign of d/d(input ${k})`,
   ops: [op],
-  apply: () => mutateVjp(op, (orig) => (b, n, g) => orig(b, n, g).map((d, i) => (i === k && d ? b.neg(d) : d))),
+  apply: () => mutateVjp(op, (orig) => (args, b) => orig(args, b).map((d, i) => (i === k && d ? b.neg(d) : d))),
 });
 const drop = (op: keyof typeof registry & keyof typeof cases, k: number): Mutant => ({
   name: `${op}: dropped d/d(input ${k})`,
   ops: [op],
-  apply: () => mutateVjp(op, (orig) => (b, n, g) => orig(b, n, g).map((d, i) => (i === k ? null : d))),
+  apply: () => mutateVjp(op, (orig) => (args, b) => orig(args, b).map((d, i) => (i === k ? null : d))),
 });
 const scale = (op: keyof typeof registry & keyof typeof cases, k: number, by: number): Mutant => ({
   name: `${op}: d/d(input ${k}) scaled by ${by}`,
   ops: [op],
-  apply: () => mutateVjp(op, (orig) => (b, n, g) => orig(b, n, g).map((d, i) => (i === k && d ? b.mul(d, by) : d))),
+  apply: () => mutateVjp(op, (orig) => (args, b) => orig(args, b).map((d, i) => (i === k && d ? b.mul(d, by) : d))),
 });
-const replace = (name: string, op: keyof typeof registry & keyof typeof cases, vjp: (b: Builder, n: Node, g: Node) => (Node | null)[], ops = [op]): Mutant => ({
+const replace = (name: string, op: keyof typeof registry & keyof typeof cases, vjp: (args: VjpArgs, b: Builder) => (Node | null)[], ops = [op]): Mutant => ({
   name,
   ops,
   apply: () => mutateVjp(op, () => vjp),
@@ -60,27 +60,26 @@ const mutants: Mutant[] = [
   flip("sum", 0), flip("max", 0),
   // dropped terms
   drop("mul", 1), drop("div", 1), drop("sub", 0), drop("maximum", 1), drop("matmul", 0),
-  replace("tanh: 1 − y instead of 1 − y² (dropped square)", "tanh", (b, n, g) => [b.mul(g, b.sub(1, n))]),
-  replace("sigmoid: y instead of y(1 − y) (dropped factor)", "sigmoid", (b, n, g) => [b.mul(g, n)]),
-  replace("softplus: gradient 1 instead of σ(x) (dropped factor)", "softplus", (_b, _n, g) => [g]),
-  replace("pow: missing exponent factor p·", "pow", (b, n, g) => [b.mul(g, b.pow(n.inputs[0]!, (n.attrs.exponent as number) - 1))]),
-  replace("leakyRelu: slope ignored (plain relu')", "leakyRelu", (b, n, g) => [b.mul(g, b.heaviside(n.inputs[0]!))]),
-  replace("relu: mask from the wrong side (x < 0)", "relu", (b, n, g) => [b.mul(g, b.heaviside(b.neg(n.inputs[0]!)))]),
+  replace("tanh: 1 − y instead of 1 − y² (dropped square)", "tanh", ({ out, dy }, b) => [b.mul(dy, b.sub(1, out))]),
+  replace("sigmoid: y instead of y(1 − y) (dropped factor)", "sigmoid", ({ out, dy }, b) => [b.mul(dy, out)]),
+  replace("softplus: gradient 1 instead of σ(x) (dropped factor)", "softplus", ({ dy }) => [dy]),
+  replace("pow: missing exponent factor p·", "pow", ({ inputs: [x], dy, attrs }, b) => [b.mul(dy, b.pow(x!, (attrs.exponent as number) - 1))]),
+  replace("leakyRelu: slope ignored (plain relu')", "leakyRelu", ({ inputs: [x], dy }, b) => [b.mul(dy, b.heaviside(x!))]),
+  replace("relu: mask from the wrong side (x < 0)", "relu", ({ inputs: [x], dy }, b) => [b.mul(dy, b.heaviside(b.neg(x!)))]),
   // wrong constants
   scale("square", 0, 0.5), scale("sqrt", 0, 2), scale("exp", 0, 1.01),
   // missing transposes
-  replace("matmul: dA = g·B (missing transpose of B)", "matmul", (b, n, g) => {
-    const [x, y] = n.inputs as [Node, Node];
+  replace("matmul: dA = g·B (missing transpose of B)", "matmul", ({ inputs, dy: g }, b) => {
+    const [x, y] = inputs as readonly [Node, Node];
     return x.shape.length === 2 && y.shape.length === 2 && y.shape[0] === y.shape[1] ? [b.matmul(g, y), b.matmul(b.transpose(x), g)] : [b.matmul(g, b.transpose(y)), null];
   }, ["matmul", "linear"]),
-  replace("transpose: gradient permuted by perm instead of its inverse", "transpose", (b, n, g) => [b.transpose(g, n.attrs.perm as number[])]),
+  replace("transpose: gradient permuted by perm instead of its inverse", "transpose", ({ dy, attrs }, b) => [b.transpose(dy, attrs.perm as number[])]),
   // wrong reduction axis
-  replace("sum: gradient reduced over the kept axes instead of broadcast (wrong axis)", "sum", (b, n, g) => [b.broadcastTo(b.mean(g), [...n.inputs[0]!.shape])], ["sum", "mean"]),
-  replace("max: gradient to every element instead of the first maximum", "max", (b, n, g) => {
-    const x = n.inputs[0]!;
-    const axes = n.attrs.axes as number[];
-    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    return [b.broadcastTo(b.reshape(g, kept), [...x.shape])];
+  replace("sum: gradient reduced over the kept axes instead of broadcast (wrong axis)", "sum", ({ inputs: [x], dy }, b) => [b.broadcastTo(b.mean(dy), [...x!.shape])], ["sum", "mean"]),
+  replace("max: gradient to every element instead of the first maximum", "max", ({ inputs: [x], dy, attrs }, b) => {
+    const axes = attrs.axes as number[];
+    const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    return [b.broadcastTo(b.reshape(dy, kept), [...x!.shape])];
   }, ["max"]),
   // missing fan-in sum
   {

@@ -30,14 +30,16 @@ describe("op registry", () => {
           const inputs: Record<string, Float64Array> = {};
           for (const [name, n] of graph.inputs) inputs[name] = Float64Array.from({ length: size(n.shape) }, () => sample("any", rand));
           const params = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v)]));
+          // buffers hold their init: zeros (the default) in every case
+          const buffers = Object.fromEntries([...graph.buffers].map(([k, n]) => [k, new Float64Array(size(n.shape))]));
           // eval against plain loops
-          const ref = evaluate([out!], inputs, params).get(out!)!;
+          const ref = evaluate([out!], inputs, params, { buffers }).get(out!)!;
           if (c.ref) expect(maxRelErr(ref, c.ref(c.shapes.map((_, i) => params[`p${i}`]!)), 1e-300)).toBeLessThan(1e-12);
           // generated forward against the interpreter
           const fwd = m.forward(inputs)[op === "output" ? "o" : "out"]!;
           expect(maxRelErr(fwd, ref, 1e-300)).toBeLessThan(1e-12);
           // generated backward against the interpreter and finite differences
-          const oracle = interpret(graph, inputs, params);
+          const oracle = interpret(graph, inputs, params, buffers);
           m.lossAndGrad(inputs);
           for (const k of Object.keys(oracle.grads)) expect(maxRelErr(m.grads[k]!, oracle.grads[k]!, 1e-9), k).toBeLessThan(1e-10);
           expect(finiteDifferences(m, inputs, c)).toEqual([]);

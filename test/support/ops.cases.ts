@@ -94,6 +94,12 @@ const binaryCases = (op: (g: Builder, a: Node, b: Node) => Node, f: (a: number, 
 export const cases: Record<OpName, OpCase[]> = {
   input: [1, 2, 3].map((n) => ({ shapes: [[n]], build: (g, [p]) => g.mul(p!, g.sum(g.input(`x${n}`, [n]))), shape: [n] })),
   param: [[5], [2, 3], [1]].map((s) => ({ shapes: [s], build: (_g, [p]) => p!, shape: s, ref: ([x]) => x! })),
+  // a buffer reads its current value (its init, zeros, in these cases) and takes no gradient
+  buffer: [
+    { shapes: [[3]], build: (g, [p]) => g.mul(p!, g.add(g.buffer("b", [3]), 1.5)), shape: [3], ref: ([x]) => x!.map((v) => 1.5 * v) },
+    { shapes: [[2, 3]], build: (g, [p]) => g.mul(p!, g.sub(g.buffer("b", [3]), 2)), shape: [2, 3], ref: ([x]) => x!.map((v) => -2 * v) },
+    { shapes: [[2]], build: (g, [p]) => g.add(g.square(p!), g.buffer("b.running_mean", [2, 1])), shape: [2, 2], ref: ([x]) => [x![0]! ** 2, x![1]! ** 2, x![0]! ** 2, x![1]! ** 2] },
+  ],
   constant: [
     { shapes: [[3]], build: (g, [p]) => g.mul(p!, g.constant([1, -2, 0.5])), shape: [3], ref: ([x]) => [x![0]!, -2 * x![1]!, 0.5 * x![2]!] },
     { shapes: [[2, 2]], build: (g, [p]) => g.add(p!, g.constant(3, [2, 2])), shape: [2, 2], ref: ([x]) => x!.map((v) => v + 3) },
