@@ -4,12 +4,14 @@
 type Arr = Float32Array;
 const ArrayType = Float32Array;
 
-/** The model's name, dtype and shapes. */
+/** The model's name, dtype, shapes and each input's dtype. */
 export const spec = {
   name: "digits-mlp",
   dtype: "float32" as "float32" | "float64",
   inputs: { x: [64, 64], y: [64, 10] },
+  inputDtypes: { x: "float32", y: "float32" } as const,
   params: { W1: [128, 64], b1: [128], W2: [10, 128], b2: [10] },
+  buffers: {},
   outputs: { probs: [64, 10] },
 };
 
@@ -33,6 +35,9 @@ export interface Params {
   b2: Float32Array;
 }
 
+/** Buffers: state that is not trained (running statistics), each a view into the model's arena. */
+export interface Buffers {}
+
 /** What `forward` returns: views that the next call overwrites. */
 export interface Outputs {
   /** [64×10], 640 values, row-major */
@@ -44,6 +49,8 @@ export interface Model {
   readonly params: Params;
   /** dL/dparam from the last `lossAndGrad` or `step`. */
   readonly grads: Params;
+  /** State that is not trained; training mode updates it, `saveParams` and `loadParams` carry it. */
+  readonly buffers: Buffers;
   /** The outputs for a batch; needs only the inputs the outputs use. */
   forward(inputs: Partial<Inputs>): Outputs;
   /** The loss for a batch; fills `grads`. */
@@ -52,7 +59,7 @@ export interface Model {
   step(inputs: Inputs, options?: { lr?: number }): number;
   /** Zero the optimizer's state (moments, momentum buffers and the step count), as a fresh torch optimizer. */
   resetOptimizer(): void;
-  /** The parameters as a safetensors file: one tensor per param, keyed by its name. */
+  /** The parameters and buffers as a safetensors file: one tensor each, keyed by its name. */
   saveParams(): Uint8Array;
   /** Load a `saveParams` file. Everything is checked first; on any error nothing changes. */
   loadParams(bytes: Uint8Array): void;
@@ -65,15 +72,30 @@ export interface Model {
 }
 
 /** Read input `name`, checking its type and length, so a bad batch fails loudly instead of reading out of bounds. */
-function input(inputs: object, name: string, length: number): Arr {
+function input(inputs: object, name: string, length: number): Arr;
+/** The same for an input of another dtype (an Int32Array of labels or token ids). */
+function input<T extends ArrayLike<number>>(inputs: object, name: string, length: number, type: ArrayClass<T>): T;
+function input(
+  inputs: object,
+  name: string,
+  length: number,
+  type: ArrayClass<ArrayLike<number>> = ArrayType,
+): ArrayLike<number> {
   const value: unknown = (inputs as Record<string, unknown>)[name];
+  const a = /^[AEIOU]/.test(type.name) ? "an" : "a";
   if (value === undefined)
-    throw new Error(`${spec.name}: missing input "${name}" (a ${ArrayType.name} of length ${length})`);
-  if (!(value instanceof ArrayType))
-    throw new Error(`${spec.name}: input "${name}" must be a ${ArrayType.name} of length ${length}`);
+    throw new Error(`${spec.name}: missing input "${name}" (${a} ${type.name} of length ${length})`);
+  if (!(value instanceof type))
+    throw new Error(`${spec.name}: input "${name}" must be ${a} ${type.name} of length ${length}`);
   if (value.length !== length)
     throw new Error(`${spec.name}: input "${name}" has length ${value.length}, expected ${length}`);
   return value;
+}
+
+/** A typed array class (Float32Array, Float64Array, Int32Array). */
+interface ArrayClass<T> {
+  readonly name: string;
+  new (length: number): T;
 }
 
 /** The learning rate of one step: the configured one, or a finite override. */
@@ -1012,6 +1034,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   return {
     params: { W1: W1, b1: b1, W2: W2, b2: b2 },
     grads: { W1: dW1, b1: db1, W2: dW2, b2: db2 },
+    buffers: {},
     forward,
     lossAndGrad,
     step,

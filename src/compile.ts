@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { emitModule } from "./emit/emit.js";
-import { buildModel, type BuiltModel } from "./front/build.js";
+import { buildModel } from "./front/build.js";
 import { loadModelFile } from "./front/load.js";
 import { FlatgradError, type ErrorCode, type Site } from "./ir/shape.js";
 import { lower } from "./lower/pipeline.js";
@@ -99,24 +99,13 @@ const posix = (p: string) => p.split(path.sep).join("/");
 /** `models/seed-net.model.ts` → `seed-net`. */
 export const baseName = (file: string) => path.basename(file).replace(/\.model\.[cm]?[tj]s$/, "").replace(/\.[cm]?[tj]s$/, "");
 
-/**
- * Buffers are in the IR, but the generated module reads them as zeros and runs no updates yet:
- * refuse what it would get wrong rather than compile it silently.
- */
-function checkLowerable(built: BuiltModel): void {
-  const init = [...built.bufferInit].find(([, o]) => o.init !== "zeros");
-  if (init) throw new Error(`buffer "${init[0]}": init "${String(init[1].init)}" is not supported by the code generator yet (only zeros)`);
-  if (built.graph.updates.size) throw new Error(`buffer "${[...built.graph.updates.keys()][0]}": buffer updates (assign) are not supported by the code generator yet`);
-}
-
 /** Compile one model file's source to the generated module's text (and its arena size in bytes, optimizer state included). */
 export async function compileModelFileWithInfo(file: string, root = findRoot(), debug = false): Promise<{ text: string; arena: number }> {
   const loaded = await loadModelFile(file);
   const built = buildModel(loaded.exported, baseName(file), loaded.file, loaded.source);
-  checkLowerable(built);
   const graph = runPipeline(built.graph);
   const prog = lower(graph, { optimizerState: stateRoles(built.optimizer) });
-  const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, debug });
+  const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, bufferInit: built.bufferInit, debug });
   return { text, arena: prog.arenaBytes };
 }
 
@@ -131,10 +120,9 @@ export async function compileModelFile(file: string, root = findRoot()): Promise
  */
 export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`, debug = false) {
   const built = buildModel(def, name);
-  checkLowerable(built);
   const graph = runPipeline(built.graph);
   const prog = lower(graph, { optimizerState: stateRoles(built.optimizer) });
-  const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit, debug });
+  const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit, bufferInit: built.bufferInit, debug });
   return { text, graph, built, program: prog };
 }
 

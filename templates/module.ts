@@ -7,14 +7,17 @@
 type Arr = Float64Array;
 const ArrayType = Float64Array;
 
-/** The model's name, dtype and shapes. (filled in) */
-export const spec = { name: "", dtype: "float64" as "float32" | "float64", inputs: {}, params: {}, outputs: {} };
+/** The model's name, dtype, shapes and each input's dtype. (filled in) */
+export const spec = { name: "", dtype: "float64" as "float32" | "float64", inputs: {}, inputDtypes: {}, params: {}, buffers: {}, outputs: {} };
 
 /** Every input, as a flat row-major typed array. (filled in) */
 export interface Inputs {}
 
 /** Parameters (and gradients), each a view into the model's arena. (filled in) */
 export interface Params {}
+
+/** Buffers: state that is not trained (running statistics), each a view into the model's arena. (filled in) */
+export interface Buffers {}
 
 /** What `forward` returns: views that the next call overwrites. (filled in) */
 export interface Outputs {}
@@ -24,6 +27,8 @@ export interface Model {
   readonly params: Params;
   /** dL/dparam from the last `lossAndGrad` or `step`. */
   readonly grads: Params;
+  /** State that is not trained; training mode updates it, `saveParams` and `loadParams` carry it. */
+  readonly buffers: Buffers;
   /** The outputs for a batch; needs only the inputs the outputs use. */
   forward(inputs: Partial<Inputs>): Outputs;
   /** The loss for a batch; fills `grads`. */
@@ -32,7 +37,7 @@ export interface Model {
   step(inputs: Inputs, options?: { lr?: number }): number;
   /** Zero the optimizer's state (moments, momentum buffers and the step count), as a fresh torch optimizer. */
   resetOptimizer(): void;
-  /** The parameters as a safetensors file: one tensor per param, keyed by its name. */
+  /** The parameters and buffers as a safetensors file: one tensor each, keyed by its name. */
   saveParams(): Uint8Array;
   /** Load a `saveParams` file. Everything is checked first; on any error nothing changes. */
   loadParams(bytes: Uint8Array): void;
@@ -45,12 +50,22 @@ export interface Model {
 }
 
 /** Read input `name`, checking its type and length, so a bad batch fails loudly instead of reading out of bounds. */
-function input(inputs: object, name: string, length: number): Arr {
+function input(inputs: object, name: string, length: number): Arr;
+/** The same for an input of another dtype (an Int32Array of labels or token ids). */
+function input<T extends ArrayLike<number>>(inputs: object, name: string, length: number, type: ArrayClass<T>): T;
+function input(inputs: object, name: string, length: number, type: ArrayClass<ArrayLike<number>> = ArrayType): ArrayLike<number> {
   const value: unknown = (inputs as Record<string, unknown>)[name];
-  if (value === undefined) throw new Error(`${spec.name}: missing input "${name}" (a ${ArrayType.name} of length ${length})`);
-  if (!(value instanceof ArrayType)) throw new Error(`${spec.name}: input "${name}" must be a ${ArrayType.name} of length ${length}`);
+  const a = /^[AEIOU]/.test(type.name) ? "an" : "a";
+  if (value === undefined) throw new Error(`${spec.name}: missing input "${name}" (${a} ${type.name} of length ${length})`);
+  if (!(value instanceof type)) throw new Error(`${spec.name}: input "${name}" must be ${a} ${type.name} of length ${length}`);
   if (value.length !== length) throw new Error(`${spec.name}: input "${name}" has length ${value.length}, expected ${length}`);
   return value;
+}
+
+/** A typed array class (Float32Array, Float64Array, Int32Array). */
+interface ArrayClass<T> {
+  readonly name: string;
+  new (length: number): T;
 }
 
 /** The learning rate of one step: the configured one, or a finite override. */

@@ -7,7 +7,7 @@ import { Project } from "ts-morph";
 import * as prettier from "prettier";
 import type { OptimizerConfig } from "../dsl/define.js";
 import { size, type Site } from "../ir/shape.js";
-import { BYTES } from "../ir/graph.js";
+import { BYTES, type Node } from "../ir/graph.js";
 import type { Attrs } from "../ops/types.js";
 import type { Kernel, Program } from "../lower/program.js";
 import { emitUpdate, type UpdateTarget } from "../optim/update.js";
@@ -22,6 +22,8 @@ export interface EmitOptions {
   file: string;
   optimizer: OptimizerConfig;
   paramInit: Map<string, Attrs>;
+  /** Buffers' inits (absent: zeros). */
+  bufferInit?: Map<string, Attrs>;
   /** A debug build: every kernel's output is checked for NaN/Infinity and summarised for `stats()`. */
   debug?: boolean;
 }
@@ -47,12 +49,14 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getTypeAliasOrThrow("Arr").setType(T);
   sf.getVariableDeclarationOrThrow("ArrayType").setInitializer(T);
   const shapes = (m: ReadonlyMap<string, { shape: readonly number[] }>) => `{ ${[...m].map(([k, n]) => `${JSON.stringify(k)}: [${n.shape.join(", ")}]`).join(", ")} }`;
+  const inputDtypes = `{ ${[...g.inputs].map(([k, n]) => `${JSON.stringify(k)}: ${JSON.stringify(n.dtype)}`).join(", ")} }`;
   sf.getVariableDeclarationOrThrow("spec").setInitializer(
-    `{ name: ${JSON.stringify(g.name)}, dtype: ${JSON.stringify(g.dtype)} as "float32" | "float64", inputs: ${shapes(g.inputs)}, params: ${shapes(g.params)}, outputs: ${shapes(g.outputs)} }`,
+    `{ name: ${JSON.stringify(g.name)}, dtype: ${JSON.stringify(g.dtype)} as "float32" | "float64", inputs: ${shapes(g.inputs)}, inputDtypes: ${inputDtypes} as const, params: ${shapes(g.params)}, buffers: ${shapes(g.buffers)}, outputs: ${shapes(g.outputs)} }`,
   );
-  const props = (m: ReadonlyMap<string, { shape: readonly number[] }>) => [...m].map(([k, n]) => ({ name: JSON.stringify(k), type: T, docs: [`${dims(n.shape)}, ${size(n.shape)} values, row-major`] }));
+  const props = (m: ReadonlyMap<string, Node>) => [...m].map(([k, n]) => ({ name: JSON.stringify(k), type: ARRAY_OF[n.dtype], docs: [`${dims(n.shape)}, ${size(n.shape)} values, row-major`] }));
   sf.getInterfaceOrThrow("Inputs").addProperties(props(g.inputs));
   sf.getInterfaceOrThrow("Params").addProperties(props(g.params));
+  sf.getInterfaceOrThrow("Buffers").addProperties(props(g.buffers));
   sf.getInterfaceOrThrow("Outputs").addProperties(props(g.outputs));
 
   // the names this function writes in createModel's scope, claimed before any kernel is written, so
@@ -96,7 +100,10 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   const store = g.dtype === "float32" ? (e: string) => `Math.fround(${e})` : (e: string) => e;
   // checkpoint keys: the param names; optimizer state as optimizer.<param>.<state>, and optimizer.step
   const tensor = (key: string, shape: readonly number[], buf: string) => `{ name: ${JSON.stringify(key)}, shape: [${shape.join(", ")}], data: ${buf} }`;
-  const paramTensors = targets.map((t) => tensor(t.name, g.params.get(t.name)!.shape, t.param));
+  const paramTensors = [
+    ...targets.map((t) => tensor(t.name, g.params.get(t.name)!.shape, t.param)),
+    ...[...prog.buffersOf].map(([bn, buf]) => tensor(bn, g.buffers.get(bn)!.shape, buf)),
+  ];
   const stateTensors = [
     ...targets.flatMap((t) => roles.map((r) => tensor(`optimizer.${t.name}.${r}`, g.params.get(t.name)!.shape, t.state[r]!))),
     tensor("optimizer.step", [], counter),
@@ -126,9 +133,14 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line("// initialisation: deterministic for a seed");
     w.line(`const ${rand} = prng(options.seed ?? 0);`);
     for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {}, rand);
+    for (const [bn, buf] of prog.buffersOf) emitInit(w, buf, g.buffers.get(bn)!.shape, opts.bufferInit?.get(bn) ?? { init: "zeros" }, rand);
 
     const inputLines = (names: string[], ks: Kernel[]) => {
-      for (const n of names) w.line(`const ${prog.inputLocals.get(n)} = input(${inputs}, ${JSON.stringify(n)}, ${size(g.inputs.get(n)!.shape)});`);
+      for (const n of names) {
+        const node = g.inputs.get(n)!;
+        const type = node.dtype === g.dtype ? "" : `, ${ARRAY_OF[node.dtype]}`;
+        w.line(`const ${prog.inputLocals.get(n)} = input(${inputs}, ${JSON.stringify(n)}, ${size(node.shape)}${type});`);
+      }
       for (const n of names) {
         const local = prog.inputLocals.get(n)!;
         const copy = prog.inputCopies.get(local);
@@ -136,12 +148,18 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       }
     };
     const kernels = (ks: Kernel[]) => {
-      let phase: boolean | undefined;
+      let phase: string | undefined;
+      const heading = {
+        forward: "// ---- forward ----",
+        backward: "// ---- backward: the chain rule, from the loss back to every parameter ----",
+        update: "// ---- buffers: their new values, written after the gradients (training mode only) ----",
+      };
       for (const k of ks) {
-        if (k.backward !== phase && ks.some((q) => q.backward)) {
+        const p = k.updates ? "update" : k.backward ? "backward" : "forward";
+        if (p !== phase && ks.some((q) => q.backward)) {
           w.line("");
-          w.line(k.backward ? "// ---- backward: the chain rule, from the loss back to every parameter ----" : "// ---- forward ----");
-          phase = k.backward;
+          w.line(heading[p]);
+          phase = p;
         }
         emitKernel(w, k, relSite, prog.namer, wasm && k.simd ? { kernels: wk, name: wasm.names.get(k)! } : undefined);
         if (debug) w.line(`${debug.watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
@@ -192,6 +210,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     const members = [
       `params: ${obj(prog.params)}`,
       `grads: ${obj(prog.grads)}`,
+      `buffers: ${obj(prog.buffersOf)}`,
       prop("forward", forward),
       prop("lossAndGrad", lossAndGrad),
       prop("step", step),

@@ -18,11 +18,13 @@ export interface Entries {
   /** `lossAndGrad` and `step`, in training mode: the loss and dL/dparam. */
   loss: Node | undefined;
   grads: Map<string, Node>;
+  /** Training mode too: each buffer's new value, written into it after the gradients. */
+  updates: Map<string, Node>;
 }
 
 export interface Fusion {
   entries: Entries;
-  /** The roots of each entry point: forward's outputs; eval's loss; training's loss, then the gradients (last param first). */
+  /** The roots of each entry point: forward's outputs; eval's loss; training's loss, the gradients (last param first), the buffers' updates. */
   forwardRoots: Node[];
   evalLossRoots: Node[];
   trainRoots: Node[];
@@ -51,12 +53,15 @@ export function entriesOf(g: Graph): Entries {
   const outs = [...g.outputs];
   const ev = specialise(g.ctx, [...outs.map(([, n]) => n), ...(g.loss ? [g.loss] : [])], "eval");
   const grads = [...g.grads];
-  const tr = specialise(g.ctx, [...(g.loss ? [g.loss] : []), ...grads.map(([, n]) => n)], "train");
+  const updates = [...g.updates];
+  const tr = specialise(g.ctx, [...(g.loss ? [g.loss] : []), ...grads.map(([, n]) => n), ...updates.map(([, n]) => n)], "train");
+  const at = (i: number) => tr[i + (g.loss ? 1 : 0)]!;
   return {
     outputs: new Map(outs.map(([k], i) => [k, ev[i]!])),
     evalLoss: g.loss && ev[outs.length],
     loss: g.loss && tr[0],
-    grads: new Map(grads.map(([k], i) => [k, tr[i + (g.loss ? 1 : 0)]!])),
+    grads: new Map(grads.map(([k], i) => [k, at(i)])),
+    updates: new Map(updates.map(([k], i) => [k, at(grads.length + i)])),
   };
 }
 
@@ -64,7 +69,7 @@ export function fuse(g: Graph): Fusion {
   const entries = entriesOf(g);
   const forwardRoots = [...entries.outputs.values()];
   const evalLossRoots = entries.evalLoss ? [entries.evalLoss] : [];
-  const trainRoots = entries.loss ? [entries.loss, ...[...entries.grads.values()].reverse()] : [];
+  const trainRoots = entries.loss ? [entries.loss, ...[...entries.grads.values()].reverse(), ...entries.updates.values()] : [];
   const order = topo([...forwardRoots, ...evalLossRoots, ...trainRoots]);
   const uses = new Map<Node, Node[]>();
   for (const n of order) for (const c of n.inputs) uses.set(c, [...(uses.get(c) ?? []), n]);

@@ -79,6 +79,7 @@ export function lower(graph: Graph, options: LowerOptions = { optimizerState: []
     loss: p.loss,
     evalLossBuffer: p.evalLossBuffer,
     params: s.params,
+    buffersOf: s.buffersOf,
     grads: s.grads,
     optimizer: s.optimizer,
     names: s.names,

@@ -37,6 +37,8 @@ export interface Kernel {
   site: Site | undefined;
   /** Set by the schedule: a kernel of lossAndGrad that forward does not run (the chain rule's part). */
   backward: boolean;
+  /** Set by the schedule: the buffer (state that is not trained) this kernel writes its new value into. */
+  updates?: string;
   /** The ops computed in this one loop nest, when more than its own (fusion, for `explain`). */
   fused: string[];
   /** Buffers and inputs it reads (for lifetimes). */
@@ -75,6 +77,8 @@ export interface Program {
   loss: string | undefined;
   evalLossBuffer: string | undefined;
   params: Map<string, string>;
+  /** Buffer (state that is not trained) name → its buffer. */
+  buffersOf: Map<string, string>;
   grads: Map<string, string>;
   /** Param name → its optimizer state buffers; `step` is the 1-value buffer of the step count. */
   optimizer: { state: OptimizerState; roles: string[]; step: string };

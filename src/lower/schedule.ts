@@ -71,8 +71,10 @@ export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule
   for (const [pn, d] of [...e.grads].reverse()) trainList.push(s.gradRootCopy.has(d) ? { node: d, into: s.grads.get(pn)! } : { node: d });
   const evalRoot = e.evalLoss && (e.evalLoss === e.loss ? { buf: loss!, root: trainList[0]! } : rootOf(e.evalLoss, "evalLoss", 1));
 
+  // the buffers' new values are all computed before any is written: one may read another's old value
+  for (const v of e.updates.values()) trainList.push({ node: v });
   const forward = entry(forwardList);
-  const train = entry(trainList);
+  const train = [...entry(trainList), ...[...e.updates].map(([bn, v]) => ({ ...ks.copy(v, s.buffersOf.get(bn)!), updates: bn }))];
   const evalLoss = evalRoot ? entry([evalRoot.root]) : [];
   const inputCopies = new Map<string, string>();
   const simdReads = new Set([...forward, ...evalLoss, ...train].flatMap((k) => (k.simd ? bufferReads(k.simd.plan) : [])));

@@ -10,16 +10,28 @@ import { size } from "../../src/ir/shape.js";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TMP = path.join(ROOT, "test", ".tmp");
 
+type Tensor = Float32Array | Float64Array | Int32Array;
 export interface GeneratedModel {
   params: Record<string, Float32Array | Float64Array>;
   grads: Record<string, Float32Array | Float64Array>;
-  forward(inputs: Record<string, Float32Array | Float64Array>): Record<string, Float32Array | Float64Array>;
-  lossAndGrad(inputs: Record<string, Float32Array | Float64Array>): number;
-  step(inputs: Record<string, Float32Array | Float64Array>, options?: { lr?: number }): number;
+  buffers: Record<string, Float32Array | Float64Array>;
+  forward(inputs: Record<string, Tensor>): Record<string, Float32Array | Float64Array>;
+  lossAndGrad(inputs: Record<string, Tensor>): number;
+  step(inputs: Record<string, Tensor>, options?: { lr?: number }): number;
   resetOptimizer(): void;
+  saveParams(): Uint8Array;
+  loadParams(bytes: Uint8Array): void;
 }
 export interface GeneratedModule {
-  spec: { name: string; dtype: string; inputs: Record<string, number[]>; params: Record<string, number[]>; outputs: Record<string, number[]> };
+  spec: {
+    name: string;
+    dtype: string;
+    inputs: Record<string, number[]>;
+    inputDtypes: Record<string, string>;
+    params: Record<string, number[]>;
+    buffers: Record<string, number[]>;
+    outputs: Record<string, number[]>;
+  };
   createModel(options?: { seed?: number }): GeneratedModel;
 }
 
