@@ -160,7 +160,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
     w.line("");
     w.line("// initialisation: deterministic for a seed");
-    w.line("const rand = prng(options.seed ?? 0);");
+    if ([...prog.params.keys()].some((pn) => !["zeros", "ones"].includes(opts.paramInit.get(pn)?.init as string))) w.line("const rand = prng(options.seed ?? 0);");
     for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {});
 
     const inputLines = (names: string[], ks: Kernel[]) => {
@@ -235,6 +235,12 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     });
     w.line("");
     w.block("function step(inputs: Inputs, options?: { lr?: number }): number", () => {
+      if (!prog.loss) {
+        // an inference-only model: nothing to update (lossAndGrad throws, saying so)
+        w.line("void options;");
+        w.line("return lossAndGrad(inputs);");
+        return;
+      }
       w.line(`const lr = rate(options, ${opts.optimizer.lr ?? 0.01});`);
       w.line("const lossValue = lossAndGrad(inputs);");
       emitUpdate({ w, targets, counter, store, local }, opts.optimizer);
@@ -260,7 +266,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         w.line("const norm = (a: Arr) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));");
         w.line("// ‖dL/dW‖ / ‖W‖ per layer: exploding gradients show as large ratios, vanishing ones as tiny ratios");
         w.line(
-          `const gradToParam: Record<string, number> = { ${[...prog.params].map(([k, b]) => `${JSON.stringify(k)}: norm(${prog.grads.get(k)}) / norm(${b})`).join(", ")} };`,
+          `const gradToParam: Record<string, number> = { ${[...prog.params].filter(([k]) => prog.grads.has(k)).map(([k, b]) => `${JSON.stringify(k)}: norm(${prog.grads.get(k)}) / norm(${b})`).join(", ")} };`,
         );
         w.line(`return { step: ${debugStep}, tensors: { ...${lastStats} }, gradToParam };`);
       });
@@ -268,13 +274,16 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     const rd = local("readSafetensors");
     const wr = local("writeSafetensors");
     w.line(
-      `return { params: ${obj(prog.params)}, grads: ${obj(prog.grads)}, forward, lossAndGrad, step, ${reset === "resetOptimizer" ? reset : `resetOptimizer: ${reset}`}, ` +
+      `return { params: ${obj(prog.params)}, grads: ${prog.loss ? obj(prog.grads) : "{} as Params /* no loss: no gradients */"}, forward, lossAndGrad, step, ${reset === "resetOptimizer" ? reset : `resetOptimizer: ${reset}`}, ` +
         `saveParams: () => ${wr}(${pt}), loadParams: (bytes: Uint8Array) => ${rd}(bytes, ${pt}, "loadParams"), ` +
         `saveState: () => ${wr}(${st}), loadState: (bytes: Uint8Array) => ${rd}(bytes, ${st}, "loadState"), ` +
         `engine: ${wasm ? `${wk} ? "wasm-simd" : "js"` : '"js"'}${opts.debug ? `, stats: ${stats}` : ""} };`,
     );
   });
 
+  // template helpers this model never calls are left out (a user's tsconfig may have noUnusedLocals)
+  const body = fn.getBodyText() ?? "";
+  for (const helper of ["rate", "prng", "fillUniform", "fillNormal"]) if (!new RegExp(`\\b${helper}\\(`).test(body)) sf.getFunctionOrThrow(helper).remove();
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
   if (wasm) text += `\n/*\n * The WebAssembly SIMD kernels, as text (WAT): the module that WASM_KERNELS holds, byte for byte.\n * Addresses are bytes: 4 × the arena offsets of the buffers above.\n *\n${wasm.wat.split("\n").map((l) => ` * ${l}`.trimEnd()).join("\n")}\n */\n`;
   // the template's own explanation is for flatgrad's developers, not for the generated file
