@@ -161,6 +161,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line("");
     w.line("// initialisation: deterministic for a seed");
     if ([...prog.params.keys()].some((pn) => !["zeros", "ones"].includes(opts.paramInit.get(pn)?.init as string))) w.line("const rand = prng(options.seed ?? 0);");
+    else if (!wasm) w.line("void options; // no random init and no WebAssembly: nothing to choose");
     for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {});
 
     const inputLines = (names: string[], ks: Kernel[]) => {
@@ -214,6 +215,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
     w.line("");
     w.block("function forward(inputs: Partial<Inputs>): Outputs", () => {
+      if (!prog.forwardInputs.length) w.line("void inputs; // no output reads an input");
       inputLines(prog.forwardInputs, prog.forward);
       kernels(prog.forward);
       w.line(`return { ${[...prog.outputs].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} };`);
@@ -263,7 +265,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     const stats = local("stats");
     if (opts.debug) {
       w.block(`function ${stats}(): ModelStats`, () => {
-        w.line("const norm = (a: Arr) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));");
+        if (prog.grads.size) w.line("const norm = (a: Arr) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));");
         w.line("// ‖dL/dW‖ / ‖W‖ per layer: exploding gradients show as large ratios, vanishing ones as tiny ratios");
         w.line(
           `const gradToParam: Record<string, number> = { ${[...prog.params].filter(([k]) => prog.grads.has(k)).map(([k, b]) => `${JSON.stringify(k)}: norm(${prog.grads.get(k)}) / norm(${b})`).join(", ")} };`,

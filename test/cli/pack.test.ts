@@ -10,38 +10,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readmeSnippets, STRICT } from "./userProject.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-
-/** The README's snippets: each fenced block right after a `<!-- snippet: path -->` comment, by path. */
-export function readmeSnippets(readme = readFileSync(path.join(ROOT, "README.md"), "utf8")): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of readme.matchAll(/<!-- snippet: (\S+) -->\n```\w*\n([\s\S]*?)\n```/g)) out.set(m[1]!, m[2]! + "\n");
-  return out;
-}
-
-/** The strict options a user may have on, with no Node types and no skipLibCheck. */
-export const STRICT = {
-  target: "ES2022",
-  module: "NodeNext",
-  moduleResolution: "NodeNext",
-  strict: true,
-  noUncheckedIndexedAccess: true,
-  noPropertyAccessFromIndexSignature: true,
-  exactOptionalPropertyTypes: true,
-  verbatimModuleSyntax: true,
-  isolatedModules: true,
-  erasableSyntaxOnly: true,
-  noImplicitOverride: true,
-  noUnusedLocals: true,
-  noUnusedParameters: true,
-  noImplicitReturns: true,
-  noFallthroughCasesInSwitch: true,
-  skipLibCheck: false,
-  noEmit: true,
-  types: [],
-};
 
 const run = (cmd: string, args: string[], cwd: string) => {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", INIT_CWD: cwd } });
