@@ -13,6 +13,8 @@ import { FlatgradError, type ErrorCode, type Site } from "./ir/shape.js";
 import { lower } from "./lower/lower.js";
 import { runPipeline } from "./passes/pipeline.js";
 import { findRoot, isGlob } from "./paths.js";
+import { lint } from "./lint/rules.js";
+import type { LintCode, LintWarning } from "./lint/types.js";
 
 export interface Diagnostic {
   file: string;
@@ -20,6 +22,16 @@ export interface Diagnostic {
   col: number;
   code: ErrorCode;
   message: string;
+}
+
+/** A lint: a likely mistake in a model (FGWnnn). It fails the build only with `strict`. */
+export interface Warning {
+  file: string;
+  line: number;
+  col: number;
+  code: LintCode;
+  message: string;
+  severity: "warning";
 }
 
 export type FileStatus =
@@ -60,11 +72,15 @@ export interface CompileOptions {
   debug?: boolean;
   /** "ts" (default): `<base>.ts`; "js": `<base>.js` plus its declarations `<base>.d.ts`, for projects without TypeScript. */
   emit?: "ts" | "js";
+  /** Warnings (FGWnnn) fail the build: nothing is written when there is one. */
+  strict?: boolean;
 }
 
 export interface CompileResult {
   files: CompiledFile[];
   diagnostics: Diagnostic[];
+  /** Lints: likely mistakes in the models (they fail the build only with `strict`). */
+  warnings: Warning[];
   /** Arena size in bytes (every buffer and the optimizer state) per compiled model, for the build summary. */
   arena: Record<string, number>;
 }
@@ -91,13 +107,15 @@ const posix = (p: string) => p.split(path.sep).join("/");
 export const baseName = (file: string) => path.basename(file).replace(/\.model\.[cm]?[tj]s$/, "").replace(/\.[cm]?[tj]s$/, "");
 
 /** Compile one model file's source to the generated module's text (and its arena size in bytes, optimizer state included). */
-export async function compileModelFileWithInfo(file: string, root = findRoot(), debug = false): Promise<{ text: string; arena: number }> {
+export async function compileModelFileWithInfo(file: string, root = findRoot(), debug = false): Promise<{ text: string; arena: number; warnings: LintWarning[] }> {
   const loaded = await loadModelFile(file);
   const built = buildModel(loaded.exported, baseName(file), loaded.file, loaded.source);
+  // the lints read the model as the user built it, before differentiation and simplification
+  const warnings = lint(built);
   const graph = runPipeline(built.graph);
   const prog = lower(graph);
   const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, debug });
-  return { text, arena: prog.arenaSize * BYTES[graph.dtype] };
+  return { text, arena: prog.arenaSize * BYTES[graph.dtype], warnings };
 }
 
 /** Compile one model file's source to the generated module's text. */
@@ -111,10 +129,11 @@ export async function compileModelFile(file: string, root = findRoot()): Promise
  */
 export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`, debug = false) {
   const built = buildModel(def, name);
+  const warnings = lint(built);
   const graph = runPipeline(built.graph);
   const prog = lower(graph);
   const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit, debug });
-  return { text, graph, built, program: prog };
+  return { text, graph, built, program: prog, warnings };
 }
 
 /** Re-format with the project's own prettier config, if it has one for this file. */
@@ -197,6 +216,7 @@ export async function compile(opts: CompileOptions = {}): Promise<CompileResult>
   const mode = opts.mode ?? "write";
   const files: CompiledFile[] = [];
   const diagnostics: Diagnostic[] = [];
+  const warnings: Warning[] = [];
   const arena: Record<string, number> = {};
   const rel = (f: string) => posix(path.relative(root, f));
   const models = await resolveModels(opts.models ?? DEFAULT_MODELS, root, outDir);
@@ -209,7 +229,9 @@ export async function compile(opts: CompileOptions = {}): Promise<CompileResult>
     }
     seen.set(out, rel(m));
     try {
-      const { text, arena: size } = await compileModelFileWithInfo(m, root, opts.debug === true);
+      const { text, arena: size, warnings: found } = await compileModelFileWithInfo(m, root, opts.debug === true);
+      for (const w of found)
+        warnings.push({ file: rel(w.site?.file ?? m), line: w.site?.line ?? 1, col: w.site?.col ?? 1, code: w.code, message: w.message, severity: "warning" });
       const outputs: [string, string][] = [[out, text]];
       if (opts.emit === "js") {
         const { toJavaScript } = await import("./emit/js.js");
@@ -240,14 +262,16 @@ export async function compile(opts: CompileOptions = {}): Promise<CompileResult>
   } catch {
     // no output folder yet: no orphans
   }
-  if (diagnostics.length) return { files, diagnostics, arena };
+  if (diagnostics.length) return { files, diagnostics, warnings, arena };
   if (mode !== "write") {
     for (const f of files) {
       const now = readIfFile(path.resolve(root, f.path));
       f.status = now === undefined ? "missing" : now === f.contents ? "unchanged" : "stale";
     }
-    return { files: [...files, ...orphans], diagnostics, arena };
+    return { files: [...files, ...orphans], diagnostics, warnings, arena };
   }
+  // --strict: a warning fails the build like an error (nothing written)
+  if (opts.strict && warnings.length) return { files: [...files, ...orphans], diagnostics, warnings, arena };
   const err = writeAll(files, root);
   if (err) diagnostics.push(err);
   else if (opts.clean)
@@ -259,5 +283,5 @@ export async function compile(opts: CompileOptions = {}): Promise<CompileResult>
         diagnostics.push({ file: o.path, line: 1, col: 1, code: "FG170", message: `cannot delete ${o.path}: ${(e as Error).message}` });
       }
     }
-  return { files: [...files, ...orphans], diagnostics, arena };
+  return { files: [...files, ...orphans], diagnostics, warnings, arena };
 }

@@ -125,7 +125,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
 
   const once = async (): Promise<number> => {
     const t0 = performance.now();
-    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true, debug: values.debug === true, emit });
+    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true, debug: values.debug === true, emit, strict: values.strict === true });
     if (!res.diagnostics.length && !res.files.some((f) => f.model)) {
       io.err(`flatgrad: no model file matches ${models.join(", ")} (in ${root})\n${noModelHint(root, models)}`);
       return 1;
@@ -133,6 +133,8 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
     return report(res, (performance.now() - t0) / 1000);
   };
   const report = (res: CompileResult, seconds: number): number => {
+    // warnings first (printed like errors; --quiet hides them unless --strict makes them fail)
+    if (!values.quiet || values.strict) for (const d of res.warnings) io.err((reporter === "github" ? formatGithub(d) : formatPretty(d, root, { color })) + "\n");
     for (const d of res.diagnostics) io.err((reporter === "github" ? formatGithub(d) : formatPretty(d, root, { color })) + "\n");
     const count = (s: string) => res.files.filter((f) => f.status === s).length;
     const models = new Set(res.files.filter((f) => f.model).map((f) => f.model)).size;
@@ -142,6 +144,11 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
       io.err(`flatgrad: ${res.diagnostics.length} error${res.diagnostics.length === 1 ? "" : "s"}, no file written ${time}\n`);
       return internal ? 2 : 1;
     }
+    const nw = res.warnings.length;
+    if (values.strict && nw) {
+      io.err(`flatgrad: ${nw} warning${nw === 1 ? "" : "s"} and --strict: the build fails${mode === "write" ? ", no file written" : ""} ${time}\n`);
+      return 1;
+    }
     if (mode === "write") {
       // every file written (all files with --verbose), with the arena its model allocates once
       const arena = (f: CompiledFile) => (f.model ? `  (arena ${res.arena[f.model]!.toLocaleString("en-US")} bytes)` : "");
@@ -149,7 +156,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
         if (f.status === "orphan") io.err(`orphan: ${f.path} (its model is gone; --clean deletes it)\n`);
         else if (!values.quiet && (values.verbose || f.status === "written")) io.err(`${f.status}: ${f.path}${arena(f)}\n`);
       if (!values.quiet)
-        io.err(`flatgrad: ${models} model${models === 1 ? "" : "s"}, ${count("written")} written, ${count("unchanged")} unchanged${count("deleted") ? `, ${count("deleted")} deleted` : ""} ${time}\n`);
+        io.err(`flatgrad: ${models} model${models === 1 ? "" : "s"}, ${count("written")} written, ${count("unchanged")} unchanged${count("deleted") ? `, ${count("deleted")} deleted` : ""}${nw ? `, ${nw} warning${nw === 1 ? "" : "s"}` : ""} ${time}\n`);
       return 0;
     }
     for (const f of res.files) if (f.status !== "unchanged" || values.verbose) io.err(`${f.status}: ${f.path}\n`);

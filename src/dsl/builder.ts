@@ -4,6 +4,7 @@ import { registry, type OpName, type Registry } from "../ops/index.js";
 import type { Attrs, TensorLike } from "../ops/types.js";
 import { callSite } from "./callsite.js";
 import { checkName } from "../ir/names.js";
+import type { BuilderCall } from "../lint/types.js";
 
 type Method<C> = C extends (b: Builder, ...args: infer P) => infer R ? (...args: P) => R : never;
 /** The builder methods, derived from the op registry: `g.add`, `g.linear`, ... */
@@ -33,6 +34,8 @@ export interface Declared {
   outputs: Map<string, Node>;
   /** Where each `kind:name` was declared (for duplicate-name errors). */
   sites: Map<string, Site>;
+  /** Every outermost builder call, in order (what the lints read). */
+  calls?: BuilderCall[];
 }
 
 /**
@@ -98,6 +101,7 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
       try {
         const result = ctx.at(site, () => call(b, ...args));
         if (site && isNode(result) && !ctx.results.has(result)) ctx.results.set(result, site);
+        if (isNode(result)) declared.calls?.push({ op, args, result, site });
         return result;
       } catch (e) {
         if (e instanceof FlatgradError && !e.site) e.site = site;

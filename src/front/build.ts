@@ -18,11 +18,16 @@ function readIfExists(f: string): string | undefined {
 }
 import { ModelSource } from "./sites.js";
 import { userSite } from "../dsl/callsite.js";
+import type { BuilderCall } from "../lint/types.js";
 
 export interface BuiltModel {
   graph: Graph;
   optimizer: OptimizerConfig;
   paramInit: Map<string, Attrs>;
+  /** What the lints read: the outermost builder calls, declaration sites, configuration field positions. */
+  calls: BuilderCall[];
+  declaredAt: Map<string, Site>;
+  fieldSite: (path: string[]) => Site | undefined;
 }
 
 const KNOWN = ["dtype", "optimizer", "build"];
@@ -53,7 +58,7 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     throw new FlatgradError(`defineModel: build must be a function build(g) { ... }, got ${fmtValue(def.build)}`, field(["build"]), "FG109");
 
   const ctx = new Ctx((op, inputs, attrs) => primitive(op).shape(inputs.map((n) => n.shape), attrs));
-  const declared: Declared = { inputs: new Map(), params: new Map(), paramInit: new Map(), outputs: new Map(), sites: new Map() };
+  const declared: Declared = { inputs: new Map(), params: new Map(), paramInit: new Map(), outputs: new Map(), sites: new Map(), calls: [] };
   const g = makeBuilder(ctx, declared);
   let loss: unknown;
   try {
@@ -99,7 +104,7 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
   }
   if (lossNode) ctx.name(lossNode, "loss");
   const graph: Graph = { ctx, name, dtype, inputs: declared.inputs, params: declared.params, outputs: declared.outputs, loss: lossNode, grads: new Map() };
-  return { graph, optimizer, paramInit: declared.paramInit };
+  return { graph, optimizer, paramInit: declared.paramInit, calls: declared.calls!, declaredAt: declared.sites, fieldSite: (path) => src()?.fieldSite(path, defined) ?? defined };
 }
 
 function describeExport(v: unknown): string {
