@@ -105,6 +105,7 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
         return result;
       } catch (e) {
         if (e instanceof FlatgradError && !e.site) e.site = site;
+        if (e instanceof FlatgradError && !failedCalls.has(e)) failedCalls.set(e, { op, args });
         throw e;
       } finally {
         depth--;
@@ -113,6 +114,9 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
   }
   return b;
 }
+
+/** The outermost builder call an error came from (op and arguments), so errors can name its operands. */
+export const failedCalls = new WeakMap<FlatgradError, { op: string; args: readonly unknown[] }>();
 
 export function isNode(x: unknown): x is Node {
   return typeof x === "object" && x !== null && "key" in x && "shape" in x && "op" in x;

@@ -19,6 +19,7 @@ function readIfExists(f: string): string | undefined {
 import { ModelSource } from "./sites.js";
 import { userSite } from "../dsl/callsite.js";
 import type { BuilderCall } from "../lint/types.js";
+import { explainError, withSuggestions } from "./operands.js";
 
 export interface BuiltModel {
   graph: Graph;
@@ -59,13 +60,14 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
 
   const ctx = new Ctx((op, inputs, attrs) => primitive(op).shape(inputs.map((n) => n.shape), attrs));
   const declared: Declared = { inputs: new Map(), params: new Map(), paramInit: new Map(), outputs: new Map(), sites: new Map(), calls: [] };
-  const g = makeBuilder(ctx, declared);
+  const g = withSuggestions(makeBuilder(ctx, declared));
   let loss: unknown;
   try {
     loss = def.build(g);
   } catch (e) {
     if (e instanceof FlatgradError) {
       e.site ??= siteOfError(e, file) ?? field(["build"]);
+      explainError(e, ctx, declared, (f) => (f === file ? source : readIfExists(f)));
       throw e;
     }
     const err = e instanceof Error ? e : undefined;
