@@ -362,7 +362,8 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
     }
     const t = wanted.get(key);
     if (!t) fail(`unexpected tensor "${key}": the model has ${tensors.map((q) => q.name).join(", ")}`);
-    const e = entry as Record<string, unknown>;
+    // named fields, not an index signature: the module must pass a user's noPropertyAccessFromIndexSignature
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof entry !== "object" || entry === null || Array.isArray(entry))
       fail(`tensor "${key}": its header entry is not an object`);
     if (e.dtype !== DTYPE) fail(`tensor "${key}": dtype ${JSON.stringify(e.dtype)}, expected "${DTYPE}"`);

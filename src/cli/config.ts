@@ -2,17 +2,10 @@
 import { createJiti } from "jiti";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { MODEL_API } from "../front/apiPath.js";
+import type { FlatgradConfig } from "../dsl/config.js";
 
-export interface FlatgradConfig {
-  /** Model files or globs, relative to the project root (default models/**\/*.model.ts). */
-  models?: string[];
-  /** Output folder, relative to the project root (default generated). */
-  outDir?: string;
-  /** Format generated files with the project's prettier config when it has one (default true). */
-  format?: boolean;
-}
-
-export const defineConfig = (config: FlatgradConfig): FlatgradConfig => config;
+export { defineConfig, type FlatgradConfig } from "../dsl/config.js";
 
 export const CONFIG_FILE = "flatgrad.config.ts";
 
@@ -20,7 +13,7 @@ export const CONFIG_FILE = "flatgrad.config.ts";
 export async function loadConfig(root: string): Promise<FlatgradConfig> {
   const file = path.join(root, CONFIG_FILE);
   if (!existsSync(file)) return {};
-  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
+  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, alias: { flatgrad: MODEL_API } });
   const mod = (await jiti.import(file)) as { default?: unknown };
   const cfg = mod.default;
   if (typeof cfg !== "object" || cfg === null) throw new Error(`${CONFIG_FILE}: the default export must be defineConfig({ ... })`);

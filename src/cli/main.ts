@@ -1,13 +1,16 @@
 /**
  * The command line: a thin wrapper over `compile()` and `explain()`.
- * Exit codes: 0 ok or up to date; 1 model errors or drift; 2 bad usage, bad config or an internal error.
+ * Exit codes: 0 ok or up to date; 1 model errors, drift or no model file; 2 bad usage, bad config or an internal error.
  * Logs go to stderr; `explain` writes its result to stdout.
  */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compile, findRoot, isGlob, type CompiledFile, type CompileResult } from "../compile.js";
-import { loadConfig } from "./config.js";
+import type { CompiledFile, CompileResult } from "../compile.js";
+import { findRoot, isGlob, userCwd } from "../paths.js";
 import { formatGithub, formatPretty } from "./report.js";
+// Only light modules above: --help, --version and usage errors answer without loading the
+// compiler (ts-morph, prettier), which compileCommand imports when it runs.
 
 const USAGE = `usage:
   flatgrad compile [files or globs...] [options]
@@ -22,11 +25,16 @@ const USAGE = `usage:
       --verbose             print one line per file
       --debug               debug build: a NaN or Infinity after any kernel throws, naming the value, its
                             equation, the model-file line and the step; model.stats() summarises every tensor
+      --emit <ts|js>        ts (default): NAME.ts; js: NAME.js and its declarations NAME.d.ts
+      --strict              warnings (FGWnnn, likely mistakes in a model) fail the build (exit 1)
   flatgrad explain <model file> [--format text|dot|mermaid]
       print the forward and the derived backward graph as numbered equations with shapes,
       and the rewrites applied; dot and mermaid draw them (backward edges dashed)
 
-exit codes: 0 ok or up to date, 1 model errors or drift, 2 bad usage, config or internal error`;
+  flatgrad --version
+
+Paths are relative to the folder the command is typed in (also through npm run).
+exit codes: 0 ok or up to date, 1 model errors, drift or no model file, 2 bad usage, config or internal error`;
 
 export interface Io {
   out: (s: string) => void;
@@ -51,10 +59,15 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.out(USAGE + "\n");
       return 0;
     }
+    if (command === "--version" || command === "-v" || command === "version") {
+      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+      io.out(`${pkg.version}\n`);
+      return 0;
+    }
     if (command === "compile") return await compileCommand(rest, io);
     if (command === "explain") {
       const { explainCommand } = await import("./explain.js");
-      return await explainCommand(rest, io);
+      return await explainCommand(rest, io, userCwd(io.env));
     }
     throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
   } catch (e) {
@@ -82,17 +95,29 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
       quiet: { type: "boolean", short: "q" },
       verbose: { type: "boolean" },
       debug: { type: "boolean" },
+      emit: { type: "string" },
+      strict: { type: "boolean" },
     },
   });
+  const emit = values.emit ?? "ts";
+  if (emit !== "ts" && emit !== "js") throw new UsageError(`unknown --emit "${emit}" (ts or js)`);
   const reporter = values.reporter ?? "pretty";
   if (reporter !== "pretty" && reporter !== "github") throw new UsageError(`unknown reporter "${reporter}" (pretty or github)`);
   if (values.check && values["dry-run"]) throw new UsageError("--check and --dry-run do not go together");
   if (values.watch && (values.check || values["dry-run"])) throw new UsageError("--watch writes files: it does not go with --check or --dry-run");
   if (values.quiet && values.verbose) throw new UsageError("--quiet and --verbose do not go together");
-  const root = findRoot();
+  const cwd = userCwd(io.env);
+  const root = findRoot(cwd);
+  // a file named on the command line that does not exist: say where it was looked for
+  for (const p of positionals)
+    if (!isGlob(p) && !existsSync(path.resolve(cwd, p))) {
+      io.err(`flatgrad: ${p}: no such file (looked in ${path.resolve(cwd, p)})\n`);
+      return 1;
+    }
+  const [{ compile, DEFAULT_MODELS }, { loadConfig }] = await Promise.all([import("../compile.js"), import("./config.js")]);
   const config = await loadConfig(root);
-  const cwdRel = (p: string) => path.relative(root, path.resolve(p)) || ".";
-  const models = positionals.length ? positionals.map((p) => (isGlob(p) ? path.posix.join(cwdRel(".").split(path.sep).join("/"), p) : cwdRel(p))) : config.models;
+  const cwdRel = (p: string) => path.relative(root, path.resolve(cwd, p)) || ".";
+  const models = positionals.length ? positionals.map((p) => (isGlob(p) ? path.posix.join(cwdRel(".").split(path.sep).join("/"), p) : cwdRel(p))) : (config.models ?? DEFAULT_MODELS);
   const outDirFlag = values["out-dir"] ?? values.out;
   const outDir = outDirFlag !== undefined ? cwdRel(outDirFlag) : (config.outDir ?? "generated");
   const mode = values.check ? "check" : values["dry-run"] ? "dry-run" : "write";
@@ -100,18 +125,29 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
 
   const once = async (): Promise<number> => {
     const t0 = performance.now();
-    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true, debug: values.debug === true });
+    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true, debug: values.debug === true, emit, strict: values.strict === true });
+    if (!res.diagnostics.length && !res.files.some((f) => f.model)) {
+      io.err(`flatgrad: no model file matches ${models.join(", ")} (in ${root})\n${noModelHint(root, models)}`);
+      return 1;
+    }
     return report(res, (performance.now() - t0) / 1000);
   };
   const report = (res: CompileResult, seconds: number): number => {
+    // warnings first (printed like errors; --quiet hides them unless --strict makes them fail)
+    if (!values.quiet || values.strict) for (const d of res.warnings) io.err((reporter === "github" ? formatGithub(d) : formatPretty(d, root, { color })) + "\n");
     for (const d of res.diagnostics) io.err((reporter === "github" ? formatGithub(d) : formatPretty(d, root, { color })) + "\n");
     const count = (s: string) => res.files.filter((f) => f.status === s).length;
-    const models = res.files.filter((f) => f.model).length;
+    const models = new Set(res.files.filter((f) => f.model).map((f) => f.model)).size;
     const time = `(${seconds.toFixed(2)} s)`;
     if (res.diagnostics.length) {
       const internal = res.diagnostics.some((d) => d.code === "FG900");
       io.err(`flatgrad: ${res.diagnostics.length} error${res.diagnostics.length === 1 ? "" : "s"}, no file written ${time}\n`);
       return internal ? 2 : 1;
+    }
+    const nw = res.warnings.length;
+    if (values.strict && nw) {
+      io.err(`flatgrad: ${nw} warning${nw === 1 ? "" : "s"} and --strict: the build fails${mode === "write" ? ", no file written" : ""} ${time}\n`);
+      return 1;
     }
     if (mode === "write") {
       // every file written (all files with --verbose), with the arena its model allocates once
@@ -120,7 +156,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
         if (f.status === "orphan") io.err(`orphan: ${f.path} (its model is gone; --clean deletes it)\n`);
         else if (!values.quiet && (values.verbose || f.status === "written")) io.err(`${f.status}: ${f.path}${arena(f)}\n`);
       if (!values.quiet)
-        io.err(`flatgrad: ${models} model${models === 1 ? "" : "s"}, ${count("written")} written, ${count("unchanged")} unchanged${count("deleted") ? `, ${count("deleted")} deleted` : ""} ${time}\n`);
+        io.err(`flatgrad: ${models} model${models === 1 ? "" : "s"}, ${count("written")} written, ${count("unchanged")} unchanged${count("deleted") ? `, ${count("deleted")} deleted` : ""}${nw ? `, ${nw} warning${nw === 1 ? "" : "s"}` : ""} ${time}\n`);
       return 0;
     }
     for (const f of res.files) if (f.status !== "unchanged" || values.verbose) io.err(`${f.status}: ${f.path}\n`);
@@ -166,4 +202,21 @@ async function watch(root: string, outDir: string, once: () => Promise<number>, 
   });
   await watcher.close();
   return 0;
+}
+
+/** Why nothing matched: no folder, or files that are not named NAME.model.ts. */
+function noModelHint(root: string, patterns: string[]): string {
+  const lines: string[] = [];
+  for (const p of patterns) {
+    const dir = p.split("/").filter((part, i, all) => i < all.length - 1 && !isGlob(part)).join("/");
+    const abs = path.join(root, dir);
+    if (dir && !existsSync(abs)) lines.push(`  there is no ${dir}/ folder`);
+    else if (dir) {
+      const near = readdirSync(abs).filter((f) => /\.[cm]?[tj]s$/.test(f) && !/\.model\.[cm]?[tj]s$/.test(f) && !f.endsWith(".d.ts"));
+      if (near.length) lines.push(`  ${near.slice(0, 3).map((f) => `${dir}/${f}`).join(", ")}${near.length > 3 ? ", ..." : ""}: model files are named NAME.model.ts`);
+    }
+  }
+  lines.push("  a model file is named NAME.model.ts and default-exports defineModel({ ... }); name files on the command line");
+  lines.push("  (flatgrad compile path/to/NAME.model.ts) or set models in flatgrad.config.ts");
+  return lines.join("\n") + "\n";
 }

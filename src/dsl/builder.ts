@@ -5,6 +5,7 @@ import type { Attrs, OpDef, TensorLike } from "../ops/types.js";
 import { intOperandError } from "../ops/family.js";
 import { callSite } from "./callsite.js";
 import { checkName } from "../ir/names.js";
+import type { BuilderCall } from "../lint/types.js";
 
 type Method<C> = C extends (b: Builder, ...args: infer P) => infer R ? (...args: P) => R : never;
 /** The builder methods, derived from the op registry: `g.add`, `g.linear`, ... */
@@ -50,6 +51,8 @@ export interface Declared {
   outputs: Map<string, Node>;
   /** Where each `kind:name` was declared (for duplicate-name errors). */
   sites: Map<string, Site>;
+  /** Every outermost builder call, in order (what the lints read). */
+  calls?: BuilderCall[];
 }
 
 /**
@@ -139,9 +142,11 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
       try {
         const result = ctx.at(site, () => call(b, ...args));
         if (site && isNode(result) && !ctx.results.has(result)) ctx.results.set(result, site);
+        if (isNode(result)) declared.calls?.push({ op, args, result, site });
         return result;
       } catch (e) {
         if (e instanceof FlatgradError && !e.site) e.site = site;
+        if (e instanceof FlatgradError && !failedCalls.has(e)) failedCalls.set(e, { op, args });
         throw e;
       } finally {
         depth--;
@@ -152,6 +157,9 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
 }
 
 const acceptsInt = (def: OpDef | undefined, role: string): boolean => def?.intOperands === true || (def?.intOperands?.includes(role) ?? false);
+
+/** The outermost builder call an error came from (op and arguments), so errors can name its operands. */
+export const failedCalls = new WeakMap<FlatgradError, { op: string; args: readonly unknown[] }>();
 
 export function isNode(x: unknown): x is Node {
   return typeof x === "object" && x !== null && "key" in x && "shape" in x && "op" in x;

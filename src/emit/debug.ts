@@ -67,11 +67,10 @@ export function emitStats(w: KernelWriter, prog: Program, d: DebugNames): void {
   const norm = w.local("norm");
   const ratios = w.local("gradToParam");
   w.block(`function ${d.stats}(): ModelStats`, () => {
-    w.line(`const ${norm} = (a: Arr) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));`);
+    if (prog.loss) w.line(`const ${norm} = (a: Arr) => Math.sqrt(a.reduce((s, v) => s + v * v, 0));`);
     w.line("// ‖dL/dW‖ / ‖W‖ per layer: exploding gradients show as large ratios, vanishing ones as tiny ratios");
-    w.line(
-      `const ${ratios}: Record<string, number> = { ${[...prog.params].map(([k, b]) => `${JSON.stringify(k)}: ${norm}(${prog.grads.get(k)}) / ${norm}(${b})`).join(", ")} };`,
-    );
+    const ratio = ([k, b]: [string, string]) => `${JSON.stringify(k)}: ${norm}(${prog.grads.get(k)}) / ${norm}(${b})`;
+    w.line(`const ${ratios}: Record<string, number> = { ${prog.loss ? [...prog.params].map(ratio).join(", ") : ""} };`);
     w.line(`return { step: ${d.step}, tensors: { ...${d.lastStats} }, ${prop("gradToParam", ratios)} };`);
   });
 }

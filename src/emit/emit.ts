@@ -131,7 +131,9 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
     w.line("");
     w.line("// initialisation: deterministic for a seed");
-    w.line(`const ${rand} = prng(options.seed ?? 0);`);
+    const inits = [...prog.params.keys()].map((pn) => opts.paramInit.get(pn)?.init).concat([...prog.buffersOf.keys()].map((bn) => opts.bufferInit?.get(bn)?.init));
+    if (inits.some((i) => i !== undefined && i !== "zeros" && i !== "ones")) w.line(`const ${rand} = prng(options.seed ?? 0);`);
+    else if (!wasm) w.line("void options; // no random init and no WebAssembly: nothing to choose");
     for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {}, rand);
     for (const [bn, buf] of prog.buffersOf) emitInit(w, buf, g.buffers.get(bn)!.shape, opts.bufferInit?.get(bn) ?? { init: "zeros" }, rand);
 
@@ -169,6 +171,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
     w.line("");
     w.block(`function ${forward}(${inputs}: Partial<Inputs>): Outputs`, () => {
+      if (!prog.forwardInputs.length) w.line(`void ${inputs}; // no output reads an input`);
       inputLines(prog.forwardInputs, prog.forward);
       kernels(prog.forward);
       w.line(`return { ${[...prog.outputs].map(([k, b]) => `${JSON.stringify(k)}: ${b}`).join(", ")} };`);
@@ -190,6 +193,12 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     });
     w.line("");
     w.block(`function ${step}(${inputs}: Inputs, options?: { lr?: number }): number`, () => {
+      if (!prog.loss) {
+        // an inference-only model: nothing to update (lossAndGrad throws, saying so)
+        w.line("void options;");
+        w.line(`return ${lossAndGrad}(${inputs});`);
+        return;
+      }
       w.line(`const ${lr} = rate(options, ${opts.optimizer.lr ?? 0.01});`);
       w.line(`const ${lossValue} = ${lossAndGrad}(${inputs});`);
       emitUpdate({ w, targets, counter, store, local: (p) => prog.namer.local(p), lr }, opts.optimizer);
@@ -209,7 +218,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     if (debug) emitStats(w, prog, debug);
     const members = [
       `params: ${obj(prog.params)}`,
-      `grads: ${obj(prog.grads)}`,
+      `grads: ${prog.loss ? obj(prog.grads) : "{} as Params /* no loss: no gradients */"}`,
       `buffers: ${obj(prog.buffersOf)}`,
       prop("forward", forward),
       prop("lossAndGrad", lossAndGrad),
@@ -225,6 +234,9 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line(`return { ${members.join(", ")} };`);
   });
 
+  // template helpers this model never calls are left out (a user's tsconfig may have noUnusedLocals)
+  const body = sf.getFunctionOrThrow("createModel").getBodyText() ?? "";
+  for (const helper of ["rate", "prng", "fillUniform", "fillNormal"]) if (!new RegExp(`\\b${helper}\\(`).test(body)) sf.getFunctionOrThrow(helper).remove();
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
   if (wasm) text += `\n/*\n * The WebAssembly SIMD kernels, as text (WAT): the module that WASM_KERNELS holds, byte for byte.\n * Addresses are bytes: 4 × the arena offsets of the buffers above.\n *\n${wasm.wat.split("\n").map((l) => ` * ${l}`.trimEnd()).join("\n")}\n */\n`;
   // the template's own explanation is for flatgrad's developers, not for the generated file

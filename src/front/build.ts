@@ -18,6 +18,8 @@ function readIfExists(f: string): string | undefined {
 }
 import { ModelSource } from "./sites.js";
 import { userSite } from "../dsl/callsite.js";
+import type { BuilderCall } from "../lint/types.js";
+import { explainError, withSuggestions } from "./operands.js";
 
 export interface BuiltModel {
   graph: Graph;
@@ -25,6 +27,10 @@ export interface BuiltModel {
   paramInit: Map<string, Attrs>;
   /** Each buffer's init options (as params'; default zeros). */
   bufferInit: Map<string, Attrs>;
+  /** What the lints read: the outermost builder calls, declaration sites, configuration field positions. */
+  calls: BuilderCall[];
+  declaredAt: Map<string, Site>;
+  fieldSite: (path: string[]) => Site | undefined;
 }
 
 const KNOWN = ["dtype", "optimizer", "build"];
@@ -64,14 +70,16 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     updates: new Map(),
     outputs: new Map(),
     sites: new Map(),
+    calls: [],
   };
-  const g = makeBuilder(ctx, declared);
+  const g = withSuggestions(makeBuilder(ctx, declared));
   let loss: unknown;
   try {
     loss = def.build(g);
   } catch (e) {
     if (e instanceof FlatgradError) {
       e.site ??= siteOfError(e, file) ?? field(["build"]);
+      explainError(e, ctx, declared, (f) => (f === file ? source : readIfExists(f)));
       throw e;
     }
     const err = e instanceof Error ? e : undefined;
@@ -121,7 +129,15 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     grads: new Map(),
     updates: declared.updates,
   };
-  return { graph, optimizer, paramInit: declared.paramInit, bufferInit: declared.bufferInit };
+  return {
+    graph,
+    optimizer,
+    paramInit: declared.paramInit,
+    bufferInit: declared.bufferInit,
+    calls: declared.calls!,
+    declaredAt: declared.sites,
+    fieldSite: (path) => src()?.fieldSite(path, defined) ?? defined,
+  };
 }
 
 function describeExport(v: unknown): string {

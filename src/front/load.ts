@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlatgradError, type Site } from "../ir/shape.js";
 
-const MODEL_API = fileURLToPath(new URL("../dsl/define.ts", import.meta.url));
+import { MODEL_API } from "./apiPath.js";
 import { isModel } from "../dsl/define.js";
 import { siteOfError } from "./build.js";
 import { userSite } from "../dsl/callsite.js";

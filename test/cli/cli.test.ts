@@ -118,7 +118,7 @@ describe("flatgrad compile (CLI)", () => {
     const dir = project({ "models/a.model.ts": model(2), "models/bad.model.ts": model(2).replace('g.param("V", [1, 2])', 'g.param("V", [1, 5])') });
     const bad = await run(dir, ["compile"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^models\/bad\.model\.ts:10:\d+ - error FG144: linear: x is \[4,2\] but W is \[1,5\]: inner sizes 2 and 5 differ\n\n10 {5}return g\.mse/m);
+    expect(bad.stderr).toMatch(/^models\/bad\.model\.ts:10:\d+ - error FG144: linear: x is \[4,2\] but W is \[1,5\]: inner sizes 2 and 5 differ; here x is h \[4,2\] \(line 9\), W is V \[1,5\] \(declared line 8\)\n\n10 {5}return g\.mse/m);
     expect(bad.stderr).toMatch(/\n {3}\s*\^\n/);
     expect(bad.stderr).toMatch(/flatgrad: 1 error, no file written/);
     expect(existsSync(path.join(dir, "generated"))).toBe(false);
