@@ -36,10 +36,9 @@ function value(v: unknown): string {
 const shapeText = (s: Shape): string => `[${s.join(", ")}]`;
 const sameShape = (a: unknown, s: Shape): boolean => Array.isArray(a) && a.length === s.length && a.every((d, i) => d === s[i]);
 
-/** The type after the colon: the shape, then the dtype when the node carries one. */
+/** The type after the colon: the shape, then the dtype. */
 function typeText(n: Node): string {
-  const dtype = (n as { dtype?: unknown }).dtype;
-  return typeof dtype === "string" ? `${shapeText(n.shape)} ${dtype}` : shapeText(n.shape);
+  return `${shapeText(n.shape)} ${n.dtype}`;
 }
 
 /** The right-hand side of a node's line, given the numbers of the nodes before it. */

@@ -92,6 +92,7 @@ const CASES: Case[] = [
   { name: "input-options", line: 5, code: "FG166", message: 'input "x": dtype must be "int32" or the model\'s dtype "float32", got "int64"' },
   { name: "assign-target", line: 7, code: "FG113", message: "assign: the target must be a buffer declared with g.buffer(name, shape), got a param tensor [2,3]" },
   { name: "assign-shape", line: 7, code: "FG148", message: 'assign: buffer "bn.running_mean" is float32 [3] but the value is float32 [4]: they must be equal (no broadcasting)' },
+  { name: "bymode-shape", line: 6, code: "FG149", message: "byMode: train is [4,3] but eval is [4]: both modes must give the same shape; here train is mul(...) [4,3] (line 6), eval is sum(...) [4] (line 6)" },
   { name: "param-init", line: 6, code: "FG164", message: 'param "W": unknown init "glorot" (known: zeros, ones, xavier, he, normal, uniform)' },
   // the loss and the model's interface
   { name: "loss-nonscalar", line: 8, code: "FG121", message: "loss: the loss must be a scalar (shape []), but it is [8]" },

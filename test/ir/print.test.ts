@@ -17,19 +17,19 @@ const net = () =>
 describe("printGraph", () => {
   it("prints a model as built: sources first, one line per node, then its outputs and loss", () => {
     expect(printGraph(net())).toMatchInlineSnapshot(`
-      "%0 = input "x" : [4, 3]
-      %1 = input "y" : [4, 2]
-      %2 = param "W" : [2, 3]
-      %3 = param "b" : [2]
-      %4 = transpose(%2) {perm: [1, 0]} : [3, 2]
-      %5 = matmul(%0, %4) : [4, 2]
-      %6 = add(%5, %3) : [4, 2]
-      %7 = sigmoid(%6) : [4, 2]
-      %8 = sub(%7, %1) : [4, 2]
-      %9 = square(%8) : [4, 2]
-      %10 = sum(%9) {axes: [0, 1], keepDims: false} : []
-      %11 = constant 0.125 : []
-      %12 = mul(%10, %11) : []
+      "%0 = input "x" : [4, 3] float64
+      %1 = input "y" : [4, 2] float64
+      %2 = param "W" : [2, 3] float64
+      %3 = param "b" : [2] float64
+      %4 = transpose(%2) {perm: [1, 0]} : [3, 2] float64
+      %5 = matmul(%0, %4) : [4, 2] float64
+      %6 = add(%5, %3) : [4, 2] float64
+      %7 = sigmoid(%6) : [4, 2] float64
+      %8 = sub(%7, %1) : [4, 2] float64
+      %9 = square(%8) : [4, 2] float64
+      %10 = sum(%9) {axes: [0, 1], keepDims: false} : [] float64
+      %11 = constant 0.125 : [] float64
+      %12 = mul(%10, %11) : [] float64
       outputs: p = %7
       loss = %12"
     `);
@@ -37,30 +37,30 @@ describe("printGraph", () => {
 
   it("prints the gradients after the pipeline", () => {
     expect(printGraph(runPipeline(net()))).toMatchInlineSnapshot(`
-      "%0 = input "x" : [4, 3]
-      %1 = input "y" : [4, 2]
-      %2 = param "W" : [2, 3]
-      %3 = param "b" : [2]
-      %4 = transpose(%2) {perm: [1, 0]} : [3, 2]
-      %5 = matmul(%0, %4) : [4, 2]
-      %6 = add(%5, %3) : [4, 2]
-      %7 = sigmoid(%6) : [4, 2]
-      %8 = sub(%7, %1) : [4, 2]
-      %9 = square(%8) : [4, 2]
-      %10 = sum(%9) {axes: [0, 1], keepDims: false} : []
-      %11 = constant 0.125 : []
-      %12 = mul(%10, %11) : []
-      %13 = constant 0.125 : [1, 1]
-      %14 = constant 2 : []
-      %15 = mul(%8, %14) : [4, 2]
-      %16 = mul(%13, %15) : [4, 2]
-      %17 = constant 1 : []
-      %18 = sub(%17, %7) : [4, 2]
-      %19 = mul(%7, %18) : [4, 2]
-      %20 = mul(%16, %19) : [4, 2]
-      %21 = transpose(%20) {perm: [1, 0]} : [2, 4]
-      %22 = matmul(%21, %0) : [2, 3]
-      %23 = sum(%20) {axes: [0], keepDims: false} : [2]
+      "%0 = input "x" : [4, 3] float64
+      %1 = input "y" : [4, 2] float64
+      %2 = param "W" : [2, 3] float64
+      %3 = param "b" : [2] float64
+      %4 = transpose(%2) {perm: [1, 0]} : [3, 2] float64
+      %5 = matmul(%0, %4) : [4, 2] float64
+      %6 = add(%5, %3) : [4, 2] float64
+      %7 = sigmoid(%6) : [4, 2] float64
+      %8 = sub(%7, %1) : [4, 2] float64
+      %9 = square(%8) : [4, 2] float64
+      %10 = sum(%9) {axes: [0, 1], keepDims: false} : [] float64
+      %11 = constant 0.125 : [] float64
+      %12 = mul(%10, %11) : [] float64
+      %13 = constant 0.125 : [1, 1] float64
+      %14 = constant 2 : [] float64
+      %15 = mul(%8, %14) : [4, 2] float64
+      %16 = mul(%13, %15) : [4, 2] float64
+      %17 = constant 1 : [] float64
+      %18 = sub(%17, %7) : [4, 2] float64
+      %19 = mul(%7, %18) : [4, 2] float64
+      %20 = mul(%16, %19) : [4, 2] float64
+      %21 = transpose(%20) {perm: [1, 0]} : [2, 4] float64
+      %22 = matmul(%21, %0) : [2, 3] float64
+      %23 = sum(%20) {axes: [0], keepDims: false} : [2] float64
       outputs: p = %7
       loss = %12
       grads: W = %22, b = %23"
@@ -79,7 +79,7 @@ describe("printGraph", () => {
     });
     // the unused input is declared, so it is printed; the rest is the same text renumbered by one
     const text = printGraph(other);
-    expect(text.split("\n")[0]).toBe('%0 = input "unused" : [7]');
+    expect(text.split("\n")[0]).toBe('%0 = input "unused" : [7] float64');
     const renumber = (s: string) => s.replace(/%(\d+)/g, (_, d: string) => `%${Number(d) + 1}`);
     expect(text.split("\n").slice(1).join("\n")).toBe(renumber(printGraph(net())));
   });
@@ -96,8 +96,8 @@ describe("printGraph", () => {
     expect(a).not.toBe(b);
     expect(printNodes([b!])).toBe(printNodes([a!]));
     expect(printNodes([a!])).toMatchInlineSnapshot(`
-      "%0 = input "x" : [2, 3]
-      %1 = sum(%0) {axes: [1], keepDims: true} : [2, 1]
+      "%0 = input "x" : [2, 3] float64
+      %1 = sum(%0) {axes: [1], keepDims: true} : [2, 1] float64
       roots: %1"
     `);
   });
@@ -107,19 +107,19 @@ describe("printNodes", () => {
   it("prints the cone of a list of roots, then the roots", () => {
     const g = net();
     expect(printNodes([g.loss!, g.outputs.get("p")!])).toMatchInlineSnapshot(`
-      "%0 = input "x" : [4, 3]
-      %1 = param "W" : [2, 3]
-      %2 = transpose(%1) {perm: [1, 0]} : [3, 2]
-      %3 = matmul(%0, %2) : [4, 2]
-      %4 = param "b" : [2]
-      %5 = add(%3, %4) : [4, 2]
-      %6 = sigmoid(%5) : [4, 2]
-      %7 = input "y" : [4, 2]
-      %8 = sub(%6, %7) : [4, 2]
-      %9 = square(%8) : [4, 2]
-      %10 = sum(%9) {axes: [0, 1], keepDims: false} : []
-      %11 = constant 0.125 : []
-      %12 = mul(%10, %11) : []
+      "%0 = input "x" : [4, 3] float64
+      %1 = param "W" : [2, 3] float64
+      %2 = transpose(%1) {perm: [1, 0]} : [3, 2] float64
+      %3 = matmul(%0, %2) : [4, 2] float64
+      %4 = param "b" : [2] float64
+      %5 = add(%3, %4) : [4, 2] float64
+      %6 = sigmoid(%5) : [4, 2] float64
+      %7 = input "y" : [4, 2] float64
+      %8 = sub(%6, %7) : [4, 2] float64
+      %9 = square(%8) : [4, 2] float64
+      %10 = sum(%9) {axes: [0, 1], keepDims: false} : [] float64
+      %11 = constant 0.125 : [] float64
+      %12 = mul(%10, %11) : [] float64
       roots: %12, %6"
     `);
   });
@@ -131,9 +131,9 @@ describe("printNodes", () => {
       g.output("c", roots[0]!);
     });
     expect(printNodes(roots)).toMatchInlineSnapshot(`
-      "%0 = constant [1.5, -0, 3e-20] : [3]
-      %1 = constant -0 : []
-      %2 = constant 7 : [2, 2]
+      "%0 = constant [1.5, -0, 3e-20] : [3] float64
+      %1 = constant -0 : [] float64
+      %2 = constant 7 : [2, 2] float64
       roots: %0, %1, %2"
     `);
   });
