@@ -67,6 +67,9 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
     const us = f.uses.get(n) ?? [];
     const view = us.length === 1 && kindOf(us[0]!) === "view" ? ctx.gradOf.get(us[0]!) : undefined;
     if (view) return `d${preferred(view)}`;
+    // a value copied so that a named view can read it (a reshape of a transposed window) takes the view's name
+    const viewName = us.length === 1 && kindOf(us[0]!) === "view" ? ctx.names.get(us[0]!) : undefined;
+    if (viewName) return viewName;
     return owner ? `${owner}_${n.op}` : `${n.op}${s ? s.line : ""}`;
   };
 

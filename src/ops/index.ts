@@ -33,6 +33,10 @@ import { reshape } from "./reshape.js";
 import { broadcastTo } from "./broadcastTo.js";
 import { stopGradient } from "./stopGradient.js";
 import { byMode } from "./byMode.js";
+import { pad } from "./pad.js";
+import { slice } from "./slice.js";
+import { window } from "./window.js";
+import { overlapAdd } from "./overlapAdd.js";
 import { sum } from "./sum.js";
 import { max } from "./max.js";
 import { argmaxMask } from "./argmaxMask.js";
@@ -49,6 +53,8 @@ export const registry = {
   pow, neg, exp, log, sqrt, abs, sign, square, tanh, sigmoid, relu, heaviside, leakyRelu, softplus,
   // linear algebra and movement
   matmul, linear, transpose, reshape, broadcastTo, stopGradient, byMode,
+  // windows and padding: conv is pad → window → matmul, pooling window → max or mean
+  pad, slice, window, overlapAdd,
   // reductions
   sum, mean, max, argmaxMask,
   // softmax and losses

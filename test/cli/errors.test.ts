@@ -93,6 +93,9 @@ const CASES: Case[] = [
   { name: "assign-target", line: 7, code: "FG113", message: "assign: the target must be a buffer declared with g.buffer(name, shape), got a param tensor [2,3]" },
   { name: "assign-shape", line: 7, code: "FG148", message: 'assign: buffer "bn.running_mean" is float32 [3] but the value is float32 [4]: they must be equal (no broadcasting)' },
   { name: "bymode-shape", line: 6, code: "FG149", message: "byMode: train is [4,3] but eval is [4]: both modes must give the same shape; here train is mul(...) [4,3] (line 6), eval is sum(...) [4] (line 6)" },
+  { name: "window-fit", line: 6, code: "FG153", message: "window: x is [1,3,4,4] but the kernel [5,5] (dilation [1,1]) spans 5 > 4 at axis 2; here x is x [1,3,4,4] (declared line 5)" },
+  { name: "slice-empty", line: 6, code: "FG154", message: "slice: x is [4,6] but 4:2 along axis 1 selects nothing (tensors have no empty axes); here x is x [4,6] (declared line 5)" },
+  { name: "pad-pairs", line: 6, code: "FG155", message: "pad: x is [2,3] but pads [[1,1]] is not one [before, after] pair of integers ≥ 0 per axis (2); here x is x [2,3] (declared line 5)" },
   { name: "param-init", line: 6, code: "FG164", message: 'param "W": unknown init "glorot" (known: zeros, ones, xavier, he, normal, uniform)' },
   // the loss and the model's interface
   { name: "loss-nonscalar", line: 8, code: "FG121", message: "loss: the loss must be a scalar (shape []), but it is [8]" },

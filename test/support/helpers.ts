@@ -21,6 +21,7 @@ export interface GeneratedModel {
   resetOptimizer(): void;
   saveParams(): Uint8Array;
   loadParams(bytes: Uint8Array): void;
+  readonly engine: "wasm-simd" | "js";
 }
 export interface GeneratedModule {
   spec: {

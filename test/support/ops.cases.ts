@@ -44,6 +44,52 @@ function ew(shapes: number[][], out: number[], f: (...v: number[]) => number) {
     return res;
   };
 }
+/** Every multi-index of `shape`, row-major. */
+function* coords(shape: number[]): Generator<number[]> {
+  for (let o = 0; o < count(shape); o++) yield shape.map((d, k) => Math.floor(o / strides(shape)[k]!) % d);
+}
+const at = (shape: number[], idx: number[]) => idx.reduce((o, v, k) => o + v * strides(shape)[k]!, 0);
+/** The windows of x (last k axes), as nested loops over [lead, out, kernel] coordinates. */
+function windowRef(x: Float64Array, s: number[], kernel: number[], stride: number[], dilation: number[]) {
+  const k = kernel.length;
+  const lead = s.slice(0, s.length - k);
+  const outs = kernel.map((kd, i) => Math.floor((s[s.length - k + i]! - dilation[i]! * (kd - 1) - 1) / stride[i]!) + 1);
+  const shape = [...lead, ...outs, ...kernel];
+  const res = new Float64Array(count(shape));
+  for (const c of coords(shape)) {
+    const l = c.slice(0, lead.length);
+    const o = c.slice(lead.length, lead.length + k);
+    const q = c.slice(lead.length + k);
+    res[at(shape, c)] = x[at(s, [...l, ...o.map((v, i) => v * stride[i]! + q[i]! * dilation[i]!)])]!;
+  }
+  return res;
+}
+/** The adjoint of windowRef, by its definition ⟨window(x), y⟩ = ⟨x, overlapAdd(y)⟩: column j of the window matrix. */
+function overlapAddRef(y: Float64Array, s: number[], kernel: number[], stride: number[], dilation: number[]) {
+  const res = new Float64Array(count(s));
+  for (let j = 0; j < res.length; j++) {
+    const e = new Float64Array(count(s));
+    e[j] = 1;
+    res[j] = windowRef(e, s, kernel, stride, dilation).reduce((acc, v, i) => acc + v * y[i]!, 0);
+  }
+  return res;
+}
+function padRef(x: Float64Array, s: number[], pads: [number, number][], value: number) {
+  const out = s.map((d, i) => d + pads[i]![0] + pads[i]![1]);
+  const res = new Float64Array(count(out));
+  for (const c of coords(out)) {
+    const src = c.map((v, i) => v - pads[i]![0]);
+    res[at(out, c)] = src.every((v, i) => v >= 0 && v < s[i]!) ? x[at(s, src)]! : value;
+  }
+  return res;
+}
+function sliceRef(x: Float64Array, s: number[], axis: number, start: number, end: number) {
+  const out = s.map((d, i) => (i === axis ? end - start : d));
+  const res = new Float64Array(count(out));
+  for (const c of coords(out)) res[at(out, c)] = x[at(s, c.map((v, i) => (i === axis ? v + start : v)))]!;
+  return res;
+}
+
 function mm2(a: Float64Array, b: Float64Array, m: number, k: number, n: number, ta = false, tb = false) {
   const r = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
@@ -181,6 +227,27 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[3]], build: (g, [x]) => g.broadcastTo(x!, [2, 3]), shape: [2, 3], ref: ([x]) => [...x!, ...x!] },
     { shapes: [[2, 1]], build: (g, [x]) => g.broadcastTo(x!, [2, 3]), shape: [2, 3], ref: ([x]) => [x![0]!, x![0]!, x![0]!, x![1]!, x![1]!, x![1]!] },
     { shapes: [[]], build: (g, [x]) => g.broadcastTo(x!, [2, 2]), shape: [2, 2], ref: ([x]) => [x![0]!, x![0]!, x![0]!, x![0]!] },
+  ],
+  pad: [
+    { shapes: [[2, 3]], build: (g, [x]) => g.pad(x!, [[1, 0], [2, 1]]), shape: [3, 6], ref: ([x]) => padRef(x!, [2, 3], [[1, 0], [2, 1]], 0) },
+    { shapes: [[3]], build: (g, [x]) => g.pad(x!, [[2, 2]], 1.5), shape: [7], ref: ([x]) => padRef(x!, [3], [[2, 2]], 1.5) },
+    { shapes: [[2, 2, 2]], build: (g, [x]) => g.pad(x!, [[0, 1], [1, 0], [0, 0]]), shape: [3, 3, 2], ref: ([x]) => padRef(x!, [2, 2, 2], [[0, 1], [1, 0], [0, 0]], 0) },
+  ],
+  slice: [
+    { shapes: [[4, 5]], build: (g, [x]) => g.slice(x!, 1, 1, 4), shape: [4, 3], ref: ([x]) => sliceRef(x!, [4, 5], 1, 1, 4) },
+    { shapes: [[6]], build: (g, [x]) => g.slice(x!, 0, -3), shape: [3], ref: ([x]) => sliceRef(x!, [6], 0, 3, 6) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.slice(x!, -2, 0, 2), shape: [2, 2, 4], ref: ([x]) => sliceRef(x!, [2, 3, 4], 1, 0, 2) },
+  ],
+  window: [
+    { shapes: [[1, 2, 5, 5]], build: (g, [x]) => g.window(x!, [3, 3]), shape: [1, 2, 3, 3, 3, 3], ref: ([x]) => windowRef(x!, [1, 2, 5, 5], [3, 3], [1, 1], [1, 1]) },
+    { shapes: [[2, 7]], build: (g, [x]) => g.window(x!, 3, { stride: 2 }), shape: [2, 3, 3], ref: ([x]) => windowRef(x!, [2, 7], [3], [2], [1]) },
+    { shapes: [[1, 6, 6]], build: (g, [x]) => g.window(x!, [2, 2], { stride: 2 }), shape: [1, 3, 3, 2, 2], ref: ([x]) => windowRef(x!, [1, 6, 6], [2, 2], [2, 2], [1, 1]) },
+    { shapes: [[7, 7]], build: (g, [x]) => g.window(x!, [3, 2], { stride: [1, 2], dilation: [2, 1] }), shape: [3, 3, 3, 2], ref: ([x]) => windowRef(x!, [7, 7], [3, 2], [1, 2], [2, 1]) },
+  ],
+  overlapAdd: [
+    { shapes: [[3, 4, 2, 2]], build: (g, [y]) => g.overlapAdd(y!, { shape: [4, 5], kernel: [2, 2], stride: [1, 1], dilation: [1, 1] }), shape: [4, 5], ref: ([y]) => overlapAddRef(y!, [4, 5], [2, 2], [1, 1], [1, 1]) },
+    { shapes: [[2, 3, 3]], build: (g, [y]) => g.overlapAdd(y!, { shape: [2, 7], kernel: [3], stride: [2], dilation: [1] }), shape: [2, 7], ref: ([y]) => overlapAddRef(y!, [2, 7], [3], [2], [1]) },
+    { shapes: [[1, 3, 3, 3, 3]], build: (g, [y]) => g.overlapAdd(y!, { shape: [1, 7, 7], kernel: [3, 3], stride: [2, 2], dilation: [1, 1] }), shape: [1, 7, 7], ref: ([y]) => overlapAddRef(y!, [1, 7, 7], [3, 3], [2, 2], [1, 1]) },
   ],
   // forward is eval mode (the second value), lossAndGrad is training (the first): the table checks both
   byMode: [
