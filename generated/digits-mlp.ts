@@ -82,14 +82,18 @@ function input(
   type: ArrayClass<ArrayLike<number>> = ArrayType,
 ): ArrayLike<number> {
   const value: unknown = (inputs as Record<string, unknown>)[name];
-  const a = /^[AEIOU]/.test(type.name) ? "an" : "a";
   if (value === undefined)
-    throw new Error(`${spec.name}: missing input "${name}" (${a} ${type.name} of length ${length})`);
+    throw new Error(`${spec.name}: missing input "${name}" (${article(type.name)} of length ${length})`);
   if (!(value instanceof type))
-    throw new Error(`${spec.name}: input "${name}" must be ${a} ${type.name} of length ${length}`);
+    throw new Error(`${spec.name}: input "${name}" must be ${article(type.name)} of length ${length}`);
   if (value.length !== length)
     throw new Error(`${spec.name}: input "${name}" has length ${value.length}, expected ${length}`);
   return value;
+}
+
+/** "a Float32Array", "an Int32Array" (for messages only: never on the hot path). */
+function article(name: string): string {
+  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 /** A typed array class (Float32Array, Float64Array, Int32Array). */
@@ -139,61 +143,61 @@ const WASM_KERNELS = [
   "MQADBm1tX2RXMQAECuAhBdoHBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBwAAhCQNA/QwAAAAAAAAA",
   "AAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAA",
   "AAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "ESAAIQQgAiEFQRAhEgNAIAT9AALU2AQhEyAE/QAC1NoEIRQgBP0AAtTcBCEVIAT9AALU3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
+  "ESAAIQQgAiEFQRAhEgNAIAT9AALw2AQhEyAE/QAC8NoEIRQgBP0AAvDcBCEVIAT9AALw3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
   "EyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3m",
   "Af3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK/R8AIAr9HwGSIAr9HwKS",
-  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALU2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
-  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC2NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
-  "AAAAIBkgByoCgIACkkMAAAAAXhs4AtTcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
-  "ApJDAAAAAF4bOALY3AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
-  "1OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AtjgBSAQ/R8AIBD9",
-  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALU5AUgEf0fACAR/R8BkiAR/R8CkiAR",
-  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC2OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
+  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
+  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
+  "AAAAIBkgByoCgIACkkMAAAAAXhs4AvDcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
+  "ApJDAAAAAF4bOAL03AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
+  "8OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AvTgBSAQ/R8AIBD9",
+  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw5AUgEf0fACAR/R8BkiAR/R8CkiAR",
+  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
   "AAsgAEGACGohACABQYAQaiEBIAhBAWsiCA0ACwusBgUKfwh7AX8GewF9QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQQUh",
   "CQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAA",
   "AAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAA",
-  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALU2AUhEyAE/QAC1NwFIRQgBP0AAtTgBSEVIAT9AALU5AUhFiAF/QACgIQC",
+  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALw2AUhEyAE/QAC8NwFIRQgBP0AAvDgBSEVIAT9AALw5AUhFiAF/QACgIQC",
   "IRcgBf0AAoCIAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf9",
   "5gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
-  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AtTYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
-  "ApI4AtjYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4AvzYByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
-  "AyAZIAcqAoSsApI4AoDZByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AqTZByAP/R8AIA/9HwGSIA/9HwKS",
-  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AqjZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AszZByAR/R8AIBH9",
-  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AtDZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
+  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AvDYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
+  "ApI4AvTYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4ApjZByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
+  "AyAZIAcqAoSsApI4ApzZByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AsDZByAP/R8AIA/9HwGSIA/9HwKS",
+  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AsTZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AujZByAR/R8AIBH9",
+  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AuzZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
   "AUGgAWohASAIQQFrIggNAAsL2QYECH8IewF/BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAA",
   "IQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAA",
   "AAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEF",
-  "QcAAIRADQCAE/QkC1OwHIREgBP0JAtjsByESIAT9CQLc7AchEyAE/QkC4OwHIRQgBf0AAtTYBSEVIAX9AALk2AUhFiAIIBEgFf3m",
+  "QcAAIRADQCAE/QkC8OwHIREgBP0JAvTsByESIAT9CQL47AchEyAE/QkC/OwHIRQgBf0AAvDYBSEVIAX9AAKA2QUhFiAIIBEgFf3m",
   "Af3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEh",
-  "DSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAqiwBCADIAn9CwK4sAQg",
-  "AyAK/QsCqLQEIAMgC/0LAri0BCADIAz9CwKouAQgAyAN/QsCuLgEIAMgDv0LAqi8BCADIA/9CwK4vAQgAkEgaiECIANBIGohAyAH",
+  "DSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LArCwBCADIAn9CwLAsAQg",
+  "AyAK/QsCsLQEIAMgC/0LAsC0BCADIAz9CwKwuAQgAyAN/QsCwLgEIAMgDv0LArC8BCADIA/9CwLAvAQgAkEgaiECIANBIGohAyAH",
   "QQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEBayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
   "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRAD",
-  "QCAE/QkC1OwHIREgBP0JAtjsByESIAX9AALU2AUhFSAF/QAC5NgFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
-  "/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShqIQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCqLAEIAMgCf0LAriwBCADIAr9CwKo",
-  "tAQgAyAL/QsCuLQEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEG",
+  "QCAE/QkC8OwHIREgBP0JAvTsByESIAX9AALw2AUhFSAF/QACgNkFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
+  "/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShqIQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCsLAEIAMgCf0LAsCwBCADIAr9CwKw",
+  "tAQgAyAL/QsCwLQEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEG",
   "QRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAA",
   "AAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLU7AchEyAE/QkC/OwHIRQgBP0JAqTt",
-  "ByEVIAT9CQLM7QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
+  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLw7AchEyAE/QkCmO0HIRQgBP0JAsDt",
+  "ByEVIAT9CQLo7QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
   "IA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRq",
-  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALU2AX9DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC1KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC5NgF/QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuSsCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAtTc",
-  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLUsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
-  "AALk3AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC5LAIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
-  "ACAH/QAC1OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAtS0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
-  "AAAAAAAgB/0AAuTgBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLktAggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
-  "AAAAAAAAAAAAIAf9AALU5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC1LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
-  "AAAAAAAAAAAAAAAAACAH/QAC5OQF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuS4CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
+  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw2AX9DAAAAAAA",
+  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC8KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgNkF/QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoCtCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvDc",
+  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLwsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
+  "AAKA3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgLEIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
+  "ACAH/QAC8OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAvC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
+  "AAAAAAAgB/0AAoDhBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAtQggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
+  "AAAAAAAAAAAAIAf9AALw5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
+  "AAAAAAAAAAAAAAAAACAH/QACgOUF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoC5CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
   "QQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZBgBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEh",
   "A0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAA",
   "AAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAtSsCCERIAT9CQLYrAghEiAE/QkC3KwIIRMgBP0JAuCsCCEUIAX9",
-  "AALU2AQhFSAF/QAC5NgEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
+  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAvCsCCERIAT9CQL0rAghEiAE/QkC+KwIIRMgBP0JAvysCCEUIAX9",
+  "AALw2AQhFSAF/QACgNkEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
   "IBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFr",
-  "IhANAAsgAyAI/QsCqKwCIAMgCf0LArisAiADIAr9CwKorgIgAyAL/QsCuK4CIAMgDP0LAqiwAiADIA39CwK4sAIgAyAO/QsCqLIC",
-  "IAMgD/0LAriyAiACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
+  "IhANAAsgAyAI/QsCsKwCIAMgCf0LAsCsAiADIAr9CwKwrgIgAyAL/QsCwK4CIAMgDP0LArCwAiADIA39CwLAsAIgAyAO/QsCsLIC",
+  "IAMgD/0LAsCyAiACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -421,41 +425,41 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena of 169556 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
+  // One arena of 169584 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(169556);
-  const arena = new Float32Array(memory, 0, 42389);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(169584);
+  const arena = new Float32Array(memory, 0, 42396);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);
   const W2 = arena.subarray(8320, 9600);
   const b2 = arena.subarray(9600, 9610);
   // gradients dL/dparam
-  const dW1 = arena.subarray(9610, 17802);
-  const db1 = arena.subarray(17802, 17930);
-  const dW2 = arena.subarray(17930, 19210);
-  const db2 = arena.subarray(19210, 19220);
+  const dW1 = arena.subarray(9612, 17804);
+  const db1 = arena.subarray(17804, 17932);
+  const dW2 = arena.subarray(17932, 19212);
+  const db2 = arena.subarray(19212, 19222);
   // optimizer state
-  const optimizer_step = arena.subarray(19220, 19221);
+  const optimizer_step = arena.subarray(19224, 19225);
   // inputs, copied where the WebAssembly kernels read them
-  const x_copy = arena.subarray(19221, 23317);
+  const x_copy = arena.subarray(19228, 23324);
   // activations and intermediate gradients
-  const dloss_log = arena.subarray(33557, 33621);
-  const dlogits = arena.subarray(32149, 32789);
-  const dz1 = arena.subarray(34197, 42389);
-  const probs = arena.subarray(33557, 34197);
-  const loss = arena.subarray(33622, 33623);
-  const a1 = arena.subarray(23317, 31509);
-  const logits = arena.subarray(31509, 32149);
-  const probs_max = arena.subarray(32149, 32213);
-  const probs_sub = arena.subarray(32213, 32853);
-  const probs_exp = arena.subarray(32853, 33493);
-  const probs_sum = arena.subarray(33493, 33557);
-  const loss_log = arena.subarray(33557, 33621);
-  const loss_sum = arena.subarray(33621, 33622);
-  const dloss_sub = arena.subarray(31509, 32149);
-  const dprobs_sum = arena.subarray(33623, 33687);
+  const dloss_log = arena.subarray(33564, 33628);
+  const dlogits = arena.subarray(32156, 32796);
+  const dz1 = arena.subarray(34204, 42396);
+  const probs = arena.subarray(33564, 34204);
+  const loss = arena.subarray(33632, 33633);
+  const a1 = arena.subarray(23324, 31516);
+  const logits = arena.subarray(31516, 32156);
+  const probs_max = arena.subarray(32156, 32220);
+  const probs_sub = arena.subarray(32220, 32860);
+  const probs_exp = arena.subarray(32860, 33500);
+  const probs_sum = arena.subarray(33500, 33564);
+  const loss_log = arena.subarray(33564, 33628);
+  const loss_sum = arena.subarray(33628, 33629);
+  const dloss_sub = arena.subarray(31516, 32156);
+  const dprobs_sum = arena.subarray(33636, 33700);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -1061,7 +1065,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×128] = A·B, k = 64: f32x4 along k
- *     ;; A: x at byte 76884, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93268
+ *     ;; A: x at byte 76912, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93296
  *     ;; epilogue leaf 0: b1 at byte 32768, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1087,10 +1091,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 16))
  *         (loop
- *           (local.set $a0 (v128.load offset=76884 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=77140 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=77396 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=77652 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=76912 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=77168 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=77424 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=77680 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=256 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1110,7 +1114,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=93268
+ *         (f32.store offset=93296
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1122,7 +1126,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=93272
+ *         (f32.store offset=93300
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1134,7 +1138,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=93780
+ *         (f32.store offset=93808
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1146,7 +1150,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=93784
+ *         (f32.store offset=93812
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1158,7 +1162,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=94292
+ *         (f32.store offset=94320
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1170,7 +1174,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=94296
+ *         (f32.store offset=94324
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1182,7 +1186,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=94804
+ *         (f32.store offset=94832
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1194,7 +1198,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=94808
+ *         (f32.store offset=94836
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1214,7 +1218,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×10] = A·B, k = 128: f32x4 along k
- *     ;; A: a1 at byte 93268, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126036
+ *     ;; A: a1 at byte 93296, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126064
  *     ;; epilogue leaf 0: b2 at byte 38400, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1240,10 +1244,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load offset=93268 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=93780 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=94292 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=94804 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=93296 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=93808 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=94320 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=94832 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1263,7 +1267,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=126036
+ *         (f32.store offset=126064
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1272,7 +1276,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=126040
+ *         (f32.store offset=126068
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1281,7 +1285,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=126076
+ *         (f32.store offset=126104
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1290,7 +1294,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=126080
+ *         (f32.store offset=126108
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1299,7 +1303,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=126116
+ *         (f32.store offset=126144
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1308,7 +1312,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=126120
+ *         (f32.store offset=126148
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1317,7 +1321,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=126156
+ *         (f32.store offset=126184
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1326,7 +1330,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=126160
+ *         (f32.store offset=126188
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
@@ -1343,7 +1347,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[10×128] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dlogits at byte 128596, row stride 1, k stride 10; B: a1 at byte 93268, k stride 128, column stride 1; C at byte 71720
+ *     ;; A: dlogits at byte 128624, row stride 1, k stride 10; B: a1 at byte 93296, k stride 128, column stride 1; C at byte 71728
  *     ;; rows 0…7, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1366,12 +1370,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=128596 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=128600 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=128604 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=128608 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=93268 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=93284 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128628 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128632 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128636 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=93296 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=93312 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1383,14 +1387,14 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=71720 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=71736 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=72232 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=72248 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=72744 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=72760 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=73256 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=73272 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=71728 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=72240 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=72752 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=72768 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=73264 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=73280 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1413,10 +1417,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 64))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=128596 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=128600 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=93268 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=93284 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=128628 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=93296 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=93312 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1424,10 +1428,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (v128.store offset=71720 align=4 (local.get $pcj) (local.get $acc00))
- *       (v128.store offset=71736 align=4 (local.get $pcj) (local.get $acc01))
- *       (v128.store offset=72232 align=4 (local.get $pcj) (local.get $acc10))
- *       (v128.store offset=72248 align=4 (local.get $pcj) (local.get $acc11))
+ *       (v128.store offset=71728 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc01))
+ *       (v128.store offset=72240 align=4 (local.get $pcj) (local.get $acc10))
+ *       (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc11))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *       (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1440,8 +1444,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128)
  *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
- *     ;; A: dlogits at byte 128596, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136788
- *     ;; epilogue leaf 0: a1 at byte 93268, row stride 128, column stride 1
+ *     ;; A: dlogits at byte 128624, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136816
+ *     ;; epilogue leaf 0: a1 at byte 93296, row stride 128, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1466,10 +1470,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 10))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=128596 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=128636 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=128676 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=128716 (local.get $qa)))
+ *           (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128664 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128704 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128744 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33296 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1483,70 +1487,70 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=136788 align=4
+ *         (v128.store offset=136816 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93268 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=136804 align=4
+ *               (f32x4.gt (v128.load offset=93296 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=136832 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93284 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137300 align=4
+ *               (f32x4.gt (v128.load offset=93312 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137328 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93780 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137316 align=4
+ *               (f32x4.gt (v128.load offset=93808 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137344 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93796 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137812 align=4
+ *               (f32x4.gt (v128.load offset=93824 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137840 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94292 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137828 align=4
+ *               (f32x4.gt (v128.load offset=94320 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137856 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94308 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138324 align=4
+ *               (f32x4.gt (v128.load offset=94336 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138352 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94804 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138340 align=4
+ *               (f32x4.gt (v128.load offset=94832 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138368 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94820 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=94848 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -1562,7 +1566,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[128×64] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dz1 at byte 136788, row stride 1, k stride 128; B: x at byte 76884, k stride 64, column stride 1; C at byte 38440
+ *     ;; A: dz1 at byte 136816, row stride 1, k stride 128; B: x at byte 76912, k stride 64, column stride 1; C at byte 38448
  *     ;; rows 0…127, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1585,12 +1589,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=136788 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=136792 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=136796 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=136800 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=76884 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=76900 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=136816 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=136820 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=136824 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=136828 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=76912 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=76928 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1602,14 +1606,14 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 512)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 256)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=38440 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=38456 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=38696 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=38712 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=38952 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=38968 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=39208 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=39224 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=38448 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=38464 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=38704 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=38720 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=38960 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=38976 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=39216 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=39232 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))

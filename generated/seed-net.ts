@@ -82,14 +82,18 @@ function input(
   type: ArrayClass<ArrayLike<number>> = ArrayType,
 ): ArrayLike<number> {
   const value: unknown = (inputs as Record<string, unknown>)[name];
-  const a = /^[AEIOU]/.test(type.name) ? "an" : "a";
   if (value === undefined)
-    throw new Error(`${spec.name}: missing input "${name}" (${a} ${type.name} of length ${length})`);
+    throw new Error(`${spec.name}: missing input "${name}" (${article(type.name)} of length ${length})`);
   if (!(value instanceof type))
-    throw new Error(`${spec.name}: input "${name}" must be ${a} ${type.name} of length ${length}`);
+    throw new Error(`${spec.name}: input "${name}" must be ${article(type.name)} of length ${length}`);
   if (value.length !== length)
     throw new Error(`${spec.name}: input "${name}" has length ${value.length}, expected ${length}`);
   return value;
+}
+
+/** "a Float32Array", "an Int32Array" (for messages only: never on the hot path). */
+function article(name: string): string {
+  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 /** A typed array class (Float32Array, Float64Array, Int32Array). */
@@ -139,57 +143,57 @@ const WASM_KERNELS = [
   "bW1fZFcxAAQKxR8FjAkFCn8IewF/BnsBfUEAIQBBACEBQQAhBkEIIQgDQEEAIQIgASEDIAYhB0EIIQkDQP0MAAAAAAAAAAAAAAAA",
   "AAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAA",
   "AAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAAIREgACEE",
-  "IAIhBUEHIRIDQCAE/QACjCAhEyAE/QAChCEhFCAE/QAC/CEhFSAE/QAC9CIhFiAF/QACACEXIAX9AAJ4IRggCiATIBf95gH95AEh",
+  "IAIhBUEHIRIDQCAE/QACsCAhEyAE/QACqCEhFCAE/QACoCIhFSAE/QACmCMhFiAF/QACACEXIAX9AAJ4IRggCiATIBf95gH95AEh",
   "CiALIBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY/eYB/eQBIQ8gECAW",
   "IBf95gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0fApIgCv0fA5IgBCoC",
-  "jCAgBSoCAJSSIAQqApAgIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aow+IAv9HwAgC/0fAZIgC/0f",
-  "ApIgC/0fA5IgBCoCjCAgBSoCeJSSIAQqApAgIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ApA+IAz9",
-  "HwAgDP0fAZIgDP0fApIgDP0fA5IgBCoChCEgBSoCAJSSIAQqAoghIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMA",
-  "AAAAXhs4Asw+IA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoChCEgBSoCeJSSIAQqAoghIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAA",
-  "ACAZIAcqAoQPkkMAAAAAXhs4AtA+IA79HwAgDv0fAZIgDv0fApIgDv0fA5IgBCoC/CEgBSoCAJSSIAQqAoAiIAUqAgSUkiEZIAMg",
-  "GSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Aow/IA/9HwAgD/0fAZIgD/0fApIgD/0fA5IgBCoC/CEgBSoCeJSSIAQqAoAi",
-  "IAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ApA/IBD9HwAgEP0fAZIgEP0fApIgEP0fA5IgBCoC9CIg",
-  "BSoCAJSSIAQqAvgiIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4Asw/IBH9HwAgEf0fAZIgEf0fApIg",
-  "Ef0fA5IgBCoC9CIgBSoCeJSSIAQqAvgiIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4AtA/IAJB8AFq",
+  "sCAgBSoCAJSSIAQqArQgIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4ArA+IAv9HwAgC/0fAZIgC/0f",
+  "ApIgC/0fA5IgBCoCsCAgBSoCeJSSIAQqArQgIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ArQ+IAz9",
+  "HwAgDP0fAZIgDP0fApIgDP0fA5IgBCoCqCEgBSoCAJSSIAQqAqwhIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMA",
+  "AAAAXhs4AvA+IA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoCqCEgBSoCeJSSIAQqAqwhIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAA",
+  "ACAZIAcqAoQPkkMAAAAAXhs4AvQ+IA79HwAgDv0fAZIgDv0fApIgDv0fA5IgBCoCoCIgBSoCAJSSIAQqAqQiIAUqAgSUkiEZIAMg",
+  "GSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4ArA/IA/9HwAgD/0fAZIgD/0fApIgD/0fA5IgBCoCoCIgBSoCeJSSIAQqAqQi",
+  "IAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ArQ/IBD9HwAgEP0fAZIgEP0fApIgEP0fA5IgBCoCmCMg",
+  "BSoCAJSSIAQqApwjIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4AvA/IBH9HwAgEf0fAZIgEf0fApIg",
+  "Ef0fA5IgBCoCmCMgBSoCeJSSIAQqApwjIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4AvQ/IAJB8AFq",
   "IQIgA0EIaiEDIAdBCGohByAJQQFrIgkNAAsgAEHgA2ohACABQYACaiEBIAhBAWsiCA0ACwvUAwUJfwR7AX8FewF9QQAhAEEAIQFB",
   "ACEGQQghCANAQQAhAiABIQMgBiEH/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
-  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQwgACEEIAIhBUEEIQ0DQCAE/QACjD4hDiAE/QACzD4hDyAE/QACjD8hECAE/QACzD8h",
+  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQwgACEEIAIhBUEEIQ0DQCAE/QACsD4hDiAE/QAC8D4hDyAE/QACsD8hECAE/QAC8D8h",
   "ESAF/QACwA8hEiAJIA4gEv3mAf3kASEJIAogDyAS/eYB/eQBIQogCyAQIBL95gH95AEhCyAMIBEgEv3mAf3kASEMIARBEGohBCAF",
-  "QRBqIQUgDUEBayINDQALIAn9HwAgCf0fAZIgCf0fApIgCf0fA5IhEyADIBMgByoCgBCSOAKMTiAK/R8AIAr9HwGSIAr9HwKSIAr9",
-  "HwOSIRMgAyATIAcqAoAQkjgCkE4gC/0fACAL/R8BkiAL/R8CkiAL/R8DkiETIAMgEyAHKgKAEJI4ApROIAz9HwAgDP0fAZIgDP0f",
-  "ApIgDP0fA5IhEyADIBMgByoCgBCSOAKYTiACQcAAaiECIANBBGohAyAHQQRqIQcgAEGAAmohACABQRBqIQEgCEEBayIIDQALC98B",
+  "QRBqIQUgDUEBayINDQALIAn9HwAgCf0fAZIgCf0fApIgCf0fA5IhEyADIBMgByoCgBCSOAKwTiAK/R8AIAr9HwGSIAr9HwKSIAr9",
+  "HwOSIRMgAyATIAcqAoAQkjgCtE4gC/0fACAL/R8BkiAL/R8CkiAL/R8DkiETIAMgEyAHKgKAEJI4ArhOIAz9HwAgDP0fAZIgDP0f",
+  "ApIgDP0fA5IhEyADIBMgByoCgBCSOAK8TiACQcAAaiECIANBBGohAyAHQQRqIQcgAEGAAmohACABQRBqIQEgCEEBayIIDQALC98B",
   "BAd/AnsBfwN7QQAhAEEAIQFBACECIAEhA0ECIQYDQP0MAAAAAAAAAAAAAAAAAAAAACEH/QwAAAAAAAAAAAAAAAAAAAAAIQggACEE",
-  "IAIhBUEgIQkDQCAE/QkCjE4hCiAF/QACjD4hCyAF/QACnD4hDCAHIAogC/3mAf3kASEHIAggCiAM/eYB/eQBIQggBEEEaiEEIAVB",
-  "wABqIQUgCUEBayIJDQALIAMgB/0LAsQfIAMgCP0LAtQfIAJBIGohAiADQSBqIQMgBkEBayIGDQALIABBBGohACABQcAAaiEBC68I",
+  "IAIhBUEgIQkDQCAE/QkCsE4hCiAF/QACsD4hCyAF/QACwD4hDCAHIAogC/3mAf3kASEHIAggCiAM/eYB/eQBIQggBEEEaiEEIAVB",
+  "wABqIQUgCUEBayIJDQALIAMgB/0LAtAfIAMgCP0LAuAfIAJBIGohAiADQSBqIQMgBkEBayIGDQALIABBBGohACABQcAAaiEBC68I",
   "Agp/DntBACEAQQAhAUEAIQZBCCEIA0BBACECIAEhAyAGIQdBAiEJA0D9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
   "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQUgBP0JAoxOIRIgBP0JApBO",
-  "IRMgBP0JApROIRQgBP0JAphOIRUgBf0AAsAPIRYgBf0AAtAPIRcgCiASIBb95gH95AEhCiALIBIgF/3mAf3kASELIAwgEyAW/eYB",
+  "AAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQUgBP0JArBOIRIgBP0JArRO",
+  "IRMgBP0JArhOIRQgBP0JArxOIRUgBf0AAsAPIRYgBf0AAtAPIRcgCiASIBb95gH95AEhCiALIBIgF/3mAf3kASELIAwgEyAW/eYB",
   "/eQBIQwgDSATIBf95gH95AEhDSAOIBQgFv3mAf3kASEOIA8gFCAX/eYB/eQBIQ8gECAVIBb95gH95AEhECARIBUgF/3mAf3kASER",
-  "IARBBGohBCAFQcAAaiEFIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACjD79DAAAAAAAAAAAAAAA",
-  "AAAAAAD9RP1S/eYB/QsClFAgAyAL/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKcPv0MAAAAAAAAAAAA",
-  "AAAAAAAAAP1E/VL95gH9CwKkUCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAsw+/QwAAAAAAAAA",
-  "AAAAAAAAAAAA/UT9Uv3mAf0LAtRQIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC3D79DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC5FAgAyAO/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKMP/0MAAAA",
-  "AAAAAAAAAAAAAAAAAP1E/VL95gH9CwKUUSADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AApw//QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAqRRIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACzD/9",
-  "DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC1FEgAyAR/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALc",
-  "P/0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLkUSACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEEQaiEAIAFBgAJq",
+  "IARBBGohBCAFQcAAaiEFIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACsD79DAAAAAAAAAAAAAAA",
+  "AAAAAAD9RP1S/eYB/QsC0FAgAyAL/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALAPv0MAAAAAAAAAAAA",
+  "AAAAAAAAAP1E/VL95gH9CwLgUCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvA+/QwAAAAAAAAA",
+  "AAAAAAAAAAAA/UT9Uv3mAf0LApBRIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgD/9DAAAAAAA",
+  "AAAAAAAAAAAAAAD9RP1S/eYB/QsCoFEgAyAO/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKwP/0MAAAA",
+  "AAAAAAAAAAAAAAAAAP1E/VL95gH9CwLQUSADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAsA//QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuBRIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC8D/9",
+  "DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCkFIgAyAR/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKA",
+  "QP0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKgUiACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEEQaiEAIAFBgAJq",
   "IQEgBkGAAmohBiAIQQFrIggNAAsLzAgFCH8IewF/BnsOfUEAIQBBACEBQQQhBgNAQQAhAiABIQNBAyEHA0D9DAAAAAAAAAAAAAAA",
   "AAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAA",
   "AAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEPIAAh",
-  "BCACIQVBICEQA0AgBP0JApRQIREgBP0JAphQIRIgBP0JApxQIRMgBP0JAqBQIRQgBf0AAowgIRUgBf0AApwgIRYgCCARIBX95gH9",
+  "BCACIQVBICEQA0AgBP0JAtBQIREgBP0JAtRQIRIgBP0JAthQIRMgBP0JAtxQIRQgBf0AArAgIRUgBf0AAsAgIRYgCCARIBX95gH9",
   "5AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0g",
-  "DiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBwABqIQQgBUH4AGohBSAQQQFrIhANAAsgAyAI/QsChBAgAyAJ/QsClBAgAyAK",
-  "/QsC/BAgAyAL/QsCjBEgAyAM/QsC9BEgAyAN/QsChBIgAyAO/QsC7BIgAyAP/QsC/BIgAkEgaiECIANBIGohAyAHQQFrIgcNAAtB",
+  "DiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBwABqIQQgBUH4AGohBSAQQQFrIhANAAsgAyAI/QsCkBAgAyAJ/QsCoBAgAyAK",
+  "/QsCiBEgAyAL/QsCmBEgAyAM/QsCgBIgAyAN/QsCkBIgAyAO/QsC+BIgAyAP/QsCiBMgAkEgaiECIANBIGohAyAHQQFrIgcNAAtB",
   "4AAhAiABQeAAaiED/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEM/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ4gACEEIAIhBUEgIRADQCAE/QkClFAhESAE/QkCmFAhEiAE/QkCnFAhEyAE/QkCoFAhFCAF/QACjCAh",
+  "AAAAAAAAAAAAAAAAAAAAIQ4gACEEIAIhBUEgIRADQCAE/QkC0FAhESAE/QkC1FAhEiAE/QkC2FAhEyAE/QkC3FAhFCAF/QACsCAh",
   "FSAIIBEgFf3mAf3kASEIIAogEiAV/eYB/eQBIQogDCATIBX95gH95AEhDCAOIBQgFf3mAf3kASEOIARBwABqIQQgBUH4AGohBSAQ",
-  "QQFrIhANAAsgAyAI/QsChBAgAyAK/QsC/BAgAyAM/QsC9BEgAyAO/QsC7BIgAkEQaiECIANBEGohA0MAAAAAIRdDAAAAACEYQwAA",
-  "AAAhGUMAAAAAIRpDAAAAACEbQwAAAAAhHEMAAAAAIR1DAAAAACEeIAAhBEHwACEFQSAhEANAIAQqApRQIR8gBCoCmFAhICAEKgKc",
-  "UCEhIAQqAqBQISIgBSoCjCAhIyAFKgKQICEkIBcgHyAjlJIhFyAYIB8gJJSSIRggGSAgICOUkiEZIBogICAklJIhGiAbICEgI5SS",
-  "IRsgHCAhICSUkiEcIB0gIiAjlJIhHSAeICIgJJSSIR4gBEHAAGohBCAFQfgAaiEFIBBBAWsiEA0ACyABIBc4AvQQIAEgGDgC+BAg",
-  "ASAZOALsESABIBo4AvARIAEgGzgC5BIgASAcOALoEiABIB04AtwTIAEgHjgC4BMgAEEQaiEAIAFB4ANqIQEgBkEBayIGDQALCw==",
+  "QQFrIhANAAsgAyAI/QsCkBAgAyAK/QsCiBEgAyAM/QsCgBIgAyAO/QsC+BIgAkEQaiECIANBEGohA0MAAAAAIRdDAAAAACEYQwAA",
+  "AAAhGUMAAAAAIRpDAAAAACEbQwAAAAAhHEMAAAAAIR1DAAAAACEeIAAhBEHwACEFQSAhEANAIAQqAtBQIR8gBCoC1FAhICAEKgLY",
+  "UCEhIAQqAtxQISIgBSoCsCAhIyAFKgK0ICEkIBcgHyAjlJIhFyAYIB8gJJSSIRggGSAgICOUkiEZIBogICAklJIhGiAbICEgI5SS",
+  "IRsgHCAhICSUkiEcIB0gIiAjlJIhHSAeICIgJJSSIR4gBEHAAGohBCAFQfgAaiEFIBBBAWsiEA0ACyABIBc4AoARIAEgGDgChBEg",
+  "ASAZOAL4ESABIBo4AvwRIAEgGzgC8BIgASAcOAL0EiABIB04AugTIAEgHjgC7BMgAEEQaiEAIAFB4ANqIQEgBkEBayIGDQALCw==",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -417,33 +421,33 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena of 12308 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
+  // One arena of 12368 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(12308);
-  const arena = new Float32Array(memory, 0, 3077);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(12368);
+  const arena = new Float32Array(memory, 0, 3092);
   // parameters
   const W1 = arena.subarray(0, 480);
   const b1 = arena.subarray(480, 496);
   const W2 = arena.subarray(496, 512);
   const b2 = arena.subarray(512, 513);
   // gradients dL/dparam
-  const dW1 = arena.subarray(513, 993);
-  const db1 = arena.subarray(993, 1009);
-  const dW2 = arena.subarray(1009, 1025);
-  const db2 = arena.subarray(1025, 1026);
+  const dW1 = arena.subarray(516, 996);
+  const db1 = arena.subarray(996, 1012);
+  const dW2 = arena.subarray(1012, 1028);
+  const db2 = arena.subarray(1028, 1029);
   // optimizer state
-  const optimizer_step = arena.subarray(1026, 1027);
+  const optimizer_step = arena.subarray(1032, 1033);
   // inputs, copied where the WebAssembly kernels read them
-  const x_copy = arena.subarray(1027, 1987);
+  const x_copy = arena.subarray(1036, 1996);
   // activations and intermediate gradients
-  const dz2 = arena.subarray(2499, 2531);
-  const dz1 = arena.subarray(2565, 3077);
-  const yhat = arena.subarray(2531, 2563);
-  const loss = arena.subarray(2564, 2565);
-  const a1 = arena.subarray(1987, 2499);
-  const z2 = arena.subarray(2499, 2531);
-  const loss_sum = arena.subarray(2563, 2564);
+  const dz2 = arena.subarray(2508, 2540);
+  const dz1 = arena.subarray(2580, 3092);
+  const yhat = arena.subarray(2540, 2572);
+  const loss = arena.subarray(2576, 2577);
+  const a1 = arena.subarray(1996, 2508);
+  const z2 = arena.subarray(2508, 2540);
+  const loss_sum = arena.subarray(2572, 2573);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -886,7 +890,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[32×16] = A·B, k = 30: f32x4 along k
- *     ;; A: x at byte 4108, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 7948
+ *     ;; A: x at byte 4144, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 7984
  *     ;; epilogue leaf 0: b1 at byte 1920, row stride 0, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -912,10 +916,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 7))
  *         (loop
- *           (local.set $a0 (v128.load offset=4108 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=4228 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=4348 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=4468 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=4144 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=4264 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=4384 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=4504 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=120 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -937,9 +941,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *                   (f32x4.extract_lane 2 (local.get $acc00)))
  *                 (f32x4.extract_lane 3 (local.get $acc00)))
- *               (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4112 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=7948
+ *               (f32.mul (f32.load offset=4144 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4148 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=7984
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -953,9 +957,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *                   (f32x4.extract_lane 2 (local.get $acc01)))
  *                 (f32x4.extract_lane 3 (local.get $acc01)))
- *               (f32.mul (f32.load offset=4108 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4112 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=7952
+ *               (f32.mul (f32.load offset=4144 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4148 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=7988
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -969,9 +973,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *                   (f32x4.extract_lane 2 (local.get $acc10)))
  *                 (f32x4.extract_lane 3 (local.get $acc10)))
- *               (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4232 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8012
+ *               (f32.mul (f32.load offset=4264 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4268 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8048
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -985,9 +989,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *                   (f32x4.extract_lane 2 (local.get $acc11)))
  *                 (f32x4.extract_lane 3 (local.get $acc11)))
- *               (f32.mul (f32.load offset=4228 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4232 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8016
+ *               (f32.mul (f32.load offset=4264 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4268 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8052
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -1001,9 +1005,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *                   (f32x4.extract_lane 2 (local.get $acc20)))
  *                 (f32x4.extract_lane 3 (local.get $acc20)))
- *               (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4352 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8076
+ *               (f32.mul (f32.load offset=4384 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4388 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8112
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -1017,9 +1021,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *                   (f32x4.extract_lane 2 (local.get $acc21)))
  *                 (f32x4.extract_lane 3 (local.get $acc21)))
- *               (f32.mul (f32.load offset=4348 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4352 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8080
+ *               (f32.mul (f32.load offset=4384 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4388 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8116
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -1033,9 +1037,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *                   (f32x4.extract_lane 2 (local.get $acc30)))
  *                 (f32x4.extract_lane 3 (local.get $acc30)))
- *               (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4472 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8140
+ *               (f32.mul (f32.load offset=4504 (local.get $qa)) (f32.load (local.get $qb))))
+ *             (f32.mul (f32.load offset=4508 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
+ *         (f32.store offset=8176
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
@@ -1049,9 +1053,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *                   (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *                   (f32x4.extract_lane 2 (local.get $acc31)))
  *                 (f32x4.extract_lane 3 (local.get $acc31)))
- *               (f32.mul (f32.load offset=4468 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4472 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8144
+ *               (f32.mul (f32.load offset=4504 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
+ *             (f32.mul (f32.load offset=4508 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
+ *         (f32.store offset=8180
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
@@ -1070,7 +1074,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc20 v128) (local $acc30 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128)
  *     (local $a3 v128) (local $b0 v128) (local $dot f32)
  *     ;; C[32×1] = A·B, k = 16: f32x4 along k
- *     ;; A: a1 at byte 7948, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 9996
+ *     ;; A: a1 at byte 7984, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 10032
  *     ;; epilogue leaf 0: b2 at byte 2048, row stride 0, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1090,10 +1094,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 4))
  *       (loop
- *         (local.set $a0 (v128.load offset=7948 align=4 (local.get $qa)))
- *         (local.set $a1 (v128.load offset=8012 align=4 (local.get $qa)))
- *         (local.set $a2 (v128.load offset=8076 align=4 (local.get $qa)))
- *         (local.set $a3 (v128.load offset=8140 align=4 (local.get $qa)))
+ *         (local.set $a0 (v128.load offset=7984 align=4 (local.get $qa)))
+ *         (local.set $a1 (v128.load offset=8048 align=4 (local.get $qa)))
+ *         (local.set $a2 (v128.load offset=8112 align=4 (local.get $qa)))
+ *         (local.set $a3 (v128.load offset=8176 align=4 (local.get $qa)))
  *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1108,7 +1112,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *             (f32x4.extract_lane 2 (local.get $acc00)))
  *           (f32x4.extract_lane 3 (local.get $acc00))))
- *       (f32.store offset=9996
+ *       (f32.store offset=10032
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $dot
@@ -1117,7 +1121,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *             (f32x4.extract_lane 2 (local.get $acc10)))
  *           (f32x4.extract_lane 3 (local.get $acc10))))
- *       (f32.store offset=10000
+ *       (f32.store offset=10036
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $dot
@@ -1126,7 +1130,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *             (f32x4.extract_lane 2 (local.get $acc20)))
  *           (f32x4.extract_lane 3 (local.get $acc20))))
- *       (f32.store offset=10004
+ *       (f32.store offset=10040
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $dot
@@ -1135,7 +1139,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *             (f32x4.extract_lane 2 (local.get $acc30)))
  *           (f32x4.extract_lane 3 (local.get $acc30))))
- *       (f32.store offset=10008
+ *       (f32.store offset=10044
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 64)))
@@ -1149,7 +1153,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $cp i32) (local $a0 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[1×16] = A·B, k = 32: f32x4 along the columns of C
- *     ;; A: dz2 at byte 9996, row stride 1, k stride 1; B: a1 at byte 7948, k stride 16, column stride 1; C at byte 4036
+ *     ;; A: dz2 at byte 10032, row stride 1, k stride 1; B: a1 at byte 7984, k stride 16, column stride 1; C at byte 4048
  *     ;; rows 0…0, 1 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1164,16 +1168,16 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=9996 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=7948 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=7964 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=10032 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=7984 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=8000 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (v128.store offset=4036 align=4 (local.get $pcj) (local.get $acc00))
- *       (v128.store offset=4052 align=4 (local.get $pcj) (local.get $acc01))
+ *       (v128.store offset=4048 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=4064 align=4 (local.get $pcj) (local.get $acc01))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *       (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1186,8 +1190,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[32×16] = A·B, k = 1: f32x4 along the columns of C
- *     ;; A: dz2 at byte 9996, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10260
- *     ;; epilogue leaf 0: a1 at byte 7948, row stride 16, column stride 1
+ *     ;; A: dz2 at byte 10032, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10320
+ *     ;; epilogue leaf 0: a1 at byte 7984, row stride 16, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1210,10 +1214,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
- *         (local.set $a0 (v128.load32_splat offset=9996 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=10000 (local.get $qa)))
- *         (local.set $a2 (v128.load32_splat offset=10004 (local.get $qa)))
- *         (local.set $a3 (v128.load32_splat offset=10008 (local.get $qa)))
+ *         (local.set $a0 (v128.load32_splat offset=10032 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=10036 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10040 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10044 (local.get $qa)))
  *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
  *         (local.set $b1 (v128.load offset=2000 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1226,70 +1230,70 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
- *         (v128.store offset=10260 align=4
+ *         (v128.store offset=10320 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=7948 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10276 align=4
+ *               (f32x4.gt (v128.load offset=7984 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10336 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=7964 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10324 align=4
+ *               (f32x4.gt (v128.load offset=8000 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10384 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8012 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10340 align=4
+ *               (f32x4.gt (v128.load offset=8048 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10400 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8028 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10388 align=4
+ *               (f32x4.gt (v128.load offset=8064 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10448 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8076 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10404 align=4
+ *               (f32x4.gt (v128.load offset=8112 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10464 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8092 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10452 align=4
+ *               (f32x4.gt (v128.load offset=8128 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10512 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8140 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10468 align=4
+ *               (f32x4.gt (v128.load offset=8176 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10528 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8156 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=8192 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -1307,7 +1311,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $s21 f32) (local $s30 f32) (local $s31 f32) (local $x0 f32) (local $x1 f32) (local $x2 f32)
  *     (local $x3 f32) (local $y0 f32) (local $y1 f32)
  *     ;; C[16×30] = A·B, k = 32: f32x4 along the columns of C
- *     ;; A: dz1 at byte 10260, row stride 1, k stride 16; B: x at byte 4108, k stride 30, column stride 1; C at byte 2052
+ *     ;; A: dz1 at byte 10320, row stride 1, k stride 16; B: x at byte 4144, k stride 30, column stride 1; C at byte 2064
  *     ;; rows 0…15, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1330,12 +1334,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=10260 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=10264 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=10268 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=10272 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=4108 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=4124 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=10320 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=10324 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=10328 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=10332 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=4144 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=4160 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1347,14 +1351,14 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=2052 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=2068 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=2172 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=2188 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=2292 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=2308 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=2412 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=2428 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=2064 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=2080 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=2184 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=2200 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=2304 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=2320 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=2424 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=2440 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1369,11 +1373,11 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=10260 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=10264 (local.get $qa)))
- *         (local.set $a2 (v128.load32_splat offset=10268 (local.get $qa)))
- *         (local.set $a3 (v128.load32_splat offset=10272 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=4108 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=10320 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=10324 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10328 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10332 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=4144 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *         (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
@@ -1381,10 +1385,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (v128.store offset=2052 align=4 (local.get $pcj) (local.get $acc00))
- *       (v128.store offset=2172 align=4 (local.get $pcj) (local.get $acc10))
- *       (v128.store offset=2292 align=4 (local.get $pcj) (local.get $acc20))
- *       (v128.store offset=2412 align=4 (local.get $pcj) (local.get $acc30))
+ *       (v128.store offset=2064 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=2184 align=4 (local.get $pcj) (local.get $acc10))
+ *       (v128.store offset=2304 align=4 (local.get $pcj) (local.get $acc20))
+ *       (v128.store offset=2424 align=4 (local.get $pcj) (local.get $acc30))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
  *       ;; columns 28…29, one lane each
@@ -1400,12 +1404,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *       (local.set $qb (i32.const 112))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $x0 (f32.load offset=10260 (local.get $qa)))
- *         (local.set $x1 (f32.load offset=10264 (local.get $qa)))
- *         (local.set $x2 (f32.load offset=10268 (local.get $qa)))
- *         (local.set $x3 (f32.load offset=10272 (local.get $qa)))
- *         (local.set $y0 (f32.load offset=4108 (local.get $qb)))
- *         (local.set $y1 (f32.load offset=4112 (local.get $qb)))
+ *         (local.set $x0 (f32.load offset=10320 (local.get $qa)))
+ *         (local.set $x1 (f32.load offset=10324 (local.get $qa)))
+ *         (local.set $x2 (f32.load offset=10328 (local.get $qa)))
+ *         (local.set $x3 (f32.load offset=10332 (local.get $qa)))
+ *         (local.set $y0 (f32.load offset=4144 (local.get $qb)))
+ *         (local.set $y1 (f32.load offset=4148 (local.get $qb)))
  *         (local.set $s00 (f32.add (local.get $s00) (f32.mul (local.get $x0) (local.get $y0))))
  *         (local.set $s01 (f32.add (local.get $s01) (f32.mul (local.get $x0) (local.get $y1))))
  *         (local.set $s10 (f32.add (local.get $s10) (f32.mul (local.get $x1) (local.get $y0))))
@@ -1417,14 +1421,14 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (f32.store offset=2164 (local.get $pc) (local.get $s00))
- *       (f32.store offset=2168 (local.get $pc) (local.get $s01))
- *       (f32.store offset=2284 (local.get $pc) (local.get $s10))
- *       (f32.store offset=2288 (local.get $pc) (local.get $s11))
- *       (f32.store offset=2404 (local.get $pc) (local.get $s20))
- *       (f32.store offset=2408 (local.get $pc) (local.get $s21))
- *       (f32.store offset=2524 (local.get $pc) (local.get $s30))
- *       (f32.store offset=2528 (local.get $pc) (local.get $s31))
+ *       (f32.store offset=2176 (local.get $pc) (local.get $s00))
+ *       (f32.store offset=2180 (local.get $pc) (local.get $s01))
+ *       (f32.store offset=2296 (local.get $pc) (local.get $s10))
+ *       (f32.store offset=2300 (local.get $pc) (local.get $s11))
+ *       (f32.store offset=2416 (local.get $pc) (local.get $s20))
+ *       (f32.store offset=2420 (local.get $pc) (local.get $s21))
+ *       (f32.store offset=2536 (local.get $pc) (local.get $s30))
+ *       (f32.store offset=2540 (local.get $pc) (local.get $s31))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 480)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1)))))))

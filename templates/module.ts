@@ -55,11 +55,15 @@ function input(inputs: object, name: string, length: number): Arr;
 function input<T extends ArrayLike<number>>(inputs: object, name: string, length: number, type: ArrayClass<T>): T;
 function input(inputs: object, name: string, length: number, type: ArrayClass<ArrayLike<number>> = ArrayType): ArrayLike<number> {
   const value: unknown = (inputs as Record<string, unknown>)[name];
-  const a = /^[AEIOU]/.test(type.name) ? "an" : "a";
-  if (value === undefined) throw new Error(`${spec.name}: missing input "${name}" (${a} ${type.name} of length ${length})`);
-  if (!(value instanceof type)) throw new Error(`${spec.name}: input "${name}" must be ${a} ${type.name} of length ${length}`);
+  if (value === undefined) throw new Error(`${spec.name}: missing input "${name}" (${article(type.name)} of length ${length})`);
+  if (!(value instanceof type)) throw new Error(`${spec.name}: input "${name}" must be ${article(type.name)} of length ${length}`);
   if (value.length !== length) throw new Error(`${spec.name}: input "${name}" has length ${value.length}, expected ${length}`);
   return value;
+}
+
+/** "a Float32Array", "an Int32Array" (for messages only: never on the hot path). */
+function article(name: string): string {
+  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 /** A typed array class (Float32Array, Float64Array, Int32Array). */

@@ -101,7 +101,10 @@ describe("lowering stages", () => {
     const temps = placed.filter((b) => b.role === "temp");
     const bytes = (b: { size: number }) => b.size * 8;
     const endOfPersistent = Math.max(...persistent.map((b) => b.offset + bytes(b)));
-    expect(persistent.reduce((n, b) => n + bytes(b), 0)).toBe(endOfPersistent);
+    // packed one after another, each on a 16-byte boundary
+    const byOffset = [...persistent].sort((a, b) => a.offset - b.offset);
+    byOffset.forEach((b, i) => expect(b.offset, b.name).toBe(i ? Math.ceil((byOffset[i - 1]!.offset + bytes(byOffset[i - 1]!)) / 16) * 16 : 0));
+    expect(placed.every((b) => b.offset % 16 === 0)).toBe(true);
     expect(temps.every((b) => b.offset >= endOfPersistent)).toBe(true);
     // the optimizer state is in the arena, so its size is the module's whole arena
     expect(placed.filter((b) => b.role === "optimizer").map((b) => b.name)).toEqual(["momentum_buffer_W1", "momentum_buffer_b1", "momentum_buffer_W2", "optimizer_step"]);
@@ -130,8 +133,8 @@ describe("memory plan", () => {
     const bs = ["t0", "t1", "t2", "t3", "t4", "t5"].map((n) => buf(n, 10));
     const chain = bs.map((b, i) => kernel(b.name, ...(i ? [bs[i - 1]!.name] : [])));
     const size = planMemory(bs, [{ kernels: chain, returns: ["t5"] }]);
-    // a chain needs two live buffers at a time: 2 × 10 float32
-    expect(size).toBe(80);
+    // a chain needs two live buffers at a time: 2 × 10 float32, the second on a 16-byte boundary (40 → 48)
+    expect(size).toBe(88);
   });
 
   it("what an entry point returns lives to the end of that entry point", () => {
@@ -141,11 +144,11 @@ describe("memory plan", () => {
     expect(size).toBe(48);
   });
 
-  it("every buffer starts at a multiple of its element size, so one typed view per dtype reaches it", () => {
+  it("every buffer starts on a 16-byte boundary: a typed view per dtype reaches it, and SIMD rows start aligned", () => {
     const bs = [buf("odd", 3), { ...buf("wide", 2), dtype: "float64" as const }, buf("n", 1)];
     const size = planMemory(bs, [{ kernels: [kernel("odd"), kernel("wide", "odd"), kernel("n", "wide", "odd")], returns: ["n"] }]);
     const at = Object.fromEntries(bs.map((b) => [b.name, b.offset]));
-    // odd ends at byte 12; wide (float64) is aligned up to 16
+    // odd ends at byte 12; wide (float64) starts at 16, n (float32) at 32
     expect(at).toEqual({ odd: 0, wide: 16, n: 32 });
     expect(size).toBe(36);
   });
