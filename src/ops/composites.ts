@@ -37,17 +37,16 @@ export const mean: Composite<(b: Builder, x: TensorLike, axes?: number | number[
 export const softmax: Composite<(b: Builder, x: TensorLike, axis?: number) => Node> = composite("exp(x) / Σ exp(x) along an axis", (b: Builder, x: TensorLike, axis = -1): Node => {
   const xn = b.lift(x, "softmax", "x");
   const a = normAxis("softmax", axis, xn.shape.length, xn.shape);
-  // shifting by the max keeps every exponent ≤ 0; the shift's true gradient is 0, so it is stopped
-  const e = b.exp(b.sub(xn, b.stopGradient(b.max(xn, a, true))));
-  return b.div(e, b.sum(e, a, true));
+  // exp(x − log Σ exp(x)): every exponent ≤ 0 (logSumExp shifts by the max), and the same node that
+  // logSumExp's derivative builds, so softmax cross-entropy's backward reads these probabilities
+  return b.exp(b.sub(xn, b.logSumExp(xn, a)));
 });
 
 export const logSoftmax: Composite<(b: Builder, x: TensorLike, axis?: number) => Node> = composite("x − log Σ exp(x) along an axis", (b: Builder, x: TensorLike, axis = -1): Node => {
   const xn = b.lift(x, "logSoftmax", "x");
   const a = normAxis("logSoftmax", axis, xn.shape.length, xn.shape);
-  // log(softmax(x)) would give log(0) = −∞ for x ≪ max; (x − m) − log Σ exp(x − m) stays finite
-  const s = b.sub(xn, b.stopGradient(b.max(xn, a, true)));
-  return b.sub(s, b.log(b.sum(b.exp(s), a, true)));
+  // log(softmax(x)) would give log(0) = −∞ for x ≪ max; x − log Σ exp(x) (shifted by the max inside) stays finite
+  return b.sub(xn, b.logSumExp(xn, a));
 });
 
 /** The operands of a loss, lifted and checked to have the same shape (losses do not broadcast). */
@@ -92,6 +91,10 @@ export const softmaxCrossEntropy: Composite<(b: Builder, logits: TensorLike, tar
     if (z.shape.length === 0)
       throw new FlatgradError(`softmaxCrossEntropy: logits is [] and targetProbs is []: logits need a class axis, shaped [..., classes]`, undefined, "FG147");
     const rows = size(z.shape) / z.shape[z.shape.length - 1]!;
-    return b.mul(b.sum(b.mul(t, b.logSoftmax(z, -1))), -1 / rows);
+    // −Σ t·(z − lse(z))/N written as Σ lse(z)·w − Σ t·z/N with w = Σ_c t/N, each row's weight: the same
+    // value, and a chain rule that is the textbook's in one kernel, dz = softmax(z)·w − t/N
+    // (= (p − t)/N for one-hot or probability rows); w is computed in the forward pass
+    const weight = b.mul(b.sum(t, -1, true), 1 / rows);
+    return b.sub(b.sum(b.mul(b.logSumExp(z, -1), weight)), b.mul(b.sum(b.mul(t, z)), 1 / rows));
   },
 );

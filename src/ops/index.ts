@@ -40,6 +40,7 @@ import { overlapAdd } from "./overlapAdd.js";
 import { sum } from "./sum.js";
 import { max } from "./max.js";
 import { argmaxMask } from "./argmaxMask.js";
+import { logSumExp } from "./logSumExp.js";
 import { input, param, constant, output } from "./sources.js";
 import { buffer } from "./buffer.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
@@ -56,7 +57,7 @@ export const registry = {
   // windows and padding: conv is pad → window → matmul, pooling window → max or mean
   pad, slice, window, overlapAdd,
   // reductions
-  sum, mean, max, argmaxMask,
+  sum, mean, max, argmaxMask, logSumExp,
   // softmax and losses
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
 } satisfies Record<string, OpDef>;

@@ -90,6 +90,17 @@ function sliceRef(x: Float64Array, s: number[], axis: number, start: number, end
   return res;
 }
 
+/** log Σ exp along `axis` (kept), directly: log of the sum of exponentials, no shift (the test values are small). */
+function lseRef(x: Float64Array, s: number[], axis: number) {
+  const out = s.map((d, i) => (i === axis ? 1 : d));
+  const res = new Float64Array(count(out));
+  for (const c of coords(s)) {
+    const o = at(out, c.map((v, i) => (i === axis ? 0 : v)));
+    res[o] = res[o]! + Math.exp(x[at(s, c)]!);
+  }
+  return res.map(Math.log);
+}
+
 function mm2(a: Float64Array, b: Float64Array, m: number, k: number, n: number, ta = false, tb = false) {
   const r = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
@@ -271,6 +282,11 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[3, 4]], build: (g, [x]) => g.max(x!), shape: [], ref: ([x]) => [Math.max(...x!)] },
     { shapes: [[2, 3, 4]], build: (g, [x]) => g.max(x!, [0, 2]), shape: [3], ref: ([x]) => red3(x!, [2, 3, 4], [0, 2], -Infinity, Math.max) },
     { shapes: [[2, 3, 4]], build: (g, [x]) => g.max(x!, 1, true), shape: [2, 1, 4], ref: ([x]) => red3(x!, [2, 3, 4], [1], -Infinity, Math.max) },
+  ],
+  logSumExp: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.logSumExp(x!), shape: [3, 1], ref: ([x]) => lseRef(x!, [3, 4], 1) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.logSumExp(x!, 1), shape: [2, 1, 4], ref: ([x]) => lseRef(x!, [2, 3, 4], 1) },
+    { shapes: [[5]], build: (g, [x]) => g.logSumExp(x!, 0), shape: [1], ref: ([x]) => lseRef(x!, [5], 0) },
   ],
   argmaxMask: [
     { shapes: [[3, 4]], build: (g, [x]) => g.argmaxMask(x!), shape: [3, 4], zeroGrad: true, ref: ([x]) => x!.map((v) => (v === Math.max(...x!) ? 1 : 0)) },
