@@ -52,15 +52,21 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
 
   // a value is named after the model file's variable; a gradient after the value it differentiates (dz1)
   const resultName = new Map<string, string>();
+  // the variable a statement names (`const h2 = g.tanh(g.linear(h1, W2, b2))`): what the unnamed
+  // values made on its line are named after (h2_add, and its gradient dh2_add, not dadd16)
+  const lineName = new Map<number, string | null>();
   for (const [n, s] of ctx.results) {
     const nm = ctx.names.get(n);
-    if (nm) resultName.set(`${s.line}:${s.col}`, nm);
+    if (!nm) continue;
+    resultName.set(`${s.line}:${s.col}`, nm);
+    // params and inputs declared inline on the line do not count; two computed names make it ambiguous
+    if (n.inputs.length) lineName.set(s.line, lineName.has(s.line) && lineName.get(s.line) !== nm ? null : nm);
   }
   const preferred = (n: Node): string => {
     const nm = ctx.names.get(n);
     if (nm) return nm;
     const s = ctx.sites.get(n);
-    const owner = s && resultName.get(`${s.line}:${s.col}`);
+    const owner = s && (resultName.get(`${s.line}:${s.col}`) ?? lineName.get(s.line));
     const grad = ctx.gradOf.get(n);
     if (grad && grad !== n) return `d${preferred(grad)}`;
     // a gradient read only through a reshape or broadcast is named after that view's forward value

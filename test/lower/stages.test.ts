@@ -115,6 +115,38 @@ describe("lowering stages", () => {
   });
 });
 
+describe("names", () => {
+  it("values a statement makes without naming them are named after its variable: dh2_add, not dadd7", async () => {
+    const { compileModelFile } = await import("../../src/compile.js");
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const dir = mkdtempSync(path.join(tmpdir(), "flatgrad-names-"));
+    const file = path.join(dir, "spiral.model.ts");
+    writeFileSync(
+      file,
+      [
+        'import { defineModel } from "flatgrad";',
+        "export default defineModel({",
+        "  build(g) {",
+        '    const x = g.input("x", [8, 2]);',
+        '    const h1 = g.tanh(g.linear(x, g.param("W1", [16, 2]), g.param("b1", [16])));',
+        '    const h2 = g.tanh(g.linear(h1, g.param("W2", [16, 16]), g.param("b2", [16])));',
+        '    return g.mean(g.square(g.linear(h2, g.param("W3", [1, 16]))));',
+        "  },",
+        "});",
+        "",
+      ].join("\n"),
+    );
+    const text = await compileModelFile(file, dir);
+    const kernels = [...text.matchAll(/^ {4}\/\/ (\w+) = /gm)].map((m) => m[1]!);
+    expect(kernels).toEqual(expect.arrayContaining(["h1", "h2", "dh2", "dW2", "db2", "dh1", "dW1", "db1"]));
+    expect(text).toMatch(/\/\/ dh2 = [^\n]*;  dh2_add = dh2 ⊙ \(1 − h2²\)/);
+    // no buffer is named after an op and a line number when a statement named the value
+    expect(kernels.filter((k) => /^d?(add|mul|sub)\d+$/.test(k))).toEqual([]);
+  });
+});
+
 describe("memory plan", () => {
   const buf = (name: string, size: number, role: Buffer["role"] = "temp"): Buffer => ({ name, size, dtype: "float32", offset: -1, role });
   const kernel = (out: string, ...reads: string[]) => ({ out, reads: new Set(reads) }) as Kernel;
