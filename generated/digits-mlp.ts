@@ -448,18 +448,18 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const dloss_log = arena.subarray(33564, 33628);
   const dlogits = arena.subarray(32156, 32796);
   const dz1 = arena.subarray(34204, 42396);
-  const probs = arena.subarray(33564, 34204);
-  const loss = arena.subarray(33632, 33633);
+  const probs = arena.subarray(33564, 34204); // shares memory with dloss_log (their lifetimes do not overlap)
+  const loss = arena.subarray(33632, 33633); // shares memory with probs (their lifetimes do not overlap)
   const a1 = arena.subarray(23324, 31516);
   const logits = arena.subarray(31516, 32156);
-  const probs_max = arena.subarray(32156, 32220);
-  const probs_sub = arena.subarray(32220, 32860);
+  const probs_max = arena.subarray(32156, 32220); // shares memory with dlogits (their lifetimes do not overlap)
+  const probs_sub = arena.subarray(32220, 32860); // shares memory with dlogits (their lifetimes do not overlap)
   const probs_exp = arena.subarray(32860, 33500);
   const probs_sum = arena.subarray(33500, 33564);
-  const loss_log = arena.subarray(33564, 33628);
-  const loss_sum = arena.subarray(33628, 33629);
-  const dloss_sub = arena.subarray(31516, 32156);
-  const dprobs_sum = arena.subarray(33636, 33700);
+  const loss_log = arena.subarray(33564, 33628); // shares memory with dloss_log and probs (their lifetimes do not overlap)
+  const loss_sum = arena.subarray(33628, 33629); // shares memory with probs (their lifetimes do not overlap)
+  const dloss_sub = arena.subarray(31516, 32156); // shares memory with logits (their lifetimes do not overlap)
+  const dprobs_sum = arena.subarray(33636, 33700); // shares memory with probs (their lifetimes do not overlap)
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
