@@ -27,6 +27,8 @@ export interface EmitOptions {
   bufferInit?: Map<string, Attrs>;
   /** A debug build: every kernel's output is checked for NaN/Infinity and summarised for `stats()`. */
   debug?: boolean;
+  /** A readable build: the kernels were lowered as plain loops (no SIMD plans); the module says so. */
+  readable?: boolean;
 }
 
 /** The buffers of each role, in the order the module declares them, with a comment each. */
@@ -121,6 +123,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
     const w = writerFor(cw, prog.namer);
     w.line(`// One arena of ${prog.arenaBytes} bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.`);
+    if (opts.readable) w.line("// A readable build (--readable): every matrix product is a plain triple loop, with no register blocking and no WebAssembly.");
     if (wasm) {
       w.line("// With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.");
       w.line(`const ${wk} = options.simd === false ? undefined : wasmKernels();`);
