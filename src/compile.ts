@@ -70,6 +70,8 @@ export interface CompileOptions {
   format?: boolean;
   /** Debug builds: NaN/Infinity checks after every kernel, and `model.stats()`. */
   debug?: boolean;
+  /** Readable builds: every matmul a plain triple loop, no register blocking, no WebAssembly SIMD. */
+  readable?: boolean;
   /** "ts" (default): `<base>.ts`; "js": `<base>.js` plus its declarations `<base>.d.ts`, for projects without TypeScript. */
   emit?: "ts" | "js";
   /** Warnings (FGWnnn) fail the build: nothing is written when there is one. */
@@ -106,15 +108,20 @@ const posix = (p: string) => p.split(path.sep).join("/");
 /** `models/seed-net.model.ts` → `seed-net`. */
 export const baseName = (file: string) => path.basename(file).replace(/\.model\.[cm]?[tj]s$/, "").replace(/\.[cm]?[tj]s$/, "");
 
+/** How a module is built: `debug` checks, `readable` loops; a boolean is `debug` alone. */
+export type BuildFlags = boolean | { debug?: boolean; readable?: boolean };
+const flagsOf = (b: BuildFlags) => (typeof b === "boolean" ? { debug: b, readable: false } : { debug: b.debug === true, readable: b.readable === true });
+
 /** Compile one model file's source to the generated module's text (and its arena size in bytes, optimizer state included). */
-export async function compileModelFileWithInfo(file: string, root = findRoot(), debug = false): Promise<{ text: string; arena: number; warnings: LintWarning[] }> {
+export async function compileModelFileWithInfo(file: string, root = findRoot(), build: BuildFlags = false): Promise<{ text: string; arena: number; warnings: LintWarning[] }> {
+  const { debug, readable } = flagsOf(build);
   const loaded = await loadModelFile(file);
   const built = buildModel(loaded.exported, baseName(file), loaded.file, loaded.source);
   // the lints read the model as the user built it, before differentiation and simplification
   const warnings = lint(built);
   const graph = runPipeline(built.graph);
-  const prog = lower(graph, { optimizerState: stateRoles(built.optimizer) });
-  const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, bufferInit: built.bufferInit, debug });
+  const prog = lower(graph, { optimizerState: stateRoles(built.optimizer), readable });
+  const text = await emitModule(prog, { file: posix(path.relative(root, loaded.file)), optimizer: built.optimizer, paramInit: built.paramInit, bufferInit: built.bufferInit, debug, readable });
   return { text, arena: prog.arenaBytes, warnings };
 }
 
@@ -127,12 +134,13 @@ export async function compileModelFile(file: string, root = findRoot()): Promise
  * Compile a model definition held in memory (tests, tools): the same pipeline without a model file.
  * Returns the generated module's text and the optimised graph it was generated from.
  */
-export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`, debug = false) {
+export async function compileDefinition(def: unknown, name: string, file = `${name}.model.ts`, build: BuildFlags = false) {
+  const { debug, readable } = flagsOf(build);
   const built = buildModel(def, name);
   const warnings = lint(built);
   const graph = runPipeline(built.graph);
-  const prog = lower(graph, { optimizerState: stateRoles(built.optimizer) });
-  const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit, bufferInit: built.bufferInit, debug });
+  const prog = lower(graph, { optimizerState: stateRoles(built.optimizer), readable });
+  const text = await emitModule(prog, { file: posix(file), optimizer: built.optimizer, paramInit: built.paramInit, bufferInit: built.bufferInit, debug, readable });
   return { text, graph, built, program: prog, warnings };
 }
 
@@ -229,7 +237,7 @@ export async function compile(opts: CompileOptions = {}): Promise<CompileResult>
     }
     seen.set(out, rel(m));
     try {
-      const { text, arena: size, warnings: found } = await compileModelFileWithInfo(m, root, opts.debug === true);
+      const { text, arena: size, warnings: found } = await compileModelFileWithInfo(m, root, { debug: opts.debug === true, readable: opts.readable === true });
       for (const w of found)
         warnings.push({ file: rel(w.site?.file ?? m), line: w.site?.line ?? 1, col: w.site?.col ?? 1, code: w.code, message: w.message, severity: "warning" });
       const outputs: [string, string][] = [[out, text]];

@@ -25,6 +25,8 @@ const USAGE = `usage:
       --verbose             print one line per file
       --debug               debug build: a NaN or Infinity after any kernel throws, naming the value, its
                             equation, the model-file line and the step; model.stats() summarises every tensor
+      --readable            readable build, for reading alongside a tutorial: every matmul a plain triple loop
+                            (no register blocking, no WebAssembly SIMD); same numbers, slower
       --emit <ts|js>        ts (default): NAME.ts; js: NAME.js and its declarations NAME.d.ts
       --strict              warnings (FGWnnn, likely mistakes in a model) fail the build (exit 1)
   flatgrad explain <model file> [--format text|dot|mermaid]
@@ -95,6 +97,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
       quiet: { type: "boolean", short: "q" },
       verbose: { type: "boolean" },
       debug: { type: "boolean" },
+      readable: { type: "boolean" },
       emit: { type: "string" },
       strict: { type: "boolean" },
     },
@@ -125,7 +128,7 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
 
   const once = async (): Promise<number> => {
     const t0 = performance.now();
-    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true, debug: values.debug === true, emit, strict: values.strict === true });
+    const res = await compile({ models, outDir, root, mode, clean: values.clean === true, format: config.format ?? true, debug: values.debug === true, readable: values.readable === true, emit, strict: values.strict === true });
     if (!res.diagnostics.length && !res.files.some((f) => f.model)) {
       io.err(`flatgrad: no model file matches ${models.join(", ")} (in ${root})\n${noModelHint(root, models)}`);
       return 1;

@@ -9,6 +9,7 @@ import type { OptimizerConfig } from "../dsl/define.js";
 import { size, type Site } from "../ir/shape.js";
 import { BYTES, type Node } from "../ir/graph.js";
 import type { Attrs } from "../ops/types.js";
+import { sharedMemory } from "../lower/memory.js";
 import type { Kernel, Program } from "../lower/program.js";
 import { emitUpdate, type UpdateTarget } from "../optim/update.js";
 import { bufferReads } from "../wasm/matmul.js";
@@ -26,6 +27,8 @@ export interface EmitOptions {
   bufferInit?: Map<string, Attrs>;
   /** A debug build: every kernel's output is checked for NaN/Infinity and summarised for `stats()`. */
   debug?: boolean;
+  /** A readable build: the kernels were lowered as plain loops (no SIMD plans); the module says so. */
+  readable?: boolean;
 }
 
 /** The buffers of each role, in the order the module declares them, with a comment each. */
@@ -38,6 +41,14 @@ const GROUPS: [string, string][] = [
   ["input", "inputs, copied where the WebAssembly kernels read them"],
   ["temp", "activations and intermediate gradients"],
 ];
+
+/** `a`, `a and b`, `a, b and c`, `a, b, c and 2 more`: a short list for a comment. */
+export function listNames(names: string[], most = 3): string {
+  const shown = names.slice(0, most);
+  const rest = names.length - shown.length;
+  if (rest > 0) return `${shown.join(", ")} and ${rest} more`;
+  return shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]!}`;
+}
 
 export async function emitModule(prog: Program, opts: EmitOptions): Promise<string> {
   const g = prog.graph;
@@ -112,19 +123,26 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
     const w = writerFor(cw, prog.namer);
     w.line(`// One arena of ${prog.arenaBytes} bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.`);
+    if (opts.readable) w.line("// A readable build (--readable): every matrix product is a plain triple loop, with no register blocking and no WebAssembly.");
     if (wasm) {
       w.line("// With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.");
       w.line(`const ${wk} = options.simd === false ? undefined : wasmKernels();`);
       w.line(`const ${memory} = ${wk} ? ${wk}.memory.buffer : new ArrayBuffer(${prog.arenaBytes});`);
     } else w.line(`const ${memory} = new ArrayBuffer(${prog.arenaBytes});`);
     for (const [d, view] of viewOf) w.line(`const ${view} = new ${ARRAY_OF[d]}(${memory}, 0, ${Math.floor(prog.arenaBytes / BYTES[d])});`);
+    // a temporary placed over earlier ones says so: two names, one range of bytes
+    const shared = sharedMemory(prog.buffers);
+    const sharing = (name: string) => {
+      const with_ = shared.get(name);
+      return with_ ? ` // shares memory with ${listNames(with_)} (their lifetimes do not overlap)` : "";
+    };
     for (const [role, title] of GROUPS) {
       const bs = prog.buffers.filter((b) => b.role === role);
       if (!bs.length) continue;
       w.line(`// ${title}`);
       for (const b of bs) {
         const at = b.offset / BYTES[b.dtype];
-        w.line(`const ${b.name} = ${viewOf.get(b.dtype)}.subarray(${at}, ${at + b.size});`);
+        w.line(`const ${b.name} = ${viewOf.get(b.dtype)}.subarray(${at}, ${at + b.size});${sharing(b.name)}`);
       }
     }
     for (const b of prog.buffers.filter((b) => b.values)) w.line(`${b.name}.set([${b.values!.join(", ")}]);`);

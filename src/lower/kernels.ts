@@ -23,7 +23,8 @@ export interface Kernels {
 
 type Kind<K extends Lowering["kind"]> = Extract<Lowering, { kind: K }>;
 
-export function kernels(g: Graph, f: Fusion, s: Storage): Kernels {
+/** `readable`: the readable build, whose kernel ops get no SIMD plan and write plain loops (`KernelWriter.readable`). */
+export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kernels {
   const mathOf = mathWriter(f, s, g.ctx.names);
 
   /** The expression that computes `n` at loop shape `S` (folded producers expanded). */
@@ -40,8 +41,10 @@ export function kernels(g: Graph, f: Fusion, s: Storage): Kernels {
     const v = s.rawView(n);
     return v === null ? exprOf(n.inputs[0]!, n.shape) : { kind: "leaf", view: v, node: n };
   };
-  /** A kernel op's SIMD plan: float32 models only (the WebAssembly kernels are f32x4). */
-  const simdOf = (n: Node, ins: View[]) => (g.dtype === "float32" ? (lowering(n) as Kind<"kernel">).simd?.(ins, { ...n.attrs }) : undefined);
+  /** A kernel op's SIMD plan: float32 models only (the WebAssembly kernels are f32x4), and never in the readable build. */
+  const simdOf = (n: Node, ins: View[]) => (g.dtype === "float32" && !readable ? (lowering(n) as Kind<"kernel">).simd?.(ins, { ...n.attrs }) : undefined);
+  /** The writer a kernel op writes its loops with: it tells the op when the build is the readable one. */
+  const opWriter = (w: KernelWriter): KernelWriter => (readable ? { ...w, readable: true } : w);
 
   const makeKernel = (n: Node, outName: string, copy: boolean): Kernel => {
     const k = copy ? "copy" : kindOf(n);
@@ -57,7 +60,8 @@ export function kernels(g: Graph, f: Fusion, s: Storage): Kernels {
       const ins = host.inputs.map((c) => s.viewOf(c)!);
       for (const v of ins) reads.add(v.base);
       const lw = lowering(host) as Kind<"kernel">;
-      emit = (w) => {
+      emit = (w0) => {
+        const w = opWriter(w0);
         const temps = { n: 0 };
         lw.emit(w, outView, ins, { ...host.attrs }, (acc, vars) => {
           const access = new Map<Expr, string>();
@@ -90,7 +94,7 @@ export function kernels(g: Graph, f: Fusion, s: Storage): Kernels {
       const ins = n.inputs.map((c) => s.viewOf(c)!);
       for (const v of ins) reads.add(v.base);
       const lw = lowering(n) as Kind<"kernel">;
-      emit = (w) => lw.emit(w, outView, ins, { ...n.attrs });
+      emit = (w) => lw.emit(opWriter(w), outView, ins, { ...n.attrs });
       const plan = simdOf(n, ins);
       if (plan) simd = { plan, product: mathOf(n, true) };
     } else throw new Error(`internal: no kernel for ${n.op}`);

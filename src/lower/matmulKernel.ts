@@ -2,10 +2,11 @@
  * The matmul kernel: C = A·B over views, so Aᵀ and Bᵀ are strides, never copies. Every layout
  * backward needs (A·B, A·Bᵀ, Aᵀ·B) uses one 4×2 register-blocked micro-kernel: eight accumulators
  * in locals, four loads of A and two of B per step of k. Rows and columns that do not fill a
- * block get smaller blocks with literal bounds, so the hot loop has no branch.
+ * block get smaller blocks with literal bounds, so the hot loop has no branch. The readable
+ * build writes the textbook triple loop instead (`plainMatmul`): the same sums in the same order.
  */
 import { rowMajorStrides, type Shape } from "../ir/shape.js";
-import { affine, at, type Epilogue, type KernelWriter, type View } from "./view.js";
+import { affine, at, read, type Epilogue, type KernelWriter, type View } from "./view.js";
 
 const ROWS = 4;
 const COLS = 2;
@@ -37,6 +38,7 @@ export function emitMatmul(w: KernelWriter, out: View, av: View, bv: View, d: Ma
   const outShape: Shape = [...batch, m, n];
   const C: View = { ...out, shape: outShape, strides: rowMajorStrides(outShape) };
   const L = (name: string) => w.local(name);
+  if (w.readable) return plainMatmul(w, C, A, B, d, epilogue);
   const bvars = batch.map((_, i) => L(`bi${i}`));
 
   /** One block of `rows`×`cols` outputs at rows i.., columns j.. */
@@ -86,4 +88,39 @@ export function emitMatmul(w: KernelWriter, out: View, av: View, bv: View, d: Ma
     if (m % ROWS) columns(String(mFull), m % ROWS);
   };
   nest(0);
+}
+
+/** A read of `v` at `vars`, its terms ordered by stride, largest first (`W1[j * 64 + p]`, not `W1[p + j * 64]`). */
+function readByStride(v: View, vars: string[]): string {
+  const order = v.strides.map((_, i) => i).sort((x, y) => v.strides[y]! - v.strides[x]! || x - y);
+  return read({ ...v, shape: order.map((i) => v.shape[i]!), strides: order.map((i) => v.strides[i]!) }, order.map((i) => vars[i]!));
+}
+
+/**
+ * The readable build's matmul: for each output element, one accumulator summed over k in order
+ * (as every block of the register-blocked kernel does), then stored through the epilogue. An axis
+ * of size 1 gets no loop: its index is 0.
+ */
+function plainMatmul(w: KernelWriter, C: View, A: View, B: View, d: MatmulDims, epilogue: Epilogue): void {
+  const { batch, m, k, n } = d;
+  const loop = (name: string, extent: number, body: (v: string) => void) => {
+    if (extent === 1) return body("0");
+    const v = w.local(name);
+    w.loop(v, extent, () => body(v));
+  };
+  const nest = (dd: number, bvars: string[]): void => {
+    if (dd < batch.length) return loop(`bi${dd}`, batch[dd]!, (b) => nest(dd + 1, [...bvars, b]));
+    loop("i", m, (i) =>
+      loop("j", n, (j) => {
+        const acc = w.local("acc");
+        const p = k === 1 ? "0" : w.local("p");
+        const term = `${readByStride(A, [...bvars, i, p])} * ${readByStride(B, [...bvars, p, j])}`;
+        w.line(`let ${acc} = 0;`);
+        w.line(k === 1 ? `${acc} += ${term};` : `for (let ${p} = 0; ${p} < ${k}; ${p}++) ${acc} += ${term};`);
+        const vars = [...bvars, i, j];
+        w.line(`${at(C, vars)} = ${epilogue(acc, vars)};`);
+      }),
+    );
+  };
+  nest(0, []);
 }

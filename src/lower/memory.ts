@@ -92,6 +92,20 @@ export function planMemory(buffers: Buffer[], entries: EntryKernels[]): number {
   return Math.max(end, 1);
 }
 
+/**
+ * Per temporary, the temporaries before it in `buffers` (the order the module declares them)
+ * whose bytes overlap its own: the plan's sharing, which the module states where it declares them.
+ */
+export function sharedMemory(buffers: Buffer[]): Map<string, string[]> {
+  const temps = buffers.filter((b) => b.role === "temp" && b.offset >= 0);
+  const shared = new Map<string, string[]>();
+  temps.forEach((b, i) => {
+    const overlap = temps.slice(0, i).filter((a) => a.offset < b.offset + bytesOf(b) && b.offset < a.offset + bytesOf(a));
+    if (overlap.length) shared.set(b.name, overlap.map((a) => a.name));
+  });
+  return shared;
+}
+
 /** Return a block to the free list, merged with the blocks it touches. */
 function release(free: Block[], block: Block): void {
   free.push(block);

@@ -21,6 +21,8 @@ import { schedule, type Schedule } from "./schedule.js";
 export interface LowerOptions {
   /** The optimizer's state names per param (torch's: `exp_avg`, `momentum_buffer`, …), in arena order. */
   optimizerState: string[];
+  /** The readable build (`--readable`): no SIMD plans, and kernel ops write plain loops (no register blocking). */
+  readable?: boolean;
 }
 
 /** What the stages have produced so far. */
@@ -39,7 +41,7 @@ type Stage = { [K in keyof Lowered]: { name: K; run(l: Lowered): Lowered[K] } }[
 export const stages: readonly Stage[] = [
   { name: "fusion", run: (l) => fuse(l.graph) },
   { name: "storage", run: (l) => allocate(l.graph, l.fusion, l.options.optimizerState) },
-  { name: "kernels", run: (l) => kernels(l.graph, l.fusion, l.storage) },
+  { name: "kernels", run: (l) => kernels(l.graph, l.fusion, l.storage, l.options.readable === true) },
   { name: "schedule", run: (l) => schedule(l.graph, l.fusion, l.storage, l.kernels) },
   {
     name: "arenaBytes",

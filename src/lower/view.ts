@@ -51,4 +51,6 @@ export interface KernelWriter {
   loop(name: string, extent: number, body: () => void): void;
   /** A kernel-local identifier (loop index, accumulator, temporary): `preferred` unless a buffer took that name. */
   local(preferred: string): string;
+  /** The readable build (`--readable`): kernel ops write their plainest loops, a matmul as a textbook triple loop. */
+  readonly readable?: boolean;
 }

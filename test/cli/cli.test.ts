@@ -149,6 +149,25 @@ describe("flatgrad compile (CLI)", () => {
     expect(existsSync(path.join(dir, "other/a.ts"))).toBe(true);
   });
 
+  it("--readable writes plain triple loops: no WebAssembly, no register blocks", async () => {
+    const wide = model(16).replace("[4, 3]", "[8, 32]").replace("[16, 3]", "[16, 32]").replace("[4, 1]", "[8, 1]");
+    const dir = project({ "models/a.model.ts": wide });
+    expect((await run(dir, ["compile"])).code).toBe(0);
+    const normal = read(dir, "generated/a.ts");
+    expect(normal).toContain("const WASM_KERNELS");
+    expect(normal).toMatch(/\bacc00\b/);
+    const r = await run(dir, ["compile", "--readable", "-o", "readable"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^written: readable\/a\.ts/);
+    const text = read(dir, "readable/a.ts");
+    expect(text).toContain("// A readable build (--readable)");
+    expect(text).not.toContain("WASM_KERNELS");
+    expect(text).not.toMatch(/\bacc\d\d\b/);
+    expect(text).toMatch(/for \(let p = 0; p < 32; p\+\+\) acc \+= x\[i \* 32 \+ p\]! \* W\[j \* 32 \+ p\]!;/);
+    expect((await run(dir, ["compile", "--readable", "-o", "readable", "--check"])).code).toBe(0);
+    expect((await run(dir, ["--help"])).stdout).toMatch(/--readable +readable build/);
+  });
+
   it("a project's own prettier config is honoured", async () => {
     const dir = project({ "models/a.model.ts": model(2), ".prettierrc.json": JSON.stringify({ semi: false, printWidth: 80 }) });
     expect((await run(dir, ["compile"])).code).toBe(0);

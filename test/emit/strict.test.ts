@@ -11,9 +11,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { compile, compileDefinition } from "../../src/compile.js";
 import { defineModel } from "../../src/index.js";
 import { ROOT } from "../support/helpers.js";
-import { STRICT } from "../cli/userProject.js";
+import { typecheck } from "../support/typecheck.js";
 
-const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
 const dirs: string[] = [];
 const tmp = () => {
   const d = mkdtempSync(path.join(os.tmpdir(), "flatgrad-strict-"));
@@ -21,15 +20,6 @@ const tmp = () => {
   return d;
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** tsc over a folder; its output ("" when clean). */
-function typecheck(dir: string, include: string[], lib = ["ES2022"]): string {
-  // an ESM project (with verbatimModuleSyntax, a CommonJS one cannot use export at all)
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "user-project", type: "module" }));
-  writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { ...STRICT, lib }, include }));
-  const r = spawnSync(process.execPath, [TSC, "-p", dir], { encoding: "utf8" });
-  return r.stdout + r.stderr;
-}
 
 // the models whose generated code differs in what it carries: SIMD kernels or not, every init,
 // no random init, inference only, every optimizer's state, float64

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileDefinition } from "../../src/compile.js";
+import { compileDefinition, type BuildFlags } from "../../src/compile.js";
 import { defineModel, type ModelDefinition } from "../../src/index.js";
 import type { Graph } from "../../src/ir/graph.js";
 import { size } from "../../src/ir/shape.js";
@@ -37,9 +37,9 @@ export interface GeneratedModule {
 }
 
 let counter = 0;
-/** Compile a definition, import the generated module. */
-export async function compileAndLoad(def: ModelDefinition, name = "m", debug = false) {
-  const out = await compileDefinition(defineModel(def), name, `${name}.model.ts`, debug);
+/** Compile a definition, import the generated module (`build`: true for a debug build, or `{ debug?, readable? }`). */
+export async function compileAndLoad(def: ModelDefinition, name = "m", build: BuildFlags = false) {
+  const out = await compileDefinition(defineModel(def), name, `${name}.model.ts`, build);
   mkdirSync(TMP, { recursive: true });
   const file = path.join(TMP, `${name}-${process.pid}-${counter++}.ts`);
   writeFileSync(file, out.text);
