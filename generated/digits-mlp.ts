@@ -182,18 +182,18 @@ const WASM_KERNELS = [
   "ByEVIAT9CQLo2QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
   "IA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRq",
   "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw2AX9DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsCoIcIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgNkF/QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LArCHCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvDc",
-  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKgiwggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
-  "AAKA3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCsIsIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
-  "ACAH/QAC8OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAqCPCCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
-  "AAAAAAAgB/0AAoDhBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKwjwggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
-  "AAAAAAAAAAAAIAf9AALw5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCoJMIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
-  "AAAAAAAAAAAAAAAAACAH/QACgOUF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LArCTCCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
+  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC8KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgNkF/QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoCtCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvDc",
+  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLwsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
+  "AAKA3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgLEIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
+  "ACAH/QAC8OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAvC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
+  "AAAAAAAgB/0AAoDhBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAtQggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
+  "AAAAAAAAAAAAIAf9AALw5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
+  "AAAAAAAAAAAAAAAAACAH/QACgOUF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoC5CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
   "QQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZBgBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEh",
   "A0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAA",
   "AAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAqCHCCERIAT9CQKkhwghEiAE/QkCqIcIIRMgBP0JAqyHCCEUIAX9",
+  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAvCsCCERIAT9CQL0rAghEiAE/QkC+KwIIRMgBP0JAvysCCEUIAX9",
   "AALw2AQhFSAF/QACgNkEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
   "IBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFr",
   "IhANAAsgAyAI/QsCsKwCIAMgCf0LAsCsAiADIAr9CwKwrgIgAyAL/QsCwK4CIAMgDP0LArCwAiADIA39CwLAsAIgAyAO/QsCsLIC",
@@ -425,11 +425,11 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena of 164768 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
+  // One arena of 169584 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(164768);
-  const arena = new Float32Array(memory, 0, 41192);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(169584);
+  const arena = new Float32Array(memory, 0, 42396);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);
@@ -446,16 +446,20 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const x_copy = arena.subarray(19228, 23324);
   // activations and intermediate gradients
   const dlogits = arena.subarray(31516, 32156);
-  const dz1 = arena.subarray(33000, 41192);
-  const probs = arena.subarray(32220, 32860);
-  const loss = arena.subarray(32996, 32997);
+  const dz1 = arena.subarray(34204, 42396);
+  const probs = arena.subarray(33564, 34204);
+  const loss = arena.subarray(33700, 33701); // shares memory with probs (their lifetimes do not overlap)
   const a1 = arena.subarray(23324, 31516);
   const logits = arena.subarray(31516, 32156); // shares memory with dlogits (their lifetimes do not overlap)
-  const probs_logSumExp = arena.subarray(32156, 32220);
-  const loss_sum = arena.subarray(32860, 32924);
-  const dprobs_logSumExp = arena.subarray(32924, 32988);
-  const loss_sum_2 = arena.subarray(32988, 32989);
-  const loss_sum_3 = arena.subarray(32992, 32993);
+  const probs_max = arena.subarray(32156, 32220);
+  const probs_sub = arena.subarray(32220, 32860);
+  const probs_exp = arena.subarray(32860, 33500);
+  const probs_sum = arena.subarray(33500, 33564);
+  const loss_sum = arena.subarray(33564, 33628); // shares memory with probs (their lifetimes do not overlap)
+  const dloss_log = arena.subarray(33628, 33692); // shares memory with probs (their lifetimes do not overlap)
+  const loss_sum_2 = arena.subarray(33692, 33693); // shares memory with probs (their lifetimes do not overlap)
+  const loss_sum_3 = arena.subarray(33696, 33697); // shares memory with probs (their lifetimes do not overlap)
+  const dprobs_sum = arena.subarray(33564, 33628); // shares memory with probs and loss_sum (their lifetimes do not overlap)
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -574,23 +578,40 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
       }
     }
 
-    // probs_logSumExp = log Σ[axis 1] exp(logits)   [64×1]   models/digits-mlp.model.ts:18
+    // probs_max = max[axes 1](logits)   [64×1]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
-      let m = -Infinity;
-      for (let k = 0; k < 10; k++) {
-        m = Math.max(m, logits[i0 * 10 + k]!);
+      let acc = -Infinity;
+      for (let i1 = 0; i1 < 10; i1++) {
+        acc = Math.max(acc, logits[i0 * 10 + i1]!);
       }
-      let sum = 0;
-      for (let k = 0; k < 10; k++) {
-        sum += Math.exp(logits[i0 * 10 + k]! - m);
-      }
-      probs_logSumExp[i0] = m + Math.log(sum);
+      probs_max[i0] = acc;
     }
 
-    // probs = exp(logits − probs_logSumExp)   [64×10]   models/digits-mlp.model.ts:18
+    // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       for (let i1 = 0; i1 < 10; i1++) {
-        probs[i0 * 10 + i1] = Math.exp(logits[i0 * 10 + i1]! - probs_logSumExp[i0]!);
+        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+      }
+    }
+
+    // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
+    for (let i = 0; i < 640; i++) {
+      probs_exp[i] = Math.exp(probs_sub[i]!);
+    }
+
+    // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
+    for (let i0 = 0; i0 < 64; i0++) {
+      let acc = 0;
+      for (let i1 = 0; i1 < 10; i1++) {
+        acc = acc + probs_exp[i0 * 10 + i1]!;
+      }
+      probs_sum[i0] = acc;
+    }
+
+    // probs = probs_exp / probs_sum   [64×10]   models/digits-mlp.model.ts:18
+    for (let i0 = 0; i0 < 64; i0++) {
+      for (let i1 = 0; i1 < 10; i1++) {
+        probs[i0 * 10 + i1] = probs_exp[i0 * 10 + i1]! / probs_sum[i0]!;
       }
     }
     return { probs: probs };
@@ -709,17 +730,34 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
       }
     }
 
-    // probs_logSumExp = log Σ[axis 1] exp(logits)   [64×1]   models/digits-mlp.model.ts:18
+    // probs_max = max[axes 1](logits)   [64×1]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
-      let m = -Infinity;
-      for (let k = 0; k < 10; k++) {
-        m = Math.max(m, logits[i0 * 10 + k]!);
+      let acc = -Infinity;
+      for (let i1 = 0; i1 < 10; i1++) {
+        acc = Math.max(acc, logits[i0 * 10 + i1]!);
       }
-      let sum = 0;
-      for (let k = 0; k < 10; k++) {
-        sum += Math.exp(logits[i0 * 10 + k]! - m);
+      probs_max[i0] = acc;
+    }
+
+    // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
+    for (let i0 = 0; i0 < 64; i0++) {
+      for (let i1 = 0; i1 < 10; i1++) {
+        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
       }
-      probs_logSumExp[i0] = m + Math.log(sum);
+    }
+
+    // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
+    for (let i = 0; i < 640; i++) {
+      probs_exp[i] = Math.exp(probs_sub[i]!);
+    }
+
+    // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
+    for (let i0 = 0; i0 < 64; i0++) {
+      let acc = 0;
+      for (let i1 = 0; i1 < 10; i1++) {
+        acc = acc + probs_exp[i0 * 10 + i1]!;
+      }
+      probs_sum[i0] = acc;
     }
 
     // loss_sum = Σ[axes 1](y)   [64×1]   models/digits-mlp.model.ts:19
@@ -731,25 +769,25 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
       loss_sum[i0] = acc;
     }
 
-    // dprobs_logSumExp = loss_sum ⊙ 0.015625   [64×1]   models/digits-mlp.model.ts:19
+    // dloss_log = loss_sum ⊙ 0.015625   [64×1]   models/digits-mlp.model.ts:19
     for (let i = 0; i < 64; i++) {
-      dprobs_logSumExp[i] = loss_sum[i]! * 0.015625;
+      dloss_log[i] = loss_sum[i]! * 0.015625;
     }
 
-    // loss_sum_2 = Σ[axes 0,1](probs_logSumExp ⊙ dprobs_logSumExp)   scalar   models/digits-mlp.model.ts:19
+    // loss_sum_2 = Σ[axes 0,1](log(probs_sum) ⊙ dloss_log)   scalar   models/digits-mlp.model.ts:19
     {
       let acc = 0;
       for (let i0 = 0; i0 < 64; i0++) {
-        acc = acc + probs_logSumExp[i0]! * dprobs_logSumExp[i0]!;
+        acc = acc + Math.log(probs_sum[i0]!) * dloss_log[i0]!;
       }
       loss_sum_2[0] = acc;
     }
 
-    // loss_sum_3 = Σ[axes 0,1](y ⊙ logits)   scalar   models/digits-mlp.model.ts:19
+    // loss_sum_3 = Σ[axes 0,1](y ⊙ probs_sub)   scalar   models/digits-mlp.model.ts:19
     {
       let acc = 0;
       for (let i0 = 0; i0 < 640; i0++) {
-        acc = acc + y[i0]! * logits[i0]!;
+        acc = acc + y[i0]! * probs_sub[i0]!;
       }
       loss_sum_3[0] = acc;
     }
@@ -757,19 +795,17 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     // loss = loss_sum_2 − (loss_sum_3 ⊙ 0.015625)   scalar   models/digits-mlp.model.ts:19
     loss[0] = loss_sum_2[0]! - loss_sum_3[0]! * 0.015625;
 
-    // probs = exp(logits − probs_logSumExp)   [64×10]   models/digits-mlp.model.ts:18
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        probs[i0 * 10 + i1] = Math.exp(logits[i0 * 10 + i1]! - probs_logSumExp[i0]!);
-      }
-    }
-
     // ---- backward: the chain rule, from the loss back to every parameter ----
 
-    // dlogits = (-0.015625 ⊙ y) + (dprobs_logSumExp ⊙ probs)   [64×10]   models/digits-mlp.model.ts:17
+    // dprobs_sum = dloss_log / probs_sum   [64×1]   models/digits-mlp.model.ts:19
+    for (let i = 0; i < 64; i++) {
+      dprobs_sum[i] = dloss_log[i]! / probs_sum[i]!;
+    }
+
+    // dlogits = (-0.015625 ⊙ y) + (dprobs_sum ⊙ probs_exp)   [64×10]   models/digits-mlp.model.ts:18
     for (let i0 = 0; i0 < 64; i0++) {
       for (let i1 = 0; i1 < 10; i1++) {
-        dlogits[i0 * 10 + i1] = -0.015625 * y[i0 * 10 + i1]! + dprobs_logSumExp[i0]! * probs[i0 * 10 + i1]!;
+        dlogits[i0 * 10 + i1] = -0.015625 * y[i0 * 10 + i1]! + dprobs_sum[i0]! * probs_exp[i0 * 10 + i1]!;
       }
     }
 
@@ -1410,7 +1446,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128)
  *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
- *     ;; A: dlogits at byte 126064, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 132000
+ *     ;; A: dlogits at byte 126064, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136816
  *     ;; epilogue leaf 0: a1 at byte 93296, row stride 128, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1453,7 +1489,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=132000 align=4
+ *         (v128.store offset=136816 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
@@ -1461,7 +1497,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
  *               (f32x4.gt (v128.load offset=93296 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=132016 align=4
+ *         (v128.store offset=136832 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
@@ -1469,7 +1505,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
  *               (f32x4.gt (v128.load offset=93312 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=132512 align=4
+ *         (v128.store offset=137328 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
@@ -1477,7 +1513,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
  *               (f32x4.gt (v128.load offset=93808 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=132528 align=4
+ *         (v128.store offset=137344 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
@@ -1485,7 +1521,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
  *               (f32x4.gt (v128.load offset=93824 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=133024 align=4
+ *         (v128.store offset=137840 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
@@ -1493,7 +1529,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
  *               (f32x4.gt (v128.load offset=94320 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=133040 align=4
+ *         (v128.store offset=137856 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
@@ -1501,7 +1537,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
  *               (f32x4.gt (v128.load offset=94336 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=133536 align=4
+ *         (v128.store offset=138352 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
@@ -1509,7 +1545,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
  *               (f32x4.gt (v128.load offset=94832 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=133552 align=4
+ *         (v128.store offset=138368 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
@@ -1532,7 +1568,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[128×64] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dz1 at byte 132000, row stride 1, k stride 128; B: x at byte 76912, k stride 64, column stride 1; C at byte 38448
+ *     ;; A: dz1 at byte 136816, row stride 1, k stride 128; B: x at byte 76912, k stride 64, column stride 1; C at byte 38448
  *     ;; rows 0…127, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1555,10 +1591,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=132000 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=132004 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=132008 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=132012 (local.get $qa)))
+ *           (local.set $a0 (v128.load32_splat offset=136816 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=136820 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=136824 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=136828 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=76912 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=76928 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))

@@ -39,7 +39,8 @@ export async function analyse(file: string, root: string): Promise<Explained> {
   const stabilisations: string[] = [];
   const g0 = built.graph;
   for (const n of topo([...g0.outputs.values(), ...(g0.loss ? [g0.loss] : [])])) {
-    if (n.op === "logSumExp") stabilisations.push(`softmax/logSoftmax/cross-entropy: log Σ exp(x) as m + log Σ exp(x − m), m the row max (every exponent ≤ 0, so exp never overflows); its derivative is softmax(x)   ${at(g0, n)}`);
+    if (n.op === "stopGradient" && n.inputs[0]!.op === "max") stabilisations.push(`softmax/logSoftmax: exponents shifted by the row max (x − max x ≤ 0, so exp never overflows), the shift's gradient stopped (it is 0)   ${at(g0, n)}`);
+    if (n.op === "logSumExp") stabilisations.push(`logSumExp: m + log Σ exp(x − m), m the maximum (every exponent ≤ 0, so exp never overflows)   ${at(g0, n)}`);
     if (n.op === "softplus") stabilisations.push(`softplus(z) = max(z, 0) + log1p(e^−|z|): exact for |z| = 1000 (bceWithLogits = softplus(z) − z·t)   ${at(g0, n)}`);
     if (n.op === "sigmoid") stabilisations.push(`σ(z) by two branches whose exponents are ≤ 0   ${at(g0, n)}`);
     if (n.op === "bceTerm") stabilisations.push(`bce: logs clamped at −100, gradient (p − t)/max(p(1 − p), 1e-12) as in PyTorch   ${at(g0, n)}`);

@@ -37,16 +37,17 @@ export const mean: Composite<(b: Builder, x: TensorLike, axes?: number | number[
 export const softmax: Composite<(b: Builder, x: TensorLike, axis?: number) => Node> = composite("exp(x) / Σ exp(x) along an axis", (b: Builder, x: TensorLike, axis = -1): Node => {
   const xn = b.lift(x, "softmax", "x");
   const a = normAxis("softmax", axis, xn.shape.length, xn.shape);
-  // exp(x − log Σ exp(x)): every exponent ≤ 0 (logSumExp shifts by the max), and the same node that
-  // logSumExp's derivative builds, so softmax cross-entropy's backward reads these probabilities
-  return b.exp(b.sub(xn, b.logSumExp(xn, a)));
+  // shifting by the max keeps every exponent ≤ 0; the shift's true gradient is 0, so it is stopped
+  const e = b.exp(b.sub(xn, b.stopGradient(b.max(xn, a, true))));
+  return b.div(e, b.sum(e, a, true));
 });
 
 export const logSoftmax: Composite<(b: Builder, x: TensorLike, axis?: number) => Node> = composite("x − log Σ exp(x) along an axis", (b: Builder, x: TensorLike, axis = -1): Node => {
   const xn = b.lift(x, "logSoftmax", "x");
   const a = normAxis("logSoftmax", axis, xn.shape.length, xn.shape);
-  // log(softmax(x)) would give log(0) = −∞ for x ≪ max; x − log Σ exp(x) (shifted by the max inside) stays finite
-  return b.sub(xn, b.logSumExp(xn, a));
+  // log(softmax(x)) would give log(0) = −∞ for x ≪ max; (x − m) − log Σ exp(x − m) stays finite
+  const s = b.sub(xn, b.stopGradient(b.max(xn, a, true)));
+  return b.sub(s, b.log(b.sum(b.exp(s), a, true)));
 });
 
 /** The operands of a loss, lifted and checked to have the same shape (losses do not broadcast). */
@@ -91,10 +92,13 @@ export const softmaxCrossEntropy: Composite<(b: Builder, logits: TensorLike, tar
     if (z.shape.length === 0)
       throw new FlatgradError(`softmaxCrossEntropy: logits is [] and targetProbs is []: logits need a class axis, shaped [..., classes]`, undefined, "FG147");
     const rows = size(z.shape) / z.shape[z.shape.length - 1]!;
-    // −Σ t·(z − lse(z))/N written as Σ lse(z)·w − Σ t·z/N with w = Σ_c t/N, each row's weight: the same
-    // value, and a chain rule that is the textbook's in one kernel, dz = softmax(z)·w − t/N
-    // (= (p − t)/N for one-hot or probability rows); w is computed in the forward pass
+    // −Σ t·logSoftmax(z)/N with s = z − max z and S = Σ exp(s) (the nodes softmax(z) = exp(s)/S is made
+    // of), written as Σ log(S)·w − Σ t·s/N, w = Σ_c t/N each row's weight, computed in the forward pass:
+    // the same value, and a chain rule that is the textbook's, dz = (w/S)·exp(s) − t/N = w·softmax(z) − t/N
+    // (= (p − t)/N for one-hot or probability rows), reading the forward's exp(s) and S, one exp per logit
+    const s = b.sub(z, b.stopGradient(b.max(z, -1, true)));
+    const S = b.sum(b.exp(s), -1, true);
     const weight = b.mul(b.sum(t, -1, true), 1 / rows);
-    return b.sub(b.sum(b.mul(b.logSumExp(z, -1), weight)), b.mul(b.sum(b.mul(t, z)), 1 / rows));
+    return b.sub(b.sum(b.mul(b.log(S), weight)), b.mul(b.sum(b.mul(t, s)), 1 / rows));
   },
 );
