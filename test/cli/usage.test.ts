@@ -4,11 +4,11 @@
  * a subfolder resolve there when npm ran the command from the project root.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT } from "../support/helpers.js";
+import { ROOT, tempProject } from "../support/helpers.js";
 
 const BIN = path.join(ROOT, "src", "cli", "bin.mjs");
 // records every module Node's loader is asked for (jiti loads the compiler's dependencies through it)
@@ -24,13 +24,8 @@ export default defineModel({ build: (g) => g.mse(g.linear(g.input("x", [2, 3]), 
 `;
 
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "flatgrad-usage-"));
+  const dir = tempProject("flatgrad-usage-", files);
   dirs.push(dir);
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "p", type: "module" }));
-  for (const [f, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    writeFileSync(path.join(dir, f), text);
-  }
   return dir;
 }
 

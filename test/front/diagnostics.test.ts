@@ -3,25 +3,19 @@
  * variables and the lines that made them (for any op), and misspelt builder methods, optimizer
  * fields, optimizer types and init names get "did you mean", PyTorch's spellings included.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../src/compile.js";
 import { closest } from "../../src/front/suggest.js";
+import { tempProject } from "../support/helpers.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Compile files in a fresh project; the one diagnostic as `file:line:col CODE: message`. */
 async function error(files: Record<string, string>): Promise<string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "flatgrad-diag-"));
+  const dir = tempProject("flatgrad-diag-", files);
   dirs.push(dir);
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "p", type: "module" }));
-  for (const [f, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    writeFileSync(path.join(dir, f), text);
-  }
   const res = await compile({ root: dir, mode: "dry-run", format: false });
   expect(res.diagnostics).toHaveLength(1);
   const d = res.diagnostics[0]!;

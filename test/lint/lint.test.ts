@@ -3,26 +3,20 @@
  * no warning; warnings never fail the build unless --strict; docs/errors.md lists every code.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../src/compile.js";
 import { RULES } from "../../src/lint/rules.js";
-import { ROOT } from "../support/helpers.js";
+import { ROOT, tempProject } from "../support/helpers.js";
 import { readmeSnippets } from "../cli/userProject.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "flatgrad-lint-"));
+  const dir = tempProject("flatgrad-lint-", files);
   dirs.push(dir);
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "p", type: "module" }));
-  for (const [f, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    writeFileSync(path.join(dir, f), text);
-  }
   return dir;
 }
 

@@ -11,6 +11,7 @@ import { runStages, stages } from "../../src/lower/pipeline.js";
 import { printBuffers, printFusion, printMemory, printSchedule } from "../../src/lower/print.js";
 import { planMemory } from "../../src/lower/memory.js";
 import type { Buffer, Kernel } from "../../src/lower/program.js";
+import { tempProject } from "../support/helpers.js";
 
 const lowered = (def: ModelDefinition, optimizerState: string[] = []) => runStages(runPipeline(buildModel(defineModel(def), "t").graph), { optimizerState });
 
@@ -118,14 +119,8 @@ describe("lowering stages", () => {
 describe("names", () => {
   it("values a statement makes without naming them are named after its variable: dh2_add, not dadd7", async () => {
     const { compileModelFile } = await import("../../src/compile.js");
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const path = await import("node:path");
-    const dir = mkdtempSync(path.join(tmpdir(), "flatgrad-names-"));
-    const file = path.join(dir, "spiral.model.ts");
-    writeFileSync(
-      file,
-      [
+    const dir = tempProject("flatgrad-names-", {
+      "spiral.model.ts": [
         'import { defineModel } from "flatgrad";',
         "export default defineModel({",
         "  build(g) {",
@@ -137,8 +132,8 @@ describe("names", () => {
         "});",
         "",
       ].join("\n"),
-    );
-    const text = await compileModelFile(file, dir);
+    });
+    const text = await compileModelFile(`${dir}/spiral.model.ts`, dir);
     const kernels = [...text.matchAll(/^ {4}\/\/ (\w+) = /gm)].map((m) => m[1]!);
     expect(kernels).toEqual(expect.arrayContaining(["h1", "h2", "dh2", "dW2", "db2", "dh1", "dW1", "db1"]));
     expect(text).toMatch(/\/\/ dh2 = [^\n]*;  dh2_add = dh2 ⊙ \(1 − h2²\)/);

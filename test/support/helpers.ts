@@ -1,5 +1,6 @@
 /** Test helpers: compile a model in memory, write it under test/.tmp, import it. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileDefinition, type BuildFlags } from "../../src/compile.js";
@@ -83,4 +84,15 @@ export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     s = Math.max(s, Math.abs(b[i]!));
   }
   return s === 0 ? d : d / s;
+}
+
+/** A fresh project folder in the OS's temp dir: an ESM package.json and `files` (paths relative to it). The caller removes it. */
+export function tempProject(prefix: string, files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "p", type: "module" }));
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    writeFileSync(path.join(dir, f), text);
+  }
+  return dir;
 }
