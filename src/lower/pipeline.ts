@@ -67,19 +67,11 @@ export function runStages(graph: Graph, options: LowerOptions, until?: Stage["na
 export function lower(graph: Graph, options: LowerOptions = { optimizerState: [] }): Program {
   const { storage: s, schedule: p, arenaBytes } = runStages(graph, options);
   return {
+    ...p,
     graph,
     buffers: s.buffers.filter((b) => b.offset >= 0),
     arenaBytes,
-    forward: p.forward,
-    evalLoss: p.evalLoss,
-    train: p.train,
     inputLocals: s.inputLocals,
-    inputCopies: p.inputCopies,
-    forwardInputs: p.forwardInputs,
-    trainInputs: p.trainInputs,
-    outputs: p.outputs,
-    loss: p.loss,
-    evalLossBuffer: p.evalLossBuffer,
     params: s.params,
     buffersOf: s.buffersOf,
     grads: s.grads,

@@ -7,6 +7,7 @@ import type { Site } from "../ir/shape.js";
 import type { Namer } from "./namer.js";
 import type { KernelWriter } from "./view.js";
 import type { SimdMatmul } from "../wasm/matmul.js";
+import type { Schedule } from "./schedule.js";
 
 /**
  * What a buffer holds, which decides who may write it:
@@ -57,25 +58,15 @@ export interface Kernel {
 /** Optimizer state of one param: torch's state name → buffer. */
 export type OptimizerState = Map<string, Record<string, string>>;
 
-export interface Program {
+/** The stages' result: the schedule of each entry point (src/lower/schedule.ts), the buffers placed in one arena, and their names. */
+export interface Program extends Schedule {
   graph: Graph;
   /** Every buffer of the module, optimizer state included, with its arena offset. */
   buffers: Buffer[];
   /** The arena in bytes: the one number `explain`, the summary and the module use. */
   arenaBytes: number;
-  /** Entry points: `forward` (eval mode: the outputs), `evalLoss` (`loss`: the loss in eval mode) and `train` (lossAndGrad: loss and gradients). */
-  forward: Kernel[];
-  evalLoss: Kernel[];
-  train: Kernel[];
   /** Input name → local identifier, for the inputs each entry point reads. */
   inputLocals: Map<string, string>;
-  /** Input local → its arena copy, for the inputs a SIMD kernel reads. */
-  inputCopies: Map<string, string>;
-  forwardInputs: string[];
-  trainInputs: string[];
-  outputs: Map<string, string>;
-  loss: string | undefined;
-  evalLossBuffer: string | undefined;
   params: Map<string, string>;
   /** Buffer (state that is not trained) name → its buffer. */
   buffersOf: Map<string, string>;

@@ -12,9 +12,9 @@ import { kindOf, type Fusion } from "./fuse.js";
 import type { Kernels } from "./kernels.js";
 import type { Kernel } from "./program.js";
 
+/** The entry points: `forward` (eval mode: the outputs), `evalLoss` (the loss in eval mode) and `train` (lossAndGrad: loss, gradients, buffer updates). */
 export interface Schedule {
   forward: Kernel[];
-  /** `loss(inputs)`: the loss in eval mode. */
   evalLoss: Kernel[];
   train: Kernel[];
   outputs: Map<string, string>;
@@ -23,6 +23,7 @@ export interface Schedule {
   loss: string | undefined;
   /** Input local → its arena copy, for the inputs a SIMD kernel reads. */
   inputCopies: Map<string, string>;
+  /** The inputs each entry point reads, by name. */
   forwardInputs: string[];
   trainInputs: string[];
 }
