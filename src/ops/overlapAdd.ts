@@ -6,7 +6,7 @@
 import { FlatgradError, fmtShape, rowMajorStrides, sameShape, size } from "../ir/shape.js";
 import { affine, read } from "../lower/view.js";
 import { sameDtype } from "./family.js";
-import { windowShape, windowSource, type WindowAttrs } from "./window.js";
+import { windowShape, windowSource, windowStrides, type WindowAttrs } from "./window.js";
 import type { Builder, Node, Primitive } from "./types.js";
 
 type OverlapAttrs = WindowAttrs & { shape: number[] };
@@ -35,15 +35,12 @@ export const overlapAdd: Primitive<(b: Builder, dy: Node, attrs: OverlapAttrs) =
   math: ([dy], { kernel }) => `overlap_add(${dy}, ${kernel.join("×")})`,
   lower: {
     kind: "kernel",
-    emit: (w, out, [dy], { shape, kernel, stride, dilation }) => {
-      const k = kernel.length;
-      const lead = shape.length - k;
-      const os = rowMajorStrides(shape);
+    emit: (w, out, [dy], attrs) => {
       const i = w.local("i");
-      w.loop(i, size(shape), () => w.line(`${out.base}[${affine(out.offset, [i], [1])}] = 0;`));
+      w.loop(i, size(attrs.shape), () => w.line(`${out.base}[${affine(out.offset, [i], [1])}] = 0;`));
       // dy[..., o, k] goes to out[..., o·stride + k·dilation]
       const vars = dy!.shape.map((_, d) => w.local(`i${d}`));
-      const steps = dy!.shape.map((_, d) => (d < lead ? os[d]! : d < lead + k ? os[d]! * stride[d - lead]! : os[d - k]! * dilation[d - lead - k]!));
+      const steps = windowStrides(rowMajorStrides(attrs.shape), attrs);
       const nest = (d: number): void =>
         d < vars.length ? w.loop(vars[d]!, dy!.shape[d]!, () => nest(d + 1)) : w.line(`${out.base}[${affine(out.offset, vars, steps)}]! += ${read(dy!, vars)};`);
       nest(0);

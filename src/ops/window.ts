@@ -36,14 +36,21 @@ export function windowShape(op: string, s: Shape, { kernel, stride, dilation }: 
   return [...lead, ...counts, ...kernel];
 }
 
+/**
+ * The strides of the windows [..., OH, OW, KH, KW] over x, from x's strides: the lead axes move as
+ * in x, the window axes by stride, the kernel axes by dilation (the index map of the view, of the
+ * reference `eval`, and of overlapAdd's scatter).
+ */
+export function windowStrides(xStrides: readonly number[], { kernel, stride, dilation }: WindowAttrs): number[] {
+  const lead = xStrides.length - kernel.length;
+  const spatial = xStrides.slice(lead);
+  return [...xStrides.slice(0, lead), ...spatial.map((st, i) => st * stride[i]!), ...spatial.map((st, i) => st * dilation[i]!)];
+}
+
 /** For each element of the windowed tensor (row-major over `out`), the index it reads in x. */
-export function windowSource(s: Shape, out: Shape, { kernel, stride, dilation }: WindowAttrs): (flat: number) => number {
-  const k = kernel.length;
-  const inStrides = rowMajorStrides(s);
+export function windowSource(s: Shape, out: Shape, attrs: WindowAttrs): (flat: number) => number {
   const outStrides = rowMajorStrides(out);
-  const lead = s.length - k;
-  // each axis of `out` moves through x by: lead axes as in x, window axes by stride, kernel axes by dilation
-  const steps = out.map((_, d) => (d < lead ? inStrides[d]! : d < lead + k ? inStrides[d]! * stride[d - lead]! : inStrides[d - k]! * dilation[d - lead - k]!));
+  const steps = windowStrides(rowMajorStrides(s), attrs);
   return (flat) => out.reduce((src, n, d) => src + (Math.floor(flat / outStrides[d]!) % n) * steps[d]!, 0);
 }
 
@@ -68,11 +75,6 @@ export const window: Primitive<(b: Builder, x: TensorLike, kernel: number | numb
     `window(${x}, ${kernel.join("×")}${stride.some((v) => v !== 1) ? `, stride ${stride.join("×")}` : ""}${dilation.some((v) => v !== 1) ? `, dilation ${dilation.join("×")}` : ""})`,
   lower: {
     kind: "view",
-    view: (v, { kernel, stride, dilation }, out) => {
-      const k = kernel.length;
-      const lead = v.shape.length - k;
-      const st = v.strides;
-      return { ...v, shape: [...out], strides: [...st.slice(0, lead), ...kernel.map((_, i) => st[lead + i]! * stride[i]!), ...kernel.map((_, i) => st[lead + i]! * dilation[i]!)] };
-    },
+    view: (v, attrs, out) => ({ ...v, shape: [...out], strides: windowStrides(v.strides, attrs) }),
   },
 };
