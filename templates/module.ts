@@ -7,8 +7,8 @@
 type Arr = Float64Array;
 const ArrayType = Float64Array;
 
-/** The model's name, dtype, shapes and each input's dtype. (filled in) */
-export const spec = { name: "", dtype: "float64" as "float32" | "float64", inputs: {}, inputDtypes: {}, params: {}, buffers: {}, outputs: {} };
+/** The model's name, dtype, shapes and each input's and output's dtype (an int32 output, such as argmax's, is an Int32Array). (filled in) */
+export const spec = { name: "", dtype: "float64" as "float32" | "float64", inputs: {}, inputDtypes: {}, params: {}, buffers: {}, outputs: {}, outputDtypes: {} };
 
 /** Every input, as a flat row-major typed array. (filled in) */
 export interface Inputs {}

@@ -61,9 +61,9 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getTypeAliasOrThrow("Arr").setType(T);
   sf.getVariableDeclarationOrThrow("ArrayType").setInitializer(T);
   const shapes = (m: ReadonlyMap<string, { shape: readonly number[] }>) => `{ ${[...m].map(([k, n]) => `${JSON.stringify(k)}: [${n.shape.join(", ")}]`).join(", ")} }`;
-  const inputDtypes = `{ ${[...g.inputs].map(([k, n]) => `${JSON.stringify(k)}: ${JSON.stringify(n.dtype)}`).join(", ")} }`;
+  const dtypesOf = (m: ReadonlyMap<string, Node>) => `{ ${[...m].map(([k, n]) => `${JSON.stringify(k)}: ${JSON.stringify(n.dtype)}`).join(", ")} }`;
   sf.getVariableDeclarationOrThrow("spec").setInitializer(
-    `{ name: ${JSON.stringify(g.name)}, dtype: ${JSON.stringify(g.dtype)} as "float32" | "float64", inputs: ${shapes(g.inputs)}, inputDtypes: ${inputDtypes} as const, params: ${shapes(g.params)}, buffers: ${shapes(g.buffers)}, outputs: ${shapes(g.outputs)} }`,
+    `{ name: ${JSON.stringify(g.name)}, dtype: ${JSON.stringify(g.dtype)} as "float32" | "float64", inputs: ${shapes(g.inputs)}, inputDtypes: ${dtypesOf(g.inputs)} as const, params: ${shapes(g.params)}, buffers: ${shapes(g.buffers)}, outputs: ${shapes(g.outputs)}, outputDtypes: ${dtypesOf(g.outputs)} as const }`,
   );
   const props = (m: ReadonlyMap<string, Node>) => [...m].map(([k, n]) => ({ name: JSON.stringify(k), type: ARRAY_OF[n.dtype], docs: [`${dims(n.shape)}, ${size(n.shape)} values, row-major`] }));
   sf.getInterfaceOrThrow("Inputs").addProperties(props(g.inputs));

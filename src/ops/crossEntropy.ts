@@ -12,7 +12,7 @@ export interface CrossEntropyOptions {
 /**
  * F.cross_entropy with class indices, classes on the LAST axis: the mean over kept labels (label ≠
  * ignoreIndex) of (1 − ε)·(−log p[label]) + ε·mean over classes of −log p. With every label ignored
- * the mean is 0/0 = NaN, as PyTorch's.
+ * the loss is 0/0 = NaN and the gradient 0, as PyTorch's.
  */
 export const crossEntropy: Composite<(b: Builder, logits: TensorLike, labels: TensorLike, options?: CrossEntropyOptions) => Node> = {
   kind: "composite",
@@ -42,6 +42,11 @@ export const crossEntropy: Composite<(b: Builder, logits: TensorLike, labels: Te
     const t = eps === 0 ? hot : b.add(b.mul(hot, 1 - eps), b.mul(keep, eps / C));
     const s = b.sub(z, b.stopGradient(b.max(z, -1, true)));
     const S = b.sum(b.exp(s), -1, true);
-    return b.div(b.sub(b.sum(b.mul(b.log(S), keep)), b.sum(b.mul(t, s))), b.sum(keep));
+    const kept = b.sum(keep);
+    const total = b.sub(b.sum(b.mul(b.log(S), keep)), b.sum(b.mul(t, s)));
+    // Trap: total/K with every label ignored gives a NaN loss, as PyTorch's, but also NaN gradients (0·∞),
+    // where PyTorch's are 0: so total/max(K, 1), whose gradient is then 0, plus 0/K (0, or NaN when K = 0)
+    // as a term without gradient
+    return b.add(b.div(total, b.maximum(kept, 1)), b.stopGradient(b.div(0, kept)));
   },
 };
