@@ -4,10 +4,11 @@
  * classes last, every label ignored) and F.embedding's gradient with repeated ids; argmax as an int32
  * output; the range checks at entry, after which nothing has changed.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileAndLoad, maxRelErr, ROOT } from "../support/helpers.js";
+import { compileAndLoad, maxRelErr, ROOT, TMP } from "../support/helpers.js";
+import { typecheck } from "../support/typecheck.js";
 
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(ROOT, "test/fixtures/torch", `${name}.json`), "utf8"));
 const num = (v: number | string) => (v === "NaN" ? NaN : (v as number));
@@ -143,14 +144,14 @@ describe("crossEntropy with int32 labels trains as softmaxCrossEntropy with one-
         );
       const [a, b] = [(await model("int")).mod.createModel({ seed: 3 }), (await model("onehot")).mod.createModel({ seed: 3 })];
       if (dtype === "float32") expect(a.engine).toBe("wasm-simd");
-      const Arr = dtype === "float64" ? Float64Array : Float32Array;
+      const Arr = (n: number, f: (i: number) => number) => (dtype === "float64" ? Float64Array.from({ length: n }, (_, i) => f(i)) : Float32Array.from({ length: n }, (_, i) => f(i)));
       let s = 7;
       const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648), s / 2147483648);
       const tol = dtype === "float64" ? 1e-12 : 2e-5;
       for (let step = 0; step < 15; step++) {
-        const x = Arr.from({ length: N * 16 }, () => rand() * 2 - 1);
+        const x = Arr(N * 16, () => rand() * 2 - 1);
         const y = Int32Array.from({ length: N }, () => Math.floor(rand() * C));
-        const hot = Arr.from({ length: N * C }, (_, i) => (y[Math.floor(i / C)] === i % C ? 1 : 0));
+        const hot = Arr(N * C, (i) => (y[Math.floor(i / C)] === i % C ? 1 : 0));
         const la = a.step({ x, y });
         const lb = b.step({ x, y: hot });
         expect(Math.abs(la - lb) / lb, `step ${step}`).toBeLessThan(tol);
@@ -159,4 +160,29 @@ describe("crossEntropy with int32 labels trains as softmaxCrossEntropy with one-
       for (const k of Object.keys(a.params)) expect(maxRelErr(a.params[k]!, b.params[k]!, 1e-3), k).toBeLessThan(dtype === "float64" ? 1e-10 : 1e-3);
     });
   }
+});
+
+describe("int32 ops in a debug build", () => {
+  it("type-checks under the user's strictest flags and watches an int32 kernel output", async () => {
+    const { mod, text } = await compileAndLoad(
+      {
+        dtype: "float64",
+        build(g) {
+          const z = g.linear(g.input("x", [3, 4]), g.param("W", [5, 4]));
+          g.output("pred", g.argmax(z));
+          return g.crossEntropy(z, g.input("y", [3], { dtype: "int32" }), { labelSmoothing: 0.1 });
+        },
+      },
+      "int-debug",
+      true,
+    );
+    mkdirSync(TMP, { recursive: true });
+    const dir = mkdtempSync(path.join(TMP, "int-debug-"));
+    writeFileSync(path.join(dir, "int-debug.ts"), text);
+    expect(typecheck(dir, ["*.ts"])).toBe("");
+    const m = mod.createModel();
+    const pred = m.forward({ x: Float64Array.from({ length: 12 }, (_, i) => Math.cos(i)) })["pred"] as unknown as Int32Array;
+    expect(pred).toBeInstanceOf(Int32Array);
+    expect(Number.isFinite(m.lossAndGrad({ x: new Float64Array(12).fill(0.5), y: Int32Array.from([1, 4, 0]) }))).toBe(true);
+  });
 });
