@@ -4,7 +4,7 @@
 type Arr = Float32Array;
 const ArrayType = Float32Array;
 
-/** The model's name, dtype, shapes and each input's dtype. */
+/** The model's name, dtype, shapes and each input's and output's dtype (an int32 output, such as argmax's, is an Int32Array). */
 export const spec = {
   name: "seed-net",
   dtype: "float32" as "float32" | "float64",
@@ -13,6 +13,7 @@ export const spec = {
   params: { W1: [16, 30], b1: [16], W2: [1, 16], b2: [1] },
   buffers: {},
   outputs: { yhat: [32, 1] },
+  outputDtypes: { yhat: "float32" } as const,
 };
 
 /** Every input, as a flat row-major typed array. */

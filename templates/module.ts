@@ -7,8 +7,8 @@
 type Arr = Float64Array;
 const ArrayType = Float64Array;
 
-/** The model's name, dtype, shapes and each input's dtype. (filled in) */
-export const spec = { name: "", dtype: "float64" as "float32" | "float64", inputs: {}, inputDtypes: {}, params: {}, buffers: {}, outputs: {} };
+/** The model's name, dtype, shapes and each input's and output's dtype (an int32 output, such as argmax's, is an Int32Array). (filled in) */
+export const spec = { name: "", dtype: "float64" as "float32" | "float64", inputs: {}, inputDtypes: {}, params: {}, buffers: {}, outputs: {}, outputDtypes: {} };
 
 /** Every input, as a flat row-major typed array. (filled in) */
 export interface Inputs {}
@@ -59,6 +59,25 @@ function input(inputs: object, name: string, length: number, type: ArrayClass<Ar
   if (!(value instanceof type)) throw new Error(`${spec.name}: input "${name}" must be ${article(type.name)} of length ${length}`);
   if (value.length !== length) throw new Error(`${spec.name}: input "${name}" has length ${value.length}, expected ${length}`);
   return value;
+}
+
+/**
+ * Check an int32 input against the values the ops reading it accept (low ≤ v < high, or v = ignore),
+ * before any kernel runs: a RangeError names the input, the position and the range, and nothing changes.
+ */
+function checkIndices(name: string, values: Int32Array, shape: readonly number[], low: number, high: number, ignore?: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if ((v >= low && v < high) || v === ignore) continue;
+    const at: number[] = [];
+    let rest = i;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      at.unshift(rest % shape[d]!);
+      rest = Math.floor(rest / shape[d]!);
+    }
+    const range = `[${low}, ${high})${ignore === undefined ? "" : ` or ${ignore}`}`;
+    throw new RangeError(`${spec.name}: input "${name}" holds ${v} at index ${i} (position [${at.join(", ")}]), outside the allowed range ${range}`);
+  }
 }
 
 /** "a Float32Array", "an Int32Array" (for messages only: never on the hot path). */
@@ -305,6 +324,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   void wasmKernels;
   void input;
   void rate;
+  void checkIndices;
   void prng;
   void fillUniform;
   void fillNormal;

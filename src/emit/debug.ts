@@ -42,7 +42,8 @@ export function emitWatch(w: KernelWriter, d: DebugNames): void {
   w.line(`let ${d.step} = 0;`);
   w.line(`let ${d.lastStats}: Record<string, TensorStats> = {};`);
   // its own parameters and locals shadow nothing it reads (it reads only them, spec and the names above)
-  w.block(`function ${d.watch}(name: string, a: Arr, equation: string, where: string): void`, () => {
+  // `Arr | Int32Array`: an int32 kernel output (argmax) is watched too
+  w.block(`function ${d.watch}(name: string, a: Arr | Int32Array, equation: string, where: string): void`, () => {
     w.line("let min = Infinity;");
     w.line("let max = -Infinity;");
     w.line("let sum = 0;");

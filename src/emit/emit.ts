@@ -17,6 +17,7 @@ import { addDebugTypes, emitStats, emitWatch, prop, type DebugNames } from "./de
 import { dims, emitInit, emitKernel, safe, writerFor } from "./kernel.js";
 import { ARRAY_OF, templateText } from "./template.js";
 import { wasmKernelsOf } from "./wasm.js";
+import { rangeChecks } from "../lower/ranges.js";
 
 export interface EmitOptions {
   /** The model file, relative to the project root, POSIX-style (for the header and comments). */
@@ -60,9 +61,9 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   sf.getTypeAliasOrThrow("Arr").setType(T);
   sf.getVariableDeclarationOrThrow("ArrayType").setInitializer(T);
   const shapes = (m: ReadonlyMap<string, { shape: readonly number[] }>) => `{ ${[...m].map(([k, n]) => `${JSON.stringify(k)}: [${n.shape.join(", ")}]`).join(", ")} }`;
-  const inputDtypes = `{ ${[...g.inputs].map(([k, n]) => `${JSON.stringify(k)}: ${JSON.stringify(n.dtype)}`).join(", ")} }`;
+  const dtypesOf = (m: ReadonlyMap<string, Node>) => `{ ${[...m].map(([k, n]) => `${JSON.stringify(k)}: ${JSON.stringify(n.dtype)}`).join(", ")} }`;
   sf.getVariableDeclarationOrThrow("spec").setInitializer(
-    `{ name: ${JSON.stringify(g.name)}, dtype: ${JSON.stringify(g.dtype)} as "float32" | "float64", inputs: ${shapes(g.inputs)}, inputDtypes: ${inputDtypes} as const, params: ${shapes(g.params)}, buffers: ${shapes(g.buffers)}, outputs: ${shapes(g.outputs)} }`,
+    `{ name: ${JSON.stringify(g.name)}, dtype: ${JSON.stringify(g.dtype)} as "float32" | "float64", inputs: ${shapes(g.inputs)}, inputDtypes: ${dtypesOf(g.inputs)} as const, params: ${shapes(g.params)}, buffers: ${shapes(g.buffers)}, outputs: ${shapes(g.outputs)}, outputDtypes: ${dtypesOf(g.outputs)} as const }`,
   );
   const props = (m: ReadonlyMap<string, Node>) => [...m].map(([k, n]) => ({ name: JSON.stringify(k), type: ARRAY_OF[n.dtype], docs: [`${dims(n.shape)}, ${size(n.shape)} values, row-major`] }));
   sf.getInterfaceOrThrow("Inputs").addProperties(props(g.inputs));
@@ -161,6 +162,8 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         const type = node.dtype === g.dtype ? "" : `, ${ARRAY_OF[node.dtype]}`;
         w.line(`const ${prog.inputLocals.get(n)} = input(${inputs}, ${JSON.stringify(n)}, ${size(node.shape)}${type});`);
       }
+      // int32 inputs against the ranges of the ops that read them, before anything runs or changes
+      for (const line of rangeChecks(g, names, (n) => prog.inputLocals.get(n)!)) w.line(line);
       for (const n of names) {
         const local = prog.inputLocals.get(n)!;
         const copy = prog.inputCopies.get(local);
@@ -254,7 +257,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
   // template helpers this model never calls are left out (a user's tsconfig may have noUnusedLocals)
   const body = sf.getFunctionOrThrow("createModel").getBodyText() ?? "";
-  for (const helper of ["rate", "prng", "fillUniform", "fillNormal"]) if (!new RegExp(`\\b${helper}\\(`).test(body)) sf.getFunctionOrThrow(helper).remove();
+  for (const helper of ["rate", "prng", "fillUniform", "fillNormal", "checkIndices"]) if (!new RegExp(`\\b${helper}\\(`).test(body)) sf.getFunctionOrThrow(helper).remove();
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
   if (wasm) text += `\n/*\n * The WebAssembly SIMD kernels, as text (WAT): the module that WASM_KERNELS holds, byte for byte.\n * Addresses are bytes: 4 × the arena offsets of the buffers above.\n *\n${wasm.wat.split("\n").map((l) => ` * ${l}`.trimEnd()).join("\n")}\n */\n`;
   // the template's own explanation is for flatgrad's developers, not for the generated file

@@ -51,6 +51,11 @@ export const ERROR_CODES = {
   FG165: "an int32 tensor as an operand the op accepts only as a float tensor",
   FG166: "invalid input options: an unknown option, or a dtype other than \"int32\" or the model's",
   FG170: "a generated file could not be written (nothing was changed)",
+  FG171: "invalid dotted name: an empty part, a leading or trailing dot, or a part that is neither an identifier nor a non-negative integer",
+  FG172: "a float tensor (or a number) as ids or labels, where the op takes an int32 tensor (crossEntropy, embedding, oneHot)",
+  FG173: "a param or buffer name under \"optimizer.\": those are the checkpoint keys of the optimizer's state",
+  FG174: "an invalid argument of an op on labels or ids: numClasses or ignoreIndex not an integer, labelSmoothing outside [0, 1], an unknown option",
+  FG175: "int32 operands that do not fit: crossEntropy's labels not shaped as the logits without the class axis, embedding's table not 2-D",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

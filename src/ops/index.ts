@@ -43,6 +43,11 @@ import { argmaxMask } from "./argmaxMask.js";
 import { logSumExp } from "./logSumExp.js";
 import { input, param, constant, output } from "./sources.js";
 import { buffer } from "./buffer.js";
+import { argmax } from "./argmax.js";
+import { oneHot } from "./oneHot.js";
+import { embedding } from "./embedding.js";
+import { scatterAdd } from "./scatterAdd.js";
+import { crossEntropy } from "./crossEntropy.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
@@ -60,6 +65,8 @@ export const registry = {
   sum, mean, max, argmaxMask, logSumExp,
   // softmax and losses
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
+  // integer tensors: labels and token ids
+  argmax, oneHot, crossEntropy, embedding, scatterAdd,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;

@@ -3,6 +3,7 @@ import type { Shape } from "../ir/shape.js";
 import type { Builder } from "../dsl/builder.js";
 import type { Epilogue, KernelWriter, View } from "../lower/view.js";
 import type { SimdMatmul } from "../wasm/matmul.js";
+import type { IndexRange } from "./indices.js";
 
 export type Attrs = Record<string, unknown>;
 /** The attributes of an op that has none. */
@@ -92,6 +93,11 @@ export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b
   /** The math in the tutorial's notation, for comments and `explain`. */
   math(args: string[], attrs: A): string;
   lower: Lowering<A>;
+  /**
+   * For each operand, the values an int32 operand may hold (labels in [0, C), ids in [0, rows));
+   * the generated entry points check the int32 inputs against them before any kernel runs.
+   */
+  indexRange?(ins: readonly Shape[], attrs: A): (IndexRange | undefined)[];
   /** An op whose value depends on the mode: the input each mode reads (src/ir/modes.ts resolves it per entry point). */
   modeBranch?: { train: number; eval: number };
 }

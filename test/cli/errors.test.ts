@@ -90,6 +90,12 @@ const CASES: Case[] = [
   { name: "arg-not-tensor", line: 7, code: "FG100", message: 'relu: x must be a tensor or a number, got the string "x"' },
   { name: "int-operand", line: 9, code: "FG165", message: "mse: target is an int32 tensor [8,1], but mse takes only float tensors here" },
   { name: "input-options", line: 5, code: "FG166", message: 'input "x": dtype must be "int32" or the model\'s dtype "float32", got "int64"' },
+  // integer tensors and dotted names (issue 12)
+  { name: "name-dotted", line: 6, code: "FG171", message: 'param: invalid dotted name "conv1..weight": it has two dots in a row' },
+  { name: "labels-float", line: 8, code: "FG172", message: 'crossEntropy: labels is a float32 tensor [8], but crossEntropy takes labels as an int32 tensor' },
+  { name: "name-optimizer", line: 7, code: "FG173", message: 'param: invalid name "optimizer.W.exp_avg": names under "optimizer." are the checkpoint keys of the optimizer\'s state' },
+  { name: "labels-smoothing", line: 8, code: "FG174", message: "crossEntropy: labelSmoothing must be a number in [0, 1], got 1.5" },
+  { name: "labels-shape", line: 8, code: "FG175", message: "crossEntropy: logits is [8,10] but labels is [8,1]: labels must be shaped as logits without its last axis (the classes), [8]" },
   { name: "assign-target", line: 7, code: "FG113", message: "assign: the target must be a buffer declared with g.buffer(name, shape), got a param tensor [2,3]" },
   { name: "assign-shape", line: 7, code: "FG148", message: 'assign: buffer "bn.running_mean" is float32 [3] but the value is float32 [4]: they must be equal (no broadcasting)' },
   { name: "bymode-shape", line: 6, code: "FG149", message: "byMode: train is [4,3] but eval is [4]: both modes must give the same shape; here train is mul(...) [4,3] (line 6), eval is sum(...) [4] (line 6)" },

@@ -15,20 +15,35 @@ import { describe, expect, it } from "vitest";
 import { interpret } from "../../src/interp/interp.js";
 import { compileAndLoad, maxRelErr, rng, ROOT } from "../support/helpers.js";
 import { randomGraph } from "../support/randomGraph.js";
+import { indexRanges } from "../../src/lower/ranges.js";
 
 const BASE = Number(process.env.FLATGRAD_SEED ?? 20261127);
 const RUNS = Number(process.env.FLATGRAD_RUNS ?? 200);
 const sizeOf = (seed: number) => 2 + (seed % 39); // 2–40 op applications
-const fixtures = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "random.fixtures.json"), "utf8")) as { seed: number; size: number; why: string }[];
+const fixtures = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "random.fixtures.json"), "utf8")) as { seed: number; size: number; why: string; ints?: boolean }[];
 
 /** Compile and compare one random graph; returns the failures (empty: it agrees). */
-async function check(seed: number, n: number): Promise<string[]> {
-  const { mod, graph } = await compileAndLoad({ dtype: "float64", optimizer: { type: "sgd", lr: 0.05 }, build: (g) => randomGraph(g, rng(seed), n) }, `random-${seed}`);
+async function check(seed: number, n: number, ints = false): Promise<string[]> {
+  const { mod, graph } = await compileAndLoad({ dtype: "float64", optimizer: { type: "sgd", lr: 0.05 }, build: (g) => randomGraph(g, rng(seed), n, { ints }) }, `random-${seed}`);
   const rand = rng(seed ^ 0x5eed);
   const m = mod.createModel();
   for (const p of Object.values(m.params)) for (let i = 0; i < p.length; i++) p[i] = (rand() < 0.5 ? -1 : 1) * (0.1 + rand());
   const inputs: Record<string, Float64Array> = {};
-  for (const [name, node] of graph.inputs) inputs[name] = Float64Array.from({ length: node.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+  // int32 inputs in the range their ops accept (the ignore index now and then, never the first label)
+  const ranges = indexRanges(graph);
+  const generatedInputs: Record<string, Float64Array | Int32Array> = {};
+  for (const [name, node] of graph.inputs) {
+    const r = ranges.get(name);
+    const draw = (i: number): number => {
+      if (!r) return rand() * 2 - 1;
+      if (r.ignore !== undefined && i > 0 && rand() < 0.2) return r.ignore;
+      const v = r.low + Math.floor(rand() * (r.high - r.low));
+      // the first label is kept (an ignore index may be a class): every label ignored gives PyTorch's NaN loss
+      return i === 0 && v === r.ignore ? (v + 1 < r.high ? v + 1 : r.low) : v;
+    };
+    inputs[name] = Float64Array.from({ length: node.shape.reduce((a, b) => a * b, 1) }, (_, i) => draw(i));
+    generatedInputs[name] = node.dtype === "int32" ? Int32Array.from(inputs[name]!) : inputs[name]!;
+  }
   const params = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v)]));
   const ref = interpret(graph, inputs, params);
   const failures: string[] = [];
@@ -36,21 +51,21 @@ async function check(seed: number, n: number): Promise<string[]> {
     const e = maxRelErr(a, b, 1e-9);
     if (!(e < tol)) failures.push(`${what}: relative error ${e}`);
   };
-  close("forward", m.forward(inputs).out!, ref.outputs.out!);
+  close("forward", m.forward(generatedInputs).out!, ref.outputs.out!);
   // whole-graph check: the directional derivative along u, by central differences
   const u = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v, () => rand() * 2 - 1)]));
-  m.lossAndGrad(inputs);
+  m.lossAndGrad(generatedInputs);
   let dot = 0;
   for (const [k, gv] of Object.entries(m.grads)) for (let i = 0; i < gv.length; i++) dot += gv[i]! * u[k]![i]!;
   const h = 1e-6;
   const shift = (by: number) => {
     for (const [k, p] of Object.entries(m.params)) for (let i = 0; i < p.length; i++) p[i] = params[k]![i]! + by * u[k]![i]!;
-    return m.lossAndGrad(inputs);
+    return m.lossAndGrad(generatedInputs);
   };
   const numeric = (shift(h) - shift(-h)) / (2 * h);
   shift(0);
   if (!(Math.abs(dot - numeric) <= 1e-6 + 1e-5 * Math.abs(numeric))) failures.push(`⟨∇L, u⟩ = ${dot} but central differences give ${numeric}`);
-  const loss = m.step(inputs);
+  const loss = m.step(generatedInputs);
   close("loss", [loss], [ref.loss!]);
   for (const [name, gv] of Object.entries(ref.grads)) {
     close(`d${name}`, m.grads[name]!, gv);
@@ -60,10 +75,10 @@ async function check(seed: number, n: number): Promise<string[]> {
 }
 
 /** The smallest size with the same seed that still fails. */
-async function shrink(seed: number, n: number): Promise<number> {
+async function shrink(seed: number, n: number, ints: boolean): Promise<number> {
   for (let k = 1; k < n; k++) {
     try {
-      if ((await check(seed, k)).length) return k;
+      if ((await check(seed, k, ints)).length) return k;
     } catch {
       // a smaller graph that does not build is not a smaller failure
     }
@@ -71,16 +86,16 @@ async function shrink(seed: number, n: number): Promise<number> {
   return n;
 }
 
-async function expectAgrees(seed: number, n: number): Promise<void> {
-  const failures = await check(seed, n);
+async function expectAgrees(seed: number, n: number, ints = false): Promise<void> {
+  const failures = await check(seed, n, ints);
   if (failures.length) {
-    const k = await shrink(seed, n);
-    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k} } to test/fixtures/random.fixtures.json`);
+    const k = await shrink(seed, n, ints);
+    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k}${ints ? ', "ints": true' : ""} } to test/fixtures/random.fixtures.json`);
   }
 }
 
 describe("random graphs: regression fixtures", () => {
-  for (const f of fixtures) it(`seed ${f.seed}, size ${f.size}: ${f.why}`, () => expectAgrees(f.seed, f.size));
+  for (const f of fixtures) it(`seed ${f.seed}, size ${f.size}: ${f.why}`, () => expectAgrees(f.seed, f.size, f.ints ?? false));
 });
 
 describe(`random graphs (FLATGRAD_SEED=${BASE}, ${RUNS} runs)`, () => {
@@ -88,5 +103,13 @@ describe(`random graphs (FLATGRAD_SEED=${BASE}, ${RUNS} runs)`, () => {
   for (let k = 0; k < RUNS; k++) {
     const seed = BASE + k;
     it(`graph seed ${seed}`, () => expectAgrees(seed, only ?? sizeOf(seed)));
+  }
+});
+
+describe(`random graphs with int32 labels and ids (FLATGRAD_SEED=${BASE}, ${Math.ceil(RUNS / 5)} runs)`, () => {
+  const only = process.env.FLATGRAD_SIZE ? Number(process.env.FLATGRAD_SIZE) : undefined;
+  for (let k = 0; k < Math.ceil(RUNS / 5); k++) {
+    const seed = BASE + k;
+    it(`graph seed ${seed} (ints)`, () => expectAgrees(seed, only ?? sizeOf(seed), true));
   }
 });

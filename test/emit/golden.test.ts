@@ -49,14 +49,14 @@ describe("golden files", () => {
     });
   }
 
-  it("generated modules type-check with tsc --strict --noUncheckedIndexedAccess (examples and 30 random graphs, 6 of them debug builds)", async () => {
+  it("generated modules type-check with tsc --strict --noUncheckedIndexedAccess (examples and 30 random graphs, 6 of them debug builds, 10 with int32 labels and ids)", async () => {
     const dir = path.join(TMP, "typecheck");
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     for (const m of models) writeFileSync(path.join(dir, m.replace(".model", "")), readFileSync(path.join(ROOT, "generated", m.replace(".model", "")), "utf8"));
     for (let s = 0; s < 30; s++) {
       // every fifth one a debug build (checks after every kernel, stats())
-      const { text } = await compileDefinition(defineModel({ dtype: s % 2 ? "float32" : "float64", build: (g) => randomGraph(g, rng(s), 2 + (s % 20)) }), `random-${s}`, `random-${s}.model.ts`, s % 5 === 0);
+      const { text } = await compileDefinition(defineModel({ dtype: s % 2 ? "float32" : "float64", build: (g) => randomGraph(g, rng(s), 2 + (s % 20), { ints: s % 3 === 0 }) }), `random-${s}`, `random-${s}.model.ts`, s % 5 === 0);
       writeFileSync(path.join(dir, `random-${s}.ts`), text);
     }
     writeFileSync(

@@ -9,6 +9,7 @@ import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import { registry } from "../../src/ops/index.js";
 import type { Primitive, VjpArgs } from "../../src/ops/types.js";
+import type { KernelWriter } from "../../src/lower/view.js";
 import { cases } from "../support/ops.cases.js";
 import { gradientCheck } from "../support/gradcheck.js";
 
@@ -81,6 +82,51 @@ const mutants: Mutant[] = [
     const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     return [b.broadcastTo(b.reshape(dy, kept), [...x!.shape])];
   }, ["max"]),
+  // integer ops: the gather's adjoint (embedding ↔ scatterAdd) and crossEntropy's ignored labels
+  flip("embedding", 1), drop("embedding", 1), flip("scatterAdd", 0),
+  replace("embedding: dtable scattered to the wrong rows (id + 1)", "embedding", ({ inputs: [ids, table], dy }, b) => {
+    // the rows of dy moved down by one: dtable[k + 1] = Σ of the rows of dy whose id is k (the last row's sum lost)
+    const rows = table!.shape[0]!;
+    const s = b.scatterAdd(dy, ids!, rows);
+    return [null, rows > 1 ? b.pad(b.slice(s, 0, 0, rows - 1), [[1, 0], [0, 0]]) : b.mul(s, 0)];
+  }),
+  {
+    name: "scatterAdd: repeated ids keep the last row instead of adding (= instead of +=)",
+    ops: ["embedding", "scatterAdd"],
+    apply: () => {
+      const lower = registry.scatterAdd.lower as { emit: (w: KernelWriter, ...rest: never[]) => void };
+      const orig = lower.emit;
+      let planted = 0;
+      const plant = (t: string) => t.replace(/ = ([^=]+?)! \+ /, () => (planted++, " = "));
+      lower.emit = (w, ...rest) => orig(Object.assign(Object.create(w) as KernelWriter, { line: (t: string) => w.line(plant(t)) }), ...rest);
+      return () => {
+        lower.emit = orig;
+        // a mutant that changed nothing would be "caught" by nothing: make sure the bug was planted
+        if (!planted) throw new Error("the scatterAdd mutant matched no line of the kernel");
+      };
+    },
+  },
+  {
+    name: "crossEntropy: ignored labels still pull on their logits (the loss masked, its gradient not)",
+    ops: ["crossEntropy"],
+    apply: () => {
+      const def = registry.crossEntropy as { call: (b: Builder, z: Node, y: Node, o?: { ignoreIndex?: number; labelSmoothing?: number }) => Node };
+      const orig = def.call;
+      // log S·keep + (log S − stop(log S))·(1 − keep): the same value, and a gradient from every row
+      def.call = (b, z, y, o) => {
+        const realMul = b.mul;
+        b.mul = ((x: Node, k: Node) => (x.op === "log" && k.op === "sum" ? b.add(realMul(x, k), realMul(b.sub(x, b.stopGradient(x)), b.sub(1, k))) : realMul(x, k))) as typeof b.mul;
+        try {
+          return orig(b, z, y, o);
+        } finally {
+          b.mul = realMul;
+        }
+      };
+      return () => {
+        def.call = orig;
+      };
+    },
+  },
   // missing fan-in sum
   {
     name: "autodiff: only the first contribution of a node read twice (missing fan-in sum)",

@@ -10,7 +10,7 @@ import { evaluate, interpret } from "../../src/interp/interp.js";
 import { size } from "../../src/ir/shape.js";
 import { cases } from "../support/ops.cases.js";
 import { maxRelErr, rng } from "../support/helpers.js";
-import { compileCase, fillParams, finiteDifferences, sample } from "../support/gradcheck.js";
+import { caseInputs, compileCase, fillParams, finiteDifferences } from "../support/gradcheck.js";
 
 describe("op registry", () => {
   it("has at least three cases for every op", () => {
@@ -27,22 +27,22 @@ describe("op registry", () => {
           const rand = rng(seed * 1000 + ci);
           const m = mod.createModel();
           fillParams(m, c, rand);
-          const inputs: Record<string, Float64Array> = {};
-          for (const [name, n] of graph.inputs) inputs[name] = Float64Array.from({ length: size(n.shape) }, () => sample("any", rand));
+          const { oracle: inputs, generated } = caseInputs(graph, c, rand);
           const params = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v)]));
           // buffers hold their init: zeros (the default) in every case
           const buffers = Object.fromEntries([...graph.buffers].map(([k, n]) => [k, new Float64Array(size(n.shape))]));
           // eval against plain loops
           const ref = evaluate([out!], inputs, params, { buffers }).get(out!)!;
-          if (c.ref) expect(maxRelErr(ref, c.ref(c.shapes.map((_, i) => params[`p${i}`]!)), 1e-300)).toBeLessThan(1e-12);
+          if (c.ref) expect(maxRelErr(ref, c.ref(c.shapes.map((_, i) => params[`p${i}`]!), inputs), 1e-300)).toBeLessThan(1e-12);
           // generated forward against the interpreter
-          const fwd = m.forward(inputs)[op === "output" ? "o" : "out"]!;
+          const fwd = m.forward(generated)[op === "output" ? "o" : "out"]!;
+          expect(fwd.constructor.name).toBe(out!.dtype === "int32" ? "Int32Array" : "Float64Array");
           expect(maxRelErr(fwd, ref, 1e-300)).toBeLessThan(1e-12);
           // generated backward against the interpreter and finite differences
           const oracle = interpret(graph, inputs, params, buffers);
-          m.lossAndGrad(inputs);
+          m.lossAndGrad(generated);
           for (const k of Object.keys(oracle.grads)) expect(maxRelErr(m.grads[k]!, oracle.grads[k]!, 1e-9), k).toBeLessThan(1e-10);
-          expect(finiteDifferences(m, inputs, c)).toEqual([]);
+          expect(finiteDifferences(m, generated, c)).toEqual([]);
         }
       });
     });

@@ -3,7 +3,7 @@
  * op's sample case in float64, and compare the generated backward code with central finite
  * differences of the generated forward code (|analytic − numeric| ≤ 1e-8 + 1e-6·|numeric|).
  */
-import type { Node } from "../../src/ir/graph.js";
+import type { Graph, Node } from "../../src/ir/graph.js";
 import { size } from "../../src/ir/shape.js";
 import type { Domain, OpCase } from "./ops.cases.js";
 import { compileAndLoad, rng, type GeneratedModel } from "./helpers.js";
@@ -32,6 +32,8 @@ export async function compileCase(op: string, c: OpCase, ci: number) {
         const ps = c.shapes.map((s, i) => g.param(`p${i}`, s, { init: "zeros" }));
         out = c.build(g, ps);
         if (op !== "output") g.output("out", out);
+        // an int32 value (argmax) has no gradient and cannot be weighted: the loss reads the first param instead
+        if (out.dtype === "int32") return g.sum(g.mul(ps[0]!, g.constant(Array.from({ length: size(ps[0]!.shape) }, () => weights() * 2 - 1), [...ps[0]!.shape])));
         const n = size(out.shape);
         const r = Array.from({ length: n }, () => weights() * 2 - 1);
         // the loss ⟨out, r⟩ must not be built from the op under test: a wrong rule used twice can cancel
@@ -45,6 +47,22 @@ export async function compileCase(op: string, c: OpCase, ci: number) {
   return { ...compiled, out: out! };
 }
 
+/**
+ * The inputs of a case: floats from the "any" domain, int32 inputs from the case's `ints` draws. The
+ * interpreter takes every input as a Float64Array (`oracle`), the generated module int32 ones as Int32Array.
+ */
+export function caseInputs(graph: Graph, c: OpCase, rand: () => number) {
+  const oracle: Record<string, Float64Array> = {};
+  const generated: Record<string, Float64Array | Int32Array> = {};
+  for (const [name, n] of graph.inputs) {
+    const draw = c.ints?.[name];
+    if (n.dtype === "int32" && !draw) throw new Error(`case: int32 input "${name}" has no draw in ints`);
+    oracle[name] = Float64Array.from({ length: size(n.shape) }, () => (n.dtype === "int32" ? draw!(rand) : sample("any", rand)));
+    generated[name] = n.dtype === "int32" ? Int32Array.from(oracle[name]!) : oracle[name]!;
+  }
+  return { oracle, generated };
+}
+
 /** Fill the params of a case from its domains. */
 export function fillParams(m: GeneratedModel, c: OpCase, rand: () => number): void {
   c.shapes.forEach((_, i) => {
@@ -54,7 +72,7 @@ export function fillParams(m: GeneratedModel, c: OpCase, rand: () => number): vo
 }
 
 /** Every element where analytic and numeric gradients disagree (empty: the check passes). */
-export function finiteDifferences(m: GeneratedModel, inputs: Record<string, Float64Array>, c: OpCase): string[] {
+export function finiteDifferences(m: GeneratedModel, inputs: Record<string, Float64Array | Int32Array>, c: OpCase): string[] {
   const failures: string[] = [];
   m.lossAndGrad(inputs);
   const grads = Object.fromEntries(Object.entries(m.grads).map(([k, v]) => [k, Float64Array.from(v)]));
@@ -88,8 +106,7 @@ export async function gradientCheck(op: string, c: OpCase, ci: number, seed: num
   const m = compiled.mod.createModel();
   const rand = rng(seed * 1000 + ci);
   fillParams(m, c, rand);
-  const inputs: Record<string, Float64Array> = {};
-  for (const [name, n] of compiled.graph.inputs) inputs[name] = Float64Array.from({ length: size(n.shape) }, () => sample("any", rand));
+  const inputs = caseInputs(compiled.graph, c, rand).generated;
   try {
     return finiteDifferences(m, inputs, c);
   } catch (e) {

@@ -33,6 +33,7 @@ export interface GeneratedModule {
     params: Record<string, number[]>;
     buffers: Record<string, number[]>;
     outputs: Record<string, number[]>;
+    outputDtypes: Record<string, string>;
   };
   createModel(options?: { seed?: number }): GeneratedModel;
 }

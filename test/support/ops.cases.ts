@@ -14,8 +14,10 @@ export interface OpCase {
   domains?: Domain[];
   build(g: Builder, ps: Node[]): Node;
   shape: number[];
-  /** Plain-loop reference of the op's value. */
-  ref?(xs: Float64Array[]): ArrayLike<number>;
+  /** Plain-loop reference of the op's value (`ints`: the int32 inputs' values). */
+  ref?(xs: Float64Array[], ints: Record<string, Float64Array>): ArrayLike<number>;
+  /** How each int32 input's values are drawn (labels in [0, C), ids in [0, rows), an ignore index now and then). */
+  ints?: Record<string, (rand: () => number) => number>;
   /** Piecewise-constant ops: their gradient is zero. */
   zeroGrad?: boolean;
   /** stopGradient: the gradient is zero by definition, whatever finite differences say. */
@@ -137,6 +139,45 @@ function rowsSoftmax(x: Float64Array, rows: number, cols: number, log: boolean) 
   return r;
 }
 const sumAll = (x: ArrayLike<number>) => Array.from(x).reduce((a, b) => a + b, 0);
+
+/** argmax along `axis` (first maximum on ties), with explicit multi-indices. */
+function argmaxRef(x: Float64Array, s: number[], axis: number) {
+  const out = s.filter((_, i) => i !== axis);
+  const res = new Float64Array(count(out));
+  for (const c of coords(out)) {
+    let best = 0;
+    for (let k = 1; k < s[axis]!; k++) {
+      const idx = (j: number) => at(s, [...c.slice(0, axis), j, ...c.slice(axis)]);
+      if (x[idx(k)]! > x[idx(best)]!) best = k;
+    }
+    res[at(out, c)] = best;
+  }
+  return res;
+}
+/** F.cross_entropy with classes last: the mean over kept labels of (1 − ε)·(−log p[y]) + ε·mean_c(−log p_c). */
+function crossEntropyRef(z: Float64Array, labels: Float64Array, C: number, ignore: number, eps: number) {
+  const logp = rowsSoftmax(z, labels.length, C, true);
+  let total = 0;
+  let kept = 0;
+  labels.forEach((y, i) => {
+    if (y === ignore) return;
+    kept++;
+    let mean = 0;
+    for (let c = 0; c < C; c++) mean -= logp[i * C + c]! / C;
+    total += (1 - eps) * -logp[i * C + y]! + eps * mean;
+  });
+  return [total / kept];
+}
+const gatherRef = (table: Float64Array, ids: Float64Array, dim: number) => Float64Array.from({ length: ids.length * dim }, (_, o) => table[ids[Math.floor(o / dim)]! * dim + (o % dim)]!);
+function scatterRef(src: Float64Array, ids: Float64Array, rows: number, dim: number) {
+  const res = new Float64Array(rows * dim);
+  ids.forEach((id, i) => {
+    for (let d = 0; d < dim; d++) res[id * dim + d] = res[id * dim + d]! + src[i * dim + d]!;
+  });
+  return res;
+}
+/** A label in [0, n), or `ignore` with probability `p`. */
+const label = (n: number, ignore?: number, p = 0.25) => (r: () => number) => (ignore !== undefined && r() < p ? ignore : Math.floor(r() * n));
 
 // ---------------------------------------------------------------- cases
 const unaryCases = (op: (g: Builder, x: Node) => Node, f: (v: number) => number, domain: Domain = "any"): OpCase[] =>
@@ -335,5 +376,38 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[3, 4], [3, 4]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 3, 4, true).map((v, i) => v * t![i]!)) / 3] },
     { shapes: [[5], [5]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 1, 5, true).map((v, i) => v * t![i]!))] },
     { shapes: [[2, 2, 3], [2, 2, 3]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 4, 3, true).map((v, i) => v * t![i]!)) / 4] },
+  ],
+  // int32 ops: labels and ids are inputs drawn in range; the value flows into a param so the gradient is checked too
+  argmax: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.argmax(x!), shape: [3], ref: ([x]) => argmaxRef(x!, [3, 4], 1) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.argmax(x!, 1), shape: [2, 4], ref: ([x]) => argmaxRef(x!, [2, 3, 4], 1) },
+    { shapes: [[5]], build: (g, [x]) => g.argmax(x!, 0), shape: [], ref: ([x]) => argmaxRef(x!, [5], 0) },
+    // ties: every positive value becomes 0, the maximum, and the first of them wins
+    { shapes: [[4, 6]], build: (g, [x]) => g.argmax(g.minimum(x!, 0), -1), shape: [4], ref: ([x]) => argmaxRef(x!.map((v) => Math.min(v, 0)), [4, 6], 1) },
+  ],
+  oneHot: [
+    { shapes: [[4, 3]], ints: { y: label(3) }, build: (g, [p]) => g.mul(p!, g.oneHot(g.input("y", [4], { dtype: "int32" }), 3)), shape: [4, 3], ref: ([p], { y }) => p!.map((v, i) => (y![Math.floor(i / 3)] === i % 3 ? v : 0)) },
+    { shapes: [[4]], ints: { y: label(4) }, build: (g, [p]) => g.mul(g.oneHot(g.input("y", [2, 3], { dtype: "int32" }), 4), p!), shape: [2, 3, 4], ref: ([p], { y }) => Float64Array.from({ length: 24 }, (_, i) => (y![Math.floor(i / 4)] === i % 4 ? p![i % 4]! : 0)) },
+    // an ignore index that is a class (1) and one that is not (−1): both give rows of zeros
+    { shapes: [[5, 3]], ints: { y: label(3) }, build: (g, [p]) => g.mul(p!, g.oneHot(g.input("y", [5], { dtype: "int32" }), 3, { ignoreIndex: 1 })), shape: [5, 3], ref: ([p], { y }) => p!.map((v, i) => (y![Math.floor(i / 3)] === i % 3 && i % 3 !== 1 ? v : 0)) },
+    { shapes: [[6, 2]], ints: { y: label(2, -1, 0.4) }, build: (g, [p]) => g.mul(p!, g.oneHot(g.input("y", [6], { dtype: "int32" }), 2, { ignoreIndex: -1 })), shape: [6, 2], ref: ([p], { y }) => p!.map((v, i) => (y![Math.floor(i / 2)] === i % 2 ? v : 0)) },
+  ],
+  crossEntropy: [
+    { shapes: [[4, 5]], ints: { y: label(5) }, build: (g, [z]) => g.crossEntropy(z!, g.input("y", [4], { dtype: "int32" })), shape: [], ref: ([z], { y }) => crossEntropyRef(z!, y!, 5, -100, 0) },
+    { shapes: [[6, 3]], ints: { y: label(3, -100) }, build: (g, [z]) => g.crossEntropy(z!, g.input("y", [6], { dtype: "int32" }), { labelSmoothing: 0.2 }), shape: [], ref: ([z], { y }) => crossEntropyRef(z!, y!, 3, -100, 0.2) },
+    { shapes: [[2, 3, 4]], ints: { y: label(4) }, build: (g, [z]) => g.crossEntropy(z!, g.input("y", [2, 3], { dtype: "int32" }), { ignoreIndex: 2, labelSmoothing: 0.1 }), shape: [], ref: ([z], { y }) => crossEntropyRef(z!, y!, 4, 2, 0.1) },
+    { shapes: [[5]], ints: { y: label(5) }, build: (g, [z]) => g.crossEntropy(z!, g.input("y", [], { dtype: "int32" })), shape: [], ref: ([z], { y }) => crossEntropyRef(z!, y!, 5, -100, 0) },
+  ],
+  embedding: [
+    { shapes: [[4, 3]], ints: { ids: label(4) }, build: (g, [t]) => g.embedding(g.input("ids", [6], { dtype: "int32" }), t!), shape: [6, 3], ref: ([t], { ids }) => gatherRef(t!, ids!, 3) },
+    { shapes: [[2, 4]], ints: { ids: label(2) }, build: (g, [t]) => g.embedding(g.input("ids", [2, 3], { dtype: "int32" }), t!), shape: [2, 3, 4], ref: ([t], { ids }) => gatherRef(t!, ids!, 4) },
+    { shapes: [[3, 2]], ints: { ids: label(3) }, build: (g, [t]) => g.embedding(g.input("ids", [], { dtype: "int32" }), t!), shape: [2], ref: ([t], { ids }) => gatherRef(t!, ids!, 2) },
+    // a table read through a transpose: the gather follows the view's strides
+    { shapes: [[3, 5]], ints: { ids: label(5) }, build: (g, [t]) => g.embedding(g.input("ids", [4], { dtype: "int32" }), g.transpose(t!)), shape: [4, 3], ref: ([t], { ids }) => gatherRef(Float64Array.from({ length: 15 }, (_, o) => t![(o % 3) * 5 + Math.floor(o / 3)]!), ids!, 3) },
+  ],
+  scatterAdd: [
+    { shapes: [[5, 3]], ints: { ids: label(4) }, build: (g, [s]) => g.scatterAdd(s!, g.input("ids", [5], { dtype: "int32" }), 4), shape: [4, 3], ref: ([s], { ids }) => scatterRef(s!, ids!, 4, 3) },
+    { shapes: [[2, 3, 2]], ints: { ids: label(2) }, build: (g, [s]) => g.scatterAdd(s!, g.input("ids", [2, 3], { dtype: "int32" }), 2), shape: [2, 2], ref: ([s], { ids }) => scatterRef(s!, ids!, 2, 2) },
+    { shapes: [[3]], ints: { ids: label(2) }, build: (g, [s]) => g.scatterAdd(s!, g.input("ids", [], { dtype: "int32" }), 2), shape: [2, 3], ref: ([s], { ids }) => scatterRef(s!, ids!, 2, 3) },
   ],
 };

@@ -25,8 +25,13 @@ function broadcastable(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-/** Build a random graph of about `n` op applications into `g`; returns the loss. */
-export function randomGraph(g: Builder, r: Rand, n: number): Node {
+/**
+ * Build a random graph of about `n` op applications into `g`; returns the loss. With `ints`, it also
+ * draws the integer ops (embedding of int32 ids, crossEntropy of int32 labels, oneHot of labels and of
+ * argmax), whose inputs the caller fills in range (src/lower/ranges.ts says which). Without, the same
+ * seed gives the same graph as before they existed (the regression fixtures keep their graphs).
+ */
+export function randomGraph(g: Builder, r: Rand, n: number, { ints = false }: { ints?: boolean } = {}): Node {
   const nodes: Node[] = [];
   let pc = 0;
   const newParam = (shape: number[]) => {
@@ -61,8 +66,32 @@ export function randomGraph(g: Builder, r: Rand, n: number): Node {
     (a, b) => g.minimum(a, b),
     (a, b) => g.div(a, g.add(g.softplus(b), 0.5)),
   ];
+  let ic = 0;
+  const intInput = (what: string, shape: number[]) => g.input(`${what}${ic++}`, shape, { dtype: "int32" });
+  /** One integer op over x: a gather from a new table, a cross-entropy, or a one-hot mask. */
+  const intOp = (x: Node): Node => {
+    const which = r();
+    if (which < 0.3 || x.shape.length === 0) {
+      const table = newParam([int(r, 2, 5), int(r, 1, 4)]);
+      return g.embedding(intInput("ids", randShape(r).slice(0, 2)), table);
+    }
+    const lead = x.shape.slice(0, -1);
+    const C = x.shape[x.shape.length - 1]!;
+    if (which < 0.6) {
+      // an ignored class needs another class beside it, or every label would be ignored (a NaN loss, as PyTorch's)
+      const ignoreIndex = r() < 0.5 || C < 2 ? -100 : int(r, 0, C - 1);
+      return g.crossEntropy(x, intInput("labels", [...lead]), { ignoreIndex, labelSmoothing: r() < 0.5 ? 0 : 0.1 });
+    }
+    // a mask from labels, or from x's own argmax (piecewise constant: no gradient through it)
+    const labels = which < 0.8 ? intInput("labels", [...lead]) : g.argmax(x, -1);
+    return g.mul(x, g.oneHot(labels, C));
+  };
   for (let step = 0; step < n; step++) {
     const x = pick(r, nodes.slice(-6));
+    if (ints && r() < 0.15) {
+      nodes.push(intOp(x));
+      continue;
+    }
     const kind = r();
     let y: Node;
     if (kind < 0.3) y = pick(r, unary)(x);
