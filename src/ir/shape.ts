@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   FG165: "an int32 tensor as an operand the op accepts only as a float tensor",
   FG166: "invalid input options: an unknown option, or a dtype other than \"int32\" or the model's",
   FG170: "a generated file could not be written (nothing was changed)",
+  FG180: "conv: x's channels do not match W's (C ≠ W's in-channels × groups), an operand of the wrong rank, or a bias that is not [out channels]",
+  FG181: "conv: groups is not a positive integer that divides both the input and the output channels",
+  FG182: "conv or pooling: the window is larger than the padded input",
+  FG183: "conv or pooling: a kernel, stride or dilation that is not a positive integer (or one per spatial axis)",
+  FG184: "conv or pooling: a padding that is not a non-negative integer (or one per spatial axis), or \"same\" with a stride other than 1",
+  FG185: "pooling: a padding larger than half the kernel",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -43,6 +43,10 @@ import { argmaxMask } from "./argmaxMask.js";
 import { logSumExp } from "./logSumExp.js";
 import { input, param, constant, output } from "./sources.js";
 import { buffer } from "./buffer.js";
+import { conv1d } from "./conv1d.js";
+import { conv2d } from "./conv2d.js";
+import { maxPool2d } from "./maxPool2d.js";
+import { avgPool2d } from "./avgPool2d.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
@@ -60,6 +64,8 @@ export const registry = {
   sum, mean, max, argmaxMask, logSumExp,
   // softmax and losses
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
+  // convolution and pooling (composites of pad → window → matmul / max / sum)
+  conv1d, conv2d, maxPool2d, avgPool2d,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;
