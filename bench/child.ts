@@ -7,8 +7,8 @@ import { makeBatch, WORKLOADS, type Params, type WorkloadId } from "./workloads.
 
 export type Request =
   | { type: "init"; init: Params; checkSteps: number }
-  | { type: "warmup"; ms: number; minSteps: number }
-  | { type: "round"; steps: number }
+  | { type: "warmup"; ms: number; minSteps: number; forward?: boolean }
+  | { type: "round"; steps: number; forward?: boolean }
   | { type: "alloc"; steps: number }
   | { type: "exit" };
 
@@ -22,6 +22,10 @@ export type Reply =
       grads: Params;
       stepLosses: number[];
       paramsAfter: Params;
+      /** Why the training step cannot run, for a contender that can still run its forward pass (then the numbers above are empty). */
+      cannotTrain?: string;
+      /** Whether it offers a forward pass to time (CNN workloads). */
+      forward: boolean;
     }
   | { type: "warmed"; steps: number; msPerStep: number }
   | { type: "round"; steps: number; ms: number; cpuMs: number }
@@ -41,11 +45,12 @@ export type Reply =
 
 let sink = 0;
 
-/** Time `n` steps, wall clock. */
-function timeSteps(c: Contender, n: number): number {
+/** Time `n` steps (or forward passes), wall clock. */
+function timeSteps(c: Contender, n: number, forward = false): number {
   let s = 0;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) s += c.step();
+  if (forward) for (let i = 0; i < n; i++) s += c.forward!();
+  else for (let i = 0; i < n; i++) s += c.step();
   const t1 = performance.now();
   sink += s;
   return t1 - t0;
@@ -160,10 +165,20 @@ export async function runChild(id: ContenderId, workloadId: WorkloadId): Promise
             const t0 = performance.now();
             c = await createContender(id, w, msg.init, batch);
             const setupMs = performance.now() - t0;
-            const { loss, grads } = c.lossAndGrad();
+            let trained: { loss: number; grads: Params } | undefined;
+            try {
+              trained = c.lossAndGrad();
+            } catch (e) {
+              // a contender that cannot train may still time its forward pass
+              if (!c.forward) throw e;
+              c.forward();
+              const why = e instanceof Error ? e.message : String(e);
+              send({ type: "ready", version: c.version, note: c.note, setupMs, loss: NaN, grads: {}, stepLosses: [], paramsAfter: {}, cannotTrain: why, forward: true });
+              break;
+            }
             const stepLosses: number[] = [];
             for (let i = 0; i < msg.checkSteps; i++) stepLosses.push(c.step());
-            send({ type: "ready", version: c.version, note: c.note, setupMs, loss, grads, stepLosses, paramsAfter: c.params() });
+            send({ type: "ready", version: c.version, note: c.note, setupMs, loss: trained.loss, grads: trained.grads, stepLosses, paramsAfter: c.params(), forward: !!c.forward });
             break;
           }
           case "warmup": {
@@ -171,14 +186,14 @@ export async function runChild(id: ContenderId, workloadId: WorkloadId): Promise
             let steps = 0;
             const t0 = performance.now();
             while (steps < msg.minSteps || performance.now() - t0 < msg.ms / 2) {
-              timeSteps(c!, 1);
+              timeSteps(c!, 1, msg.forward);
               steps++;
             }
             let n = Math.max(1, steps);
-            let ms = timeSteps(c!, n);
+            let ms = timeSteps(c!, n, msg.forward);
             while (ms < msg.ms / 4) {
               n *= 2;
-              ms = timeSteps(c!, n);
+              ms = timeSteps(c!, n, msg.forward);
             }
             send({ type: "warmed", steps: steps + n, msPerStep: ms / n });
             break;
@@ -186,7 +201,7 @@ export async function runChild(id: ContenderId, workloadId: WorkloadId): Promise
           case "round": {
             // CPU time of the whole process (all threads) against wall clock: > 1 would mean a contender uses more than one core
             const cpu0 = process.cpuUsage();
-            const ms = timeSteps(c!, msg.steps);
+            const ms = timeSteps(c!, msg.steps, msg.forward);
             const cpu = process.cpuUsage(cpu0);
             send({ type: "round", steps: msg.steps, ms, cpuMs: (cpu.user + cpu.system) / 1000 });
             break;

@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { createJiti } from "jiti";
 import { createHandwritten } from "./handwritten.js";
+import { jaxLenet, tfjsLenet } from "./lenet.js";
 import { generatedFile, paramSpecs, REPO_DIR, type Batch, type Params, type Workload } from "./workloads.js";
 
-export const CONTENDER_IDS = ["flatgrad", "flatgrad-loops", "flatgrad-baseline", "handwritten", "tfjs-cpu", "tfjs-wasm", "jax-js"] as const;
+export const CONTENDER_IDS = ["flatgrad", "flatgrad-loops", "flatgrad-baseline", "handwritten", "tfjs-cpu", "tfjs-wasm", "tfjs-wasm-cg", "jax-js"] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
 export const CONTENDER_LABELS: Record<ContenderId, string> = {
@@ -18,6 +19,7 @@ export const CONTENDER_LABELS: Record<ContenderId, string> = {
   handwritten: "hand-written flat-loop JS",
   "tfjs-cpu": "tfjs (cpu)",
   "tfjs-wasm": "tfjs (wasm, XNNPACK)",
+  "tfjs-wasm-cg": "tfjs (wasm, XNNPACK) + tf.customGrad filter gradient as a conv2d",
   "jax-js": "@jax-js/jax (wasm, jit)",
 };
 
@@ -31,11 +33,13 @@ export interface Contender {
   step(): number;
   /** The current parameters (read back), to compare trajectories. */
   params(): Params;
+  /** Inference only (CNN workloads): the forward pass to the logits; returns one logit (read back, so the work is done). */
+  forward?(): number;
 }
 
 const require = createRequire(import.meta.url);
 
-function packageVersion(name: string): string {
+export function packageVersion(name: string): string {
   // resolve the package's directory from its main entry (these packages have no "exports" for package.json)
   let dir = dirname(require.resolve(name));
   for (;;) {
@@ -56,6 +60,7 @@ interface GeneratedModel {
   params: Params;
   grads: Params;
   lossAndGrad(inputs: { x: Float32Array; y: Float32Array }): number;
+  forward(inputs: { x: Float32Array; y: Float32Array }): Record<string, Float32Array>;
   step(inputs: { x: Float32Array; y: Float32Array }, options?: { lr?: number }): number;
   readonly engine: string;
 }
@@ -102,10 +107,12 @@ async function flatgrad(w: Workload, init: Params, batch: Batch, simd: boolean, 
     lossAndGrad: () => ({ loss: model.lossAndGrad(inputs), grads: snapshot(model.grads) }),
     step: () => model.step(inputs, options),
     params: () => snapshot(model.params),
+    ...(w.cnn ? { forward: () => model.forward(inputs).logits![0]! } : {}),
   };
 }
 
 async function handwritten(w: Workload, init: Params, batch: Batch): Promise<Contender> {
+  if (w.cnn) throw new Error("the hand-written contender is an MLP: there is no hand-written CNN");
   const model = createHandwritten(w, init);
   const lr = w.lr;
   return {
@@ -117,7 +124,7 @@ async function handwritten(w: Workload, init: Params, batch: Batch): Promise<Con
   };
 }
 
-async function tfjs(w: Workload, init: Params, batch: Batch, backend: "cpu" | "wasm"): Promise<Contender> {
+async function tfjs(w: Workload, init: Params, batch: Batch, backend: "cpu" | "wasm", customGrad = false): Promise<Contender> {
   const tf = await import("@tensorflow/tfjs-core");
   // tfjs-core's Node bundle carries no gradient functions (the @tensorflow/tfjs union package registers
   // them); register tfjs' own, from tfjs-core's ES-module build (jiti transpiles it; registries are global).
@@ -137,6 +144,7 @@ async function tfjs(w: Workload, init: Params, batch: Batch, backend: "cpu" | "w
   }
   await tf.ready();
   if (tf.getBackend() !== backend) throw new Error(`tfjs backend is ${tf.getBackend()}, wanted ${backend}`);
+  if (w.cnn) return tfjsLenet(tf, w, init, batch, customGrad, note, [packageVersion("@tensorflow/tfjs-core"), packageVersion(backend === "cpu" ? "@tensorflow/tfjs-backend-cpu" : "@tensorflow/tfjs-backend-wasm")].join(", "));
 
   // Weights in tfjs-layers' Dense layout, kernel [in, out] (y = x·kernel + bias): the transpose of
   // flatgrad's W [out, in]. (tfjs-backend-wasm 4.22.0's fused matMul with transposeB and a bias gives
@@ -201,6 +209,7 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 async function jaxjs(w: Workload, init: Params, batch: Batch): Promise<Contender> {
+  if (w.cnn) return jaxLenet(w, init, batch);
   const jax = await import("@jax-js/jax");
   const { numpy: np, nn, tree } = jax;
   type Arr = InstanceType<typeof jax.Array>;
@@ -275,6 +284,9 @@ export async function createContender(id: ContenderId, w: Workload, init: Params
       return tfjs(w, init, batch, "cpu");
     case "tfjs-wasm":
       return tfjs(w, init, batch, "wasm");
+    case "tfjs-wasm-cg":
+      if (!w.cnn) throw new Error("tfjs-wasm-cg is the CNN workaround: on an MLP it is tfjs-wasm");
+      return tfjs(w, init, batch, "wasm", true);
     case "jax-js":
       return jaxjs(w, init, batch);
   }

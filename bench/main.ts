@@ -34,7 +34,7 @@ const USAGE = `usage: npm run bench [-- options]
   --rounds N          timed rounds per contender after warm-up (default 7)
   --round-ms MS       target duration of one round (default 300)
   --warmup-ms MS      warm-up per contender (default 1000)
-  --workloads LIST    comma-separated subset of w1,w2,w3
+  --workloads LIST    comma-separated subset of w1,w2,w3,w4
   --contenders LIST   comma-separated subset of ${CONTENDER_IDS.join(",")}
   --no-compile        reuse bench/.work/*.ts instead of compiling (no compile timings)
   --baseline DIR      also time the generated w1–w3 modules in DIR (e.g. another checkout's bench/.work),
@@ -335,6 +335,12 @@ interface ContenderResult {
   cpuRatio: number[];
   stepsPerRound?: number;
   alloc?: Extract<Reply, { type: "alloc" }>;
+  /** CNN workloads: why the training step cannot run (its forward pass is timed instead). */
+  cannotTrain?: string;
+  /** CNN workloads: whether it offers a forward pass, and ms per forward pass, one per round. */
+  hasForward?: boolean;
+  fwd: number[];
+  fwdPerRound?: number;
 }
 
 interface WorkloadResult {
@@ -364,10 +370,13 @@ async function benchWorkload(w: Workload, opts: Options): Promise<WorkloadResult
 
   const results: ContenderResult[] = [];
   const live: { r: ContenderResult; child: Child }[] = [];
+  const fwdOnly: { r: ContenderResult; child: Child }[] = [];
   try {
     // start and check each contender, one at a time
     for (const id of opts.contenders) {
-      const r: ContenderResult = { id, rounds: [], cpuRatio: [] };
+      // no hand-written CNN; the customGrad workaround is for CNNs only
+      if (w.cnn ? id === "handwritten" : id === "tfjs-wasm-cg") continue;
+      const r: ContenderResult = { id, rounds: [], cpuRatio: [], fwd: [] };
       results.push(r);
       const child = new Child(id, w.id);
       try {
@@ -375,6 +384,13 @@ async function benchWorkload(w: Workload, opts: Options): Promise<WorkloadResult
         r.version = ready.version;
         r.note = ready.note;
         r.setupMs = ready.setupMs;
+        r.hasForward = ready.forward;
+        if (ready.cannotTrain !== undefined) {
+          r.cannotTrain = ready.cannotTrain;
+          log(`  check ${id.padEnd(12)} cannot train: ${firstLine(ready.cannotTrain)} → its forward pass is timed instead`);
+          fwdOnly.push({ r, child });
+          continue;
+        }
         let gradErr = 0;
         let worstGrad = "";
         for (const [name, g] of Object.entries(refGrads)) {
@@ -453,10 +469,42 @@ async function benchWorkload(w: Workload, opts: Options): Promise<WorkloadResult
         log(`  ${r.id}: allocation check failed: ${firstLine((e as Error).message)}`);
       }
     }
+    // CNN workloads: the forward pass (inference) of every contender that has one, in alternating rounds too
+    if (w.cnn) await forwardRounds([...timed.filter(({ r }) => r.hasForward && !r.error), ...fwdOnly], opts);
   } finally {
-    for (const { child } of live) child.stop();
+    for (const { child } of [...live, ...fwdOnly]) child.stop();
   }
   return { w, flops: stepFlops(w), refLoss, results };
+}
+
+/** Warm-up and alternating rounds of forward passes (the same protocol as the steps'). */
+async function forwardRounds(list: { r: ContenderResult; child: Child }[], opts: Options): Promise<void> {
+  for (const { r, child } of list) {
+    try {
+      const warmed = await child.request({ type: "warmup", ms: opts.warmupMs, minSteps: 3, forward: true }, "warmed", 300_000);
+      r.fwdPerRound = Math.max(3, Math.round(opts.roundMs / warmed.msPerStep));
+    } catch (e) {
+      r.error = (e as Error).message;
+      log(`  ${r.id}: forward failed in warm-up: ${firstLine(r.error)}`);
+    }
+  }
+  const ok = list.filter(({ r }) => !r.error);
+  for (let round = 0; round < opts.rounds; round++) {
+    const k = round % Math.max(1, ok.length);
+    const line: string[] = [];
+    for (const { r, child } of [...ok.slice(k), ...ok.slice(0, k)]) {
+      if (r.error) continue;
+      try {
+        const res = await child.request({ type: "round", steps: r.fwdPerRound!, forward: true }, "round", 300_000);
+        r.fwd.push(res.ms / res.steps);
+        line.push(`${r.id} ${fmtMs(res.ms / res.steps)}`);
+      } catch (e) {
+        r.error = (e as Error).message;
+        log(`  ${r.id}: forward failed in round ${round + 1}: ${firstLine(r.error)}`);
+      }
+    }
+    log(`  forward round ${round + 1}/${opts.rounds}: ${line.join(", ")} (ms/forward)`);
+  }
 }
 
 // ---------------------------------------------------------------- report
@@ -520,7 +568,8 @@ function report(all: WorkloadResult[], compileTimings: CommandTiming[], opts: Op
     const tFlat = flat && flat.rounds.length ? median(flat.rounds) : NaN;
     for (const r of results) {
       if (!r.rounds.length || r.error) {
-        rows.push([w.title, CONTENDER_LABELS[r.id], `not run: ${firstLine(r.error ?? "no rounds").replace(/\|/g, "\\|")}`, "", "", "", "", "", "", ""]);
+        const why = r.cannotTrain !== undefined ? `cannot train: ${firstLine(r.cannotTrain)}` : `not run: ${firstLine(r.error ?? "no rounds")}`;
+        rows.push([w.title, CONTENDER_LABELS[r.id], why.replace(/\|/g, "\\|"), "", "", "", "", "", "", ""]);
         continue;
       }
       const t = median(r.rounds);
@@ -541,6 +590,36 @@ function report(all: WorkloadResult[], compileTimings: CommandTiming[], opts: Op
   }
   out.push(table(["workload", "contender", "ms/step", "min–max", "GFLOP/s", "CPU ms/step", "vs hand-written", "vs flatgrad", "CPU/wall", "check"], rows));
   out.push("");
+
+  // ---- CNN workloads: the forward pass
+  for (const { w, results } of all) {
+    if (!w.cnn) continue;
+    out.push(`## ${w.title}: forward pass (inference), beside the training step`);
+    out.push("");
+    out.push(
+      `The same alternating rounds, timing \`forward\` (flatgrad: \`model.forward\`, eval mode, to the logits; the others: their forward to the logits, read back). ` +
+        `GFLOP/s counts the two convolutions' and the linear layer's products, ${(w.cnn.forwardFlops / 1e6).toFixed(1)} MFLOP per forward pass. ` +
+        `A contender that cannot run the training step is listed with why.`,
+    );
+    out.push("");
+    const flat = results.find((r) => r.id === "flatgrad");
+    const tFlat = flat && flat.fwd.length ? median(flat.fwd) : NaN;
+    const fRows = results
+      .filter((r) => r.fwd.length)
+      .map((r) => {
+        const t = median(r.fwd);
+        return [
+          CONTENDER_LABELS[r.id],
+          fmtMs(t),
+          `${fmtMs(Math.min(...r.fwd))}–${fmtMs(Math.max(...r.fwd))}`,
+          (w.cnn!.forwardFlops / (t * 1e6)).toFixed(2),
+          Number.isFinite(tFlat) ? fmtRatio(t / tFlat) : "–",
+          r.cannotTrain !== undefined ? `cannot train: ${firstLine(r.cannotTrain).replace(/\|/g, "\\|")}` : r.rounds.length ? `trains: ${fmtMs(median(r.rounds))} ms/step` : "–",
+        ];
+      });
+    out.push(table(["contender", "ms/forward", "min–max", "GFLOP/s", "vs flatgrad's forward", "training step"], fRows));
+    out.push("");
+  }
 
   // ---- the issue's layout
   out.push("## Summary (the issue's layout; ratios against the hand-written step)");
@@ -564,7 +643,7 @@ function report(all: WorkloadResult[], compileTimings: CommandTiming[], opts: Op
   out.push("");
 
   // ---- goals
-  out.push("## Goals of issue 4, as measured in this run");
+  out.push("## Goals of issues 4 (W1–W3) and 12 (W4), as measured in this run");
   out.push("");
   for (const { w, results } of all) {
     const t = (id: ContenderId): number => {
@@ -576,7 +655,21 @@ function report(all: WorkloadResult[], compileTimings: CommandTiming[], opts: Op
     if (Number.isFinite(h)) goals.push(`flatgrad/hand-written ${fmtRatio(f / h)} (goal ≤ 1.15×: ${f / h <= 1.15 ? "met" : "NOT met"})`);
     if (Number.isFinite(h) && Number.isFinite(loops)) goals.push(`flatgrad's plain loops alone/hand-written ${fmtRatio(loops / h)} (goal ≤ 1.15×: ${loops / h <= 1.15 ? "met" : "NOT met"})`);
     if (w.id === "w1" && Number.isFinite(cpu)) goals.push(`tfjs-cpu/flatgrad ${fmtRatio(cpu / f)} (goal ≥ 20×: ${cpu / f >= 20 ? "met" : "NOT met"})`);
-    if (Number.isFinite(wasm)) goals.push(`tfjs-wasm/flatgrad ${fmtRatio(wasm / f)} (goal ≥ 2×: ${wasm / f >= 2 ? "met" : "NOT met"})`);
+    if (w.cnn) {
+      const fwd = (id: ContenderId): number => {
+        const r = results.find((x) => x.id === id);
+        return r && r.fwd.length ? median(r.fwd) : NaN;
+      };
+      const gf = w.cnn.flops / (f * 1e6);
+      goals.push(`flatgrad's step ${fmtMs(f)} ms = ${gf.toFixed(2)} GFLOP/s (goal ≥ 15: ${gf >= 15 ? "met" : "NOT met"})`);
+      const others = (["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-cg", "jax-js"] as ContenderId[]).map((id) => [id, t(id)] as const).filter(([, v]) => Number.isFinite(v));
+      if (others.length) {
+        const [bestId, best] = others.reduce((a, b) => (b[1] < a[1] ? b : a));
+        goals.push(`best JavaScript step (${bestId}) / flatgrad ${fmtRatio(best / f)} (goal > 6×: ${best / f > 6 ? "met" : "NOT met"})`);
+      }
+      const fw = fwd("tfjs-wasm"), ff = fwd("flatgrad");
+      if (Number.isFinite(fw) && Number.isFinite(ff)) goals.push(`tfjs-wasm forward / flatgrad forward ${fmtRatio(fw / ff)} (goal ≥ 2×: ${fw / ff >= 2 ? "met" : "NOT met"})`);
+    } else if (Number.isFinite(wasm)) goals.push(`tfjs-wasm/flatgrad ${fmtRatio(wasm / f)} (goal ≥ 2×: ${wasm / f >= 2 ? "met" : "NOT met"})`);
     out.push(`- ${w.title}: ${goals.join("; ")}`);
   }
   const ex = compileTimings.find((c) => c.label.startsWith("example models"));

@@ -5,7 +5,7 @@ import { mulberry32 } from "../examples/data.js";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
-export type WorkloadId = "w1" | "w2" | "w3";
+export type WorkloadId = "w1" | "w2" | "w3" | "w4";
 export type LossKind = "bce" | "softmaxCE";
 
 export interface Workload {
@@ -24,6 +24,8 @@ export interface Workload {
   seed: number;
   /** Seed of the random batch. */
   dataSeed: number;
+  /** A convolutional network (W4): its input's shape [N, C, H, W] (sizes[0] is C·H·W), its params and its step's FLOPs, which are not an MLP's. */
+  cnn?: { input: number[]; params: ParamSpec[]; flops: number; forwardFlops: number };
 }
 
 export const WORKLOADS: Record<WorkloadId, Workload> = {
@@ -60,6 +62,31 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
     seed: 3,
     dataSeed: 103,
   },
+  w4: {
+    id: "w4",
+    title: "W4 LeNet",
+    network: "x[64,1,28,28] → conv 1→8 5×5 ReLU → maxpool 2 → conv 8→16 5×5 ReLU → maxpool 2 → 256 → 10, softmax CE",
+    batch: 64,
+    sizes: [784, 10],
+    loss: "softmaxCE",
+    lr: 0.01,
+    seed: 4,
+    dataSeed: 104,
+    cnn: {
+      input: [64, 1, 28, 28],
+      params: [
+        { name: "W1", shape: [8, 1, 5, 5] },
+        { name: "b1", shape: [8] },
+        { name: "W2", shape: [16, 8, 5, 5] },
+        { name: "b2", shape: [16] },
+        { name: "W3", shape: [10, 256] },
+        { name: "b3", shape: [10] },
+      ],
+      // 2·(output cells)·(C·kh·kw) per conv product: conv1 forward and dW (x needs no gradient), conv2 forward, dW and dX, the linear layer's three
+      flops: 2 * (2 * 64 * 24 * 24 * 8 * 25) + 3 * (2 * 64 * 8 * 8 * 16 * 200) + 3 * (2 * 64 * 256 * 10),
+      forwardFlops: 2 * 64 * 24 * 24 * 8 * 25 + 2 * 64 * 8 * 8 * 16 * 200 + 2 * 64 * 256 * 10,
+    },
+  },
 };
 
 export const WORKLOAD_IDS = Object.keys(WORKLOADS) as WorkloadId[];
@@ -93,6 +120,7 @@ export interface ParamSpec {
 
 /** W1 [h1, in], b1 [h1], W2 [h2, h1], … in the order flatgrad declares them. */
 export function paramSpecs(w: Workload): ParamSpec[] {
+  if (w.cnn) return w.cnn.params;
   const out: ParamSpec[] = [];
   for (let l = 1; l < w.sizes.length; l++) {
     out.push({ name: `W${l}`, shape: [w.sizes[l]!, w.sizes[l - 1]!] });
@@ -122,6 +150,7 @@ export function makeBatch(w: Workload): Batch {
  * product, dW, and dX, except that the first layer's dX is not needed.
  */
 export function stepFlops(w: Workload): number {
+  if (w.cnn) return w.cnn.flops;
   let flops = 0;
   for (let l = 1; l < w.sizes.length; l++) {
     const mnk = 2 * w.batch * w.sizes[l]! * w.sizes[l - 1]!;

@@ -56,6 +56,12 @@ export const ERROR_CODES = {
   FG173: "a param or buffer name under \"optimizer.\": those are the checkpoint keys of the optimizer's state",
   FG174: "an invalid argument of an op on labels or ids: numClasses or ignoreIndex not an integer, labelSmoothing outside [0, 1], an unknown option",
   FG175: "int32 operands that do not fit: crossEntropy's labels not shaped as the logits without the class axis, embedding's table not 2-D",
+  FG180: "conv: x's channels do not match W's (C ≠ W's in-channels × groups), an operand of the wrong rank, or a bias that is not [out channels]",
+  FG181: "conv: groups is not a positive integer that divides both the input and the output channels",
+  FG182: "conv or pooling: the window is larger than the padded input",
+  FG183: "conv or pooling: a kernel, stride or dilation that is not a positive integer (or one per spatial axis)",
+  FG184: "conv or pooling: a padding that is not a non-negative integer (or one per spatial axis), or \"same\" with a stride other than 1",
+  FG185: "pooling: a padding larger than half the kernel",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -48,6 +48,10 @@ import { oneHot } from "./oneHot.js";
 import { embedding } from "./embedding.js";
 import { scatterAdd } from "./scatterAdd.js";
 import { crossEntropy } from "./crossEntropy.js";
+import { conv1d } from "./conv1d.js";
+import { conv2d } from "./conv2d.js";
+import { maxPool2d } from "./maxPool2d.js";
+import { avgPool2d } from "./avgPool2d.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
@@ -67,6 +71,8 @@ export const registry = {
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
   // integer tensors: labels and token ids
   argmax, oneHot, crossEntropy, embedding, scatterAdd,
+  // convolution and pooling (composites of pad → window → matmul / max / sum)
+  conv1d, conv2d, maxPool2d, avgPool2d,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;

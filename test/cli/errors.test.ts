@@ -102,6 +102,17 @@ const CASES: Case[] = [
   { name: "window-fit", line: 6, code: "FG153", message: "window: x is [1,3,4,4] but the kernel [5,5] (dilation [1,1]) spans 5 > 4 at axis 2; here x is x [1,3,4,4] (declared line 5)" },
   { name: "slice-empty", line: 6, code: "FG154", message: "slice: x is [4,6] but 4:2 along axis 1 selects nothing (tensors have no empty axes); here x is x [4,6] (declared line 5)" },
   { name: "pad-pairs", line: 6, code: "FG155", message: "pad: x is [2,3] but pads [[1,1]] is not one [before, after] pair of integers ≥ 0 per axis (2); here x is x [2,3] (declared line 5)" },
+  // convolution and pooling
+  { name: "conv-channels", line: 7, code: "FG180", message: "conv2d: x is [2,3,8,8], W is [4,2,3,3] but x has 3 channels and W takes 2" },
+  { name: "conv-groups", line: 7, code: "FG181", message: "conv2d: x is [2,6,8,8], W is [4,3,3,3] but groups 4 must be a positive integer dividing both the 6 input and the 4 output channels" },
+  { name: "conv-groups-out", line: 7, code: "FG181", message: "conv1d: x is [2,6,9], W is [5,3,3] but groups 2 must be a positive integer dividing both the 6 input and the 5 output channels" },
+  { name: "conv-window", line: 7, code: "FG182", message: "conv2d: x is [1,1,4,4], W is [2,1,5,5] but the window spans 5 > 4, the padded input at axis 3" },
+  { name: "pool-window", line: 6, code: "FG182", message: "avgPool2d: x is [1,2,3,3] but the window spans 4 > 3, the padded input at axis 2" },
+  { name: "conv-stride", line: 7, code: "FG183", message: "conv2d: x is [1,2,8,8], W is [2,2,3,3] but stride [1,0] is not a positive integer or 2 of them" },
+  { name: "conv-dilation", line: 7, code: "FG183", message: "conv1d: x is [1,2,9], W is [2,2,3] but dilation 1.5 is not a positive integer" },
+  { name: "conv-padding", line: 7, code: "FG184", message: 'conv2d: x is [1,2,8,8], W is [2,2,3,3] but padding -1 is not a non-negative integer or 2 of them or "same"' },
+  { name: "conv-same-stride", line: 7, code: "FG184", message: 'conv2d: x is [1,2,8,8], W is [2,2,3,3] but padding "same" needs stride 1, got stride [2,2]' },
+  { name: "pool-padding", line: 6, code: "FG185", message: "maxPool2d: x is [1,2,8,8] but padding 2 is more than half the kernel [3,3] (at most 1 on axis 2)" },
   { name: "param-init", line: 6, code: "FG164", message: 'param "W": unknown init "glorot" (known: zeros, ones, xavier, he, normal, uniform)' },
   // the loss and the model's interface
   { name: "loss-nonscalar", line: 8, code: "FG121", message: "loss: the loss must be a scalar (shape []), but it is [8]" },

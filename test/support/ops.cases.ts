@@ -6,6 +6,7 @@
 import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import type { OpName } from "../../src/ops/index.js";
+import { conv2dRef, pool2dRef } from "./convRef.js";
 
 export type Domain = "any" | "positive" | "unit" | "prob";
 export interface OpCase {
@@ -409,5 +410,27 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[5, 3]], ints: { ids: label(4) }, build: (g, [s]) => g.scatterAdd(s!, g.input("ids", [5], { dtype: "int32" }), 4), shape: [4, 3], ref: ([s], { ids }) => scatterRef(s!, ids!, 4, 3) },
     { shapes: [[2, 3, 2]], ints: { ids: label(2) }, build: (g, [s]) => g.scatterAdd(s!, g.input("ids", [2, 3], { dtype: "int32" }), 2), shape: [2, 2], ref: ([s], { ids }) => scatterRef(s!, ids!, 2, 2) },
     { shapes: [[3]], ints: { ids: label(2) }, build: (g, [s]) => g.scatterAdd(s!, g.input("ids", [], { dtype: "int32" }), 2), shape: [2, 3], ref: ([s], { ids }) => scatterRef(s!, ids!, 2, 3) },
+  ],
+  // convolution and pooling: plain loops from the definitions (test/support/convRef.ts)
+  conv2d: [
+    { shapes: [[2, 3, 5, 5], [4, 3, 3, 3], [4]], build: (g, [x, W, b]) => g.conv2d(x!, W!, b), shape: [2, 4, 3, 3], ref: ([x, W, b]) => conv2dRef(x!, [2, 3, 5, 5], W!, [4, 3, 3, 3], b, { stride: [1, 1], pad: [0, 0, 0, 0], dilation: [1, 1], groups: 1 }).y },
+    { shapes: [[1, 4, 6, 5], [6, 2, 2, 3]], build: (g, [x, W]) => g.conv2d(x!, W!, undefined, { stride: [2, 1], padding: [1, 0], groups: 2 }), shape: [1, 6, 4, 3], ref: ([x, W]) => conv2dRef(x!, [1, 4, 6, 5], W!, [6, 2, 2, 3], undefined, { stride: [2, 1], pad: [1, 1, 0, 0], dilation: [1, 1], groups: 2 }).y },
+    { shapes: [[1, 2, 5, 6], [3, 2, 2, 3], [3]], build: (g, [x, W, b]) => g.conv2d(x!, W!, b, { padding: "same", dilation: [2, 1] }), shape: [1, 3, 5, 6], ref: ([x, W, b]) => conv2dRef(x!, [1, 2, 5, 6], W!, [3, 2, 2, 3], b, { stride: [1, 1], pad: [1, 1, 1, 1], dilation: [2, 1], groups: 1 }).y },
+    { shapes: [[2, 1, 4, 4], [2, 1, 3, 3]], build: (g, [x, W]) => g.conv2d(x!, W!, undefined, { stride: 2, padding: 1 }), shape: [2, 2, 2, 2], ref: ([x, W]) => conv2dRef(x!, [2, 1, 4, 4], W!, [2, 1, 3, 3], undefined, { stride: [2, 2], pad: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }).y },
+  ],
+  conv1d: [
+    { shapes: [[2, 3, 7], [4, 3, 3], [4]], build: (g, [x, W, b]) => g.conv1d(x!, W!, b), shape: [2, 4, 5], ref: ([x, W, b]) => conv2dRef(x!, [2, 3, 1, 7], W!, [4, 3, 1, 3], b, { stride: [1, 1], pad: [0, 0, 0, 0], dilation: [1, 1], groups: 1 }).y },
+    { shapes: [[1, 4, 9], [2, 2, 2]], build: (g, [x, W]) => g.conv1d(x!, W!, undefined, { stride: 3, padding: 2, dilation: 2, groups: 2 }), shape: [1, 2, 4], ref: ([x, W]) => conv2dRef(x!, [1, 4, 1, 9], W!, [2, 2, 1, 2], undefined, { stride: [1, 3], pad: [0, 0, 2, 2], dilation: [1, 2], groups: 2 }).y },
+    { shapes: [[1, 2, 6], [2, 2, 4]], build: (g, [x, W]) => g.conv1d(x!, W!, undefined, { padding: "same" }), shape: [1, 2, 6], ref: ([x, W]) => conv2dRef(x!, [1, 2, 1, 6], W!, [2, 2, 1, 4], undefined, { stride: [1, 1], pad: [0, 0, 1, 2], dilation: [1, 1], groups: 1 }).y },
+  ],
+  maxPool2d: [
+    { shapes: [[1, 2, 4, 4]], build: (g, [x]) => g.maxPool2d(x!, 2), shape: [1, 2, 2, 2], ref: ([x]) => pool2dRef("max", x!, [1, 2, 4, 4], [2, 2], [2, 2], [0, 0]).y },
+    { shapes: [[2, 5, 5]], build: (g, [x]) => g.maxPool2d(x!, 3, { stride: 2, padding: 1 }), shape: [2, 3, 3], ref: ([x]) => pool2dRef("max", x!, [2, 5, 5], [3, 3], [2, 2], [1, 1]).y },
+    { shapes: [[1, 1, 5, 7]], build: (g, [x]) => g.maxPool2d(x!, [2, 3], { stride: [1, 2], padding: [1, 0] }), shape: [1, 1, 6, 3], ref: ([x]) => pool2dRef("max", x!, [1, 1, 5, 7], [2, 3], [1, 2], [1, 0]).y },
+  ],
+  avgPool2d: [
+    { shapes: [[1, 2, 4, 4]], build: (g, [x]) => g.avgPool2d(x!, 2), shape: [1, 2, 2, 2], ref: ([x]) => pool2dRef("avg", x!, [1, 2, 4, 4], [2, 2], [2, 2], [0, 0]).y },
+    { shapes: [[2, 5, 5]], build: (g, [x]) => g.avgPool2d(x!, 3, { stride: 2, padding: 1 }), shape: [2, 3, 3], ref: ([x]) => pool2dRef("avg", x!, [2, 5, 5], [3, 3], [2, 2], [1, 1]).y },
+    { shapes: [[1, 1, 5, 7]], build: (g, [x]) => g.avgPool2d(x!, [2, 3], { stride: [1, 2], padding: [1, 1], countIncludePad: false }), shape: [1, 1, 6, 4], ref: ([x]) => pool2dRef("avg", x!, [1, 1, 5, 7], [2, 3], [1, 2], [1, 1], false).y },
   ],
 };

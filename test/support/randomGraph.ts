@@ -26,6 +26,39 @@ function broadcastable(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
+ * A conv or pooling over x seen as [1, C, H, W] (or [1, C, L] for conv1d): leading axes as channels,
+ * a kernel that fits, padding (a number or "same") and stride at random; the result flattened back
+ * to rank 2 so that later ops see an ordinary tensor.
+ */
+function convOrPool(g: Builder, r: Rand, x: Node, newParam: (shape: number[]) => Node): Node {
+  const s = x.shape;
+  const [H, W] = s.length >= 2 ? [s[s.length - 2]!, s[s.length - 1]!] : [1, s[0]!];
+  const C = size(s) / (H * W);
+  const which = int(r, 0, 3);
+  let y: Node;
+  if (which <= 1) {
+    const one = which === 1 || H === 1;
+    const kh = one ? 1 : int(r, 1, Math.min(3, H));
+    const kw = int(r, 1, Math.min(3, W));
+    const same = r() < 0.3;
+    const groups = C % 2 === 0 && r() < 0.4 ? 2 : 1;
+    const O = groups * int(r, 1, 2);
+    const bias = r() < 0.5 ? newParam([O]) : undefined;
+    const opts = { stride: same ? 1 : int(r, 1, 2), padding: same ? ("same" as const) : int(r, 0, 1), groups };
+    y = one
+      ? g.conv1d(g.reshape(x, [1, C * H, W]), newParam([O, (C * H) / groups, kw]), bias, opts)
+      : g.conv2d(g.reshape(x, [1, C, H, W]), newParam([O, C / groups, kh, kw]), bias, opts);
+  } else {
+    const k = [int(r, 1, Math.min(3, H)), int(r, 1, Math.min(3, W))];
+    const padding = k.map((kd) => int(r, 0, Math.floor(kd / 2)));
+    const opts = { stride: [int(r, 1, 2), int(r, 1, 2)], padding };
+    const x4 = g.reshape(x, [1, C, H, W]);
+    y = which === 2 ? g.maxPool2d(x4, k, opts) : g.avgPool2d(x4, k, { ...opts, countIncludePad: r() < 0.5 });
+  }
+  return g.reshape(y, [y.shape[1]!, size(y.shape) / y.shape[1]!]);
+}
+
+/**
  * Build a random graph of about `n` op applications into `g`; returns the loss. With `ints`, it also
  * draws the integer ops (embedding of int32 ids, crossEntropy of int32 labels, oneHot of labels and of
  * argmax), whose inputs the caller fills in range (src/lower/ranges.ts says which). Without, the same
@@ -128,10 +161,11 @@ export function randomGraph(g: Builder, r: Rand, n: number, { ints = false }: { 
       else if (form < 0.6) y = g.linear(x, newParam([ncols, k]), newParam([ncols]));
       else if (form < 0.8 && x.shape.length >= 2) y = g.matmul(newParam([ncols, x.shape[x.shape.length - 2]!]), x);
       else y = g.matmul(x, newParam([k]));
-    } else if (x.shape.length > 0) {
+    } else if (kind < 0.97 && x.shape.length > 0) {
       const axis = int(r, -x.shape.length, x.shape.length - 1);
       y = r() < 0.5 ? g.softmax(x, axis) : g.logSoftmax(x, axis);
-    } else y = pick(r, unary)(x);
+    } else if (size(x.shape) >= 2) y = convOrPool(g, r, x, newParam);
+    else y = pick(r, unary)(x);
     nodes.push(y);
   }
   const last = nodes[nodes.length - 1]!;
