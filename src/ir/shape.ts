@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   FG165: "an int32 tensor as an operand the op accepts only as a float tensor",
   FG166: "invalid input options: an unknown option, or a dtype other than \"int32\" or the model's",
   FG170: "a generated file could not be written (nothing was changed)",
+  FG190: "batchNorm: x is not of rank 2, 3 or 4 ([N, C], [N, C, L] or [N, C, H, W])",
+  FG191: "batchNorm: runningMean or runningVar is missing, not a buffer, or not shaped [C]",
+  FG192: "batchNorm: weight or bias is not shaped [C]",
+  FG193: "batchNorm: momentum is not in [0, 1], or eps is not a finite number > 0",
+  FG194: "batchNorm: one value per channel, so training mode has no batch variance",
+  FG195: "dropout: p is not a probability in [0, 1)",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -43,6 +43,11 @@ import { argmaxMask } from "./argmaxMask.js";
 import { logSumExp } from "./logSumExp.js";
 import { input, param, constant, output } from "./sources.js";
 import { buffer } from "./buffer.js";
+import { bnNormalize } from "./bnNormalize.js";
+import { bnNormalizeGrad } from "./bnNormalizeGrad.js";
+import { batchNorm } from "./batchNorm.js";
+import { dropoutMask } from "./dropoutMask.js";
+import { dropout } from "./dropout.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
@@ -60,6 +65,8 @@ export const registry = {
   sum, mean, max, argmaxMask, logSumExp,
   // softmax and losses
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
+  // state and modes: batch norm (running statistics) and dropout (the model's generator)
+  batchNorm, bnNormalize, bnNormalizeGrad, dropout, dropoutMask,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;
