@@ -49,7 +49,10 @@ export const batchNorm: Composite<(b: Builder, x: TensorLike, stats: BatchNormSt
       const r = stats[key];
       const isBuffer = typeof r === "object" && r !== null && (r as Node).op === "buffer";
       if (!isBuffer)
-        throw new FlatgradError(`batchNorm: ${what} but ${key} is ${r === undefined ? "missing" : "not a buffer"}: declare it with g.buffer(name, [${C}])${key === "runningVar" ? ', { init: "ones" })' : ""}`, undefined, "FG191");
+      {
+        const is = r === undefined ? "missing" : typeof r === "object" && r !== null && "op" in r ? `a ${(r as Node).op} ${fmtShape((r as Node).shape)}, not a buffer` : `${fmtValue(r)}, not a buffer`;
+        throw new FlatgradError(`batchNorm: ${what} but ${key} is ${is}: declare it with g.buffer(name, [${C}]${key === "runningVar" ? ', { init: "ones" }' : ""})`, undefined, "FG191");
+      }
       if (!sameShape(r.shape, [C])) throw new FlatgradError(`batchNorm: ${what} but ${key} is ${fmtShape(r.shape)}: it must be [${C}], one value per channel (axis 1)`, undefined, "FG191");
       return r;
     };
