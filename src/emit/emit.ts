@@ -175,10 +175,11 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       const heading = {
         forward: "// ---- forward ----",
         backward: "// ---- backward: the chain rule, from the loss back to every parameter ----",
+        state: "// ---- buffers: the batch statistics their new values need (training mode only) ----",
         update: "// ---- buffers: their new values, written after the gradients (training mode only) ----",
       };
       for (const k of ks) {
-        const p = k.updates ? "update" : k.backward ? "backward" : "forward";
+        const p = k.updates ? "update" : k.forState ? "state" : k.backward ? "backward" : "forward";
         if (p !== phase && ks.some((q) => q.backward)) {
           w.line("");
           w.line(heading[p]);
