@@ -54,7 +54,9 @@ export interface Model {
   readonly buffers: Buffers;
   /** The outputs for a batch; needs only the inputs the outputs use. */
   forward(inputs: Partial<Inputs>): Outputs;
-  /** The loss for a batch; fills `grads`. */
+  /** The loss for a batch in eval mode (running statistics, no dropout): no gradients, no state changes. */
+  loss(inputs: Inputs): number;
+  /** The loss for a batch in training mode; fills `grads` and updates the buffers (one running-statistics update). */
   lossAndGrad(inputs: Inputs): number;
   /** lossAndGrad, then the optimizer's update; returns the loss before the update. */
   step(inputs: Inputs, options?: { lr?: number }): number;
@@ -1001,6 +1003,185 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     return loss[0]!;
   }
 
+  function evalLoss(inputs: Inputs): number {
+    // eval mode: running statistics, no dropout; no gradients and no state changes
+    const x = input(inputs, "x", 4096);
+    const y = input(inputs, "y", 640);
+    if (kernels) x_copy.set(x);
+
+    // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
+    if (kernels) {
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      kernels.mm_a1();
+    } else {
+      for (let i = 0; i < 64; i += 4) {
+        for (let j = 0; j < 128; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 64;
+          const ra1 = (i + 1) * 64;
+          const ra2 = (i + 2) * 64;
+          const ra3 = (i + 3) * 64;
+          const cb0 = j * 64;
+          const cb1 = (j + 1) * 64;
+          for (let p = 0; p < 64; p++) {
+            const ai0 = x[ra0 + p]!;
+            const ai1 = x[ra1 + p]!;
+            const ai2 = x[ra2 + p]!;
+            const ai3 = x[ra3 + p]!;
+            const bj0 = W1[cb0 + p]!;
+            const bj1 = W1[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          const tmp0 = acc00 + b1[j]!;
+          a1[i * 128 + j] = tmp0 > 0 ? tmp0 : 0;
+          const tmp1 = acc01 + b1[j + 1]!;
+          a1[i * 128 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+          const tmp2 = acc10 + b1[j]!;
+          a1[(i + 1) * 128 + j] = tmp2 > 0 ? tmp2 : 0;
+          const tmp3 = acc11 + b1[j + 1]!;
+          a1[(i + 1) * 128 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+          const tmp4 = acc20 + b1[j]!;
+          a1[(i + 2) * 128 + j] = tmp4 > 0 ? tmp4 : 0;
+          const tmp5 = acc21 + b1[j + 1]!;
+          a1[(i + 2) * 128 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+          const tmp6 = acc30 + b1[j]!;
+          a1[(i + 3) * 128 + j] = tmp6 > 0 ? tmp6 : 0;
+          const tmp7 = acc31 + b1[j + 1]!;
+          a1[(i + 3) * 128 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+        }
+      }
+    }
+
+    // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
+    if (kernels) {
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      kernels.mm_logits();
+    } else {
+      for (let i = 0; i < 64; i += 4) {
+        for (let j = 0; j < 10; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 128;
+          const ra1 = (i + 1) * 128;
+          const ra2 = (i + 2) * 128;
+          const ra3 = (i + 3) * 128;
+          const cb0 = j * 128;
+          const cb1 = (j + 1) * 128;
+          for (let p = 0; p < 128; p++) {
+            const ai0 = a1[ra0 + p]!;
+            const ai1 = a1[ra1 + p]!;
+            const ai2 = a1[ra2 + p]!;
+            const ai3 = a1[ra3 + p]!;
+            const bj0 = W2[cb0 + p]!;
+            const bj1 = W2[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          logits[i * 10 + j] = acc00 + b2[j]!;
+          logits[i * 10 + j + 1] = acc01 + b2[j + 1]!;
+          logits[(i + 1) * 10 + j] = acc10 + b2[j]!;
+          logits[(i + 1) * 10 + j + 1] = acc11 + b2[j + 1]!;
+          logits[(i + 2) * 10 + j] = acc20 + b2[j]!;
+          logits[(i + 2) * 10 + j + 1] = acc21 + b2[j + 1]!;
+          logits[(i + 3) * 10 + j] = acc30 + b2[j]!;
+          logits[(i + 3) * 10 + j + 1] = acc31 + b2[j + 1]!;
+        }
+      }
+    }
+
+    // probs_max = max[axes 1](logits)   [64×1]   models/digits-mlp.model.ts:18
+    for (let i0 = 0; i0 < 64; i0++) {
+      let acc = -Infinity;
+      for (let i1 = 0; i1 < 10; i1++) {
+        acc = Math.max(acc, logits[i0 * 10 + i1]!);
+      }
+      probs_max[i0] = acc;
+    }
+
+    // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
+    for (let i0 = 0; i0 < 64; i0++) {
+      for (let i1 = 0; i1 < 10; i1++) {
+        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+      }
+    }
+
+    // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
+    for (let i = 0; i < 640; i++) {
+      probs_exp[i] = Math.exp(probs_sub[i]!);
+    }
+
+    // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
+    for (let i0 = 0; i0 < 64; i0++) {
+      let acc = 0;
+      for (let i1 = 0; i1 < 10; i1++) {
+        acc = acc + probs_exp[i0 * 10 + i1]!;
+      }
+      probs_sum[i0] = acc;
+    }
+
+    // loss_sum = Σ[axes 1](y)   [64×1]   models/digits-mlp.model.ts:19
+    for (let i0 = 0; i0 < 64; i0++) {
+      let acc = 0;
+      for (let i1 = 0; i1 < 10; i1++) {
+        acc = acc + y[i0 * 10 + i1]!;
+      }
+      loss_sum[i0] = acc;
+    }
+
+    // dloss_log = loss_sum ⊙ 0.015625   [64×1]   models/digits-mlp.model.ts:19
+    for (let i = 0; i < 64; i++) {
+      dloss_log[i] = loss_sum[i]! * 0.015625;
+    }
+
+    // loss_sum_2 = Σ[axes 0,1](log(probs_sum) ⊙ dloss_log)   scalar   models/digits-mlp.model.ts:19
+    {
+      let acc = 0;
+      for (let i0 = 0; i0 < 64; i0++) {
+        acc = acc + Math.log(probs_sum[i0]!) * dloss_log[i0]!;
+      }
+      loss_sum_2[0] = acc;
+    }
+
+    // loss_sum_3 = Σ[axes 0,1](y ⊙ probs_sub)   scalar   models/digits-mlp.model.ts:19
+    {
+      let acc = 0;
+      for (let i0 = 0; i0 < 640; i0++) {
+        acc = acc + y[i0]! * probs_sub[i0]!;
+      }
+      loss_sum_3[0] = acc;
+    }
+
+    // loss = loss_sum_2 − (loss_sum_3 ⊙ 0.015625)   scalar   models/digits-mlp.model.ts:19
+    loss[0] = loss_sum_2[0]! - loss_sum_3[0]! * 0.015625;
+    return loss[0]!;
+  }
+
   function step(inputs: Inputs, options?: { lr?: number }): number {
     const lr = rate(options, 0.1);
     const lossValue = lossAndGrad(inputs);
@@ -1045,6 +1226,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     buffers: {},
     forward,
     lossAndGrad,
+    loss: evalLoss,
     step,
     resetOptimizer,
     saveParams: () => writeSafetensors(paramTensors),

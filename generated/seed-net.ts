@@ -54,7 +54,9 @@ export interface Model {
   readonly buffers: Buffers;
   /** The outputs for a batch; needs only the inputs the outputs use. */
   forward(inputs: Partial<Inputs>): Outputs;
-  /** The loss for a batch; fills `grads`. */
+  /** The loss for a batch in eval mode (running statistics, no dropout): no gradients, no state changes. */
+  loss(inputs: Inputs): number;
+  /** The loss for a batch in training mode; fills `grads` and updates the buffers (one running-statistics update). */
   lossAndGrad(inputs: Inputs): number;
   /** lossAndGrad, then the optimizer's update; returns the loss before the update. */
   step(inputs: Inputs, options?: { lr?: number }): number;
@@ -824,6 +826,118 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     return loss[0]!;
   }
 
+  function evalLoss(inputs: Inputs): number {
+    // eval mode: running statistics, no dropout; no gradients and no state changes
+    const x = input(inputs, "x", 960);
+    const y = input(inputs, "y", 32);
+    if (kernels) x_copy.set(x);
+
+    // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
+    if (kernels) {
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      kernels.mm_a1();
+    } else {
+      for (let i = 0; i < 32; i += 4) {
+        for (let j = 0; j < 16; j += 2) {
+          let acc00 = 0,
+            acc01 = 0,
+            acc10 = 0,
+            acc11 = 0,
+            acc20 = 0,
+            acc21 = 0,
+            acc30 = 0,
+            acc31 = 0;
+          const ra0 = i * 30;
+          const ra1 = (i + 1) * 30;
+          const ra2 = (i + 2) * 30;
+          const ra3 = (i + 3) * 30;
+          const cb0 = j * 30;
+          const cb1 = (j + 1) * 30;
+          for (let p = 0; p < 30; p++) {
+            const ai0 = x[ra0 + p]!;
+            const ai1 = x[ra1 + p]!;
+            const ai2 = x[ra2 + p]!;
+            const ai3 = x[ra3 + p]!;
+            const bj0 = W1[cb0 + p]!;
+            const bj1 = W1[cb1 + p]!;
+            acc00 += ai0 * bj0;
+            acc01 += ai0 * bj1;
+            acc10 += ai1 * bj0;
+            acc11 += ai1 * bj1;
+            acc20 += ai2 * bj0;
+            acc21 += ai2 * bj1;
+            acc30 += ai3 * bj0;
+            acc31 += ai3 * bj1;
+          }
+          const tmp0 = acc00 + b1[j]!;
+          a1[i * 16 + j] = tmp0 > 0 ? tmp0 : 0;
+          const tmp1 = acc01 + b1[j + 1]!;
+          a1[i * 16 + j + 1] = tmp1 > 0 ? tmp1 : 0;
+          const tmp2 = acc10 + b1[j]!;
+          a1[(i + 1) * 16 + j] = tmp2 > 0 ? tmp2 : 0;
+          const tmp3 = acc11 + b1[j + 1]!;
+          a1[(i + 1) * 16 + j + 1] = tmp3 > 0 ? tmp3 : 0;
+          const tmp4 = acc20 + b1[j]!;
+          a1[(i + 2) * 16 + j] = tmp4 > 0 ? tmp4 : 0;
+          const tmp5 = acc21 + b1[j + 1]!;
+          a1[(i + 2) * 16 + j + 1] = tmp5 > 0 ? tmp5 : 0;
+          const tmp6 = acc30 + b1[j]!;
+          a1[(i + 3) * 16 + j] = tmp6 > 0 ? tmp6 : 0;
+          const tmp7 = acc31 + b1[j + 1]!;
+          a1[(i + 3) * 16 + j + 1] = tmp7 > 0 ? tmp7 : 0;
+        }
+      }
+    }
+
+    // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
+    if (kernels) {
+      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      kernels.mm_z2();
+    } else {
+      for (let i = 0; i < 32; i += 4) {
+        {
+          let acc00 = 0,
+            acc10 = 0,
+            acc20 = 0,
+            acc30 = 0;
+          const ra0 = i * 16;
+          const ra1 = (i + 1) * 16;
+          const ra2 = (i + 2) * 16;
+          const ra3 = (i + 3) * 16;
+          const cb0 = 0;
+          for (let p = 0; p < 16; p++) {
+            const ai0 = a1[ra0 + p]!;
+            const ai1 = a1[ra1 + p]!;
+            const ai2 = a1[ra2 + p]!;
+            const ai3 = a1[ra3 + p]!;
+            const bj0 = W2[cb0 + p]!;
+            acc00 += ai0 * bj0;
+            acc10 += ai1 * bj0;
+            acc20 += ai2 * bj0;
+            acc30 += ai3 * bj0;
+          }
+          z2[i] = acc00 + b2[0]!;
+          z2[i + 1] = acc10 + b2[0]!;
+          z2[i + 2] = acc20 + b2[0]!;
+          z2[i + 3] = acc30 + b2[0]!;
+        }
+      }
+    }
+
+    // loss_sum = Σ[axes 0,1](softplus(z2) − (z2 ⊙ y))   scalar   models/seed-net.model.ts:18
+    {
+      let acc = 0;
+      for (let i0 = 0; i0 < 32; i0++) {
+        acc = acc + (Math.max(z2[i0]!, 0) + Math.log1p(Math.exp(-Math.abs(z2[i0]!))) - z2[i0]! * y[i0]!);
+      }
+      loss_sum[0] = acc;
+    }
+
+    // loss = loss_sum ⊙ 0.03125   scalar   models/seed-net.model.ts:18
+    loss[0] = loss_sum[0]! * 0.03125;
+    return loss[0]!;
+  }
+
   function step(inputs: Inputs, options?: { lr?: number }): number {
     const lr = rate(options, 0.1);
     const lossValue = lossAndGrad(inputs);
@@ -868,6 +982,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     buffers: {},
     forward,
     lossAndGrad,
+    loss: evalLoss,
     step,
     resetOptimizer,
     saveParams: () => writeSafetensors(paramTensors),

@@ -31,7 +31,9 @@ export interface Model {
   readonly buffers: Buffers;
   /** The outputs for a batch; needs only the inputs the outputs use. */
   forward(inputs: Partial<Inputs>): Outputs;
-  /** The loss for a batch; fills `grads`. */
+  /** The loss for a batch in eval mode (running statistics, no dropout): no gradients, no state changes. */
+  loss(inputs: Inputs): number;
+  /** The loss for a batch in training mode; fills `grads` and updates the buffers (one running-statistics update). */
   lossAndGrad(inputs: Inputs): number;
   /** lossAndGrad, then the optimizer's update; returns the loss before the update. */
   step(inputs: Inputs, options?: { lr?: number }): number;

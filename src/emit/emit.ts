@@ -74,9 +74,11 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   // the names this function writes in createModel's scope, claimed before any kernel is written, so
   // that no buffer shadows them and no kernel's local shadows them
   const claim = (preferred: string) => prog.namer.claim(preferred);
-  const [memory, rand, forward, lossAndGrad, step, reset, inputs, lr, lossValue, pt, st] = [
-    "memory", "rand", "forward", "lossAndGrad", "step", "resetOptimizer", "inputs", "lr", "lossValue", "paramTensors", "stateTensors",
-  ].map(claim) as [string, string, string, string, string, string, string, string, string, string, string];
+  const [memory, rand, forward, lossAndGrad, evalLoss, step, reset, inputs, lr, lossValue, pt, st] = [
+    "memory", "rand", "forward", "lossAndGrad", "evalLoss", "step", "resetOptimizer", "inputs", "lr", "lossValue", "paramTensors", "stateTensors",
+  ].map(claim) as [string, string, string, string, string, string, string, string, string, string, string, string];
+  // training-time randomness (dropout's masks) draws from a generator of its own, seeded apart from the init's
+  const random = prog.train.some((k) => k.node.op === "dropoutMask") ? claim("dropoutRandom") : undefined;
   const debug: DebugNames | undefined = opts.debug ? { watch: claim("watch"), step: claim("debugStep"), lastStats: claim("lastStats"), stats: claim("stats") } : undefined;
   // one typed view of the arena per dtype that a buffer has: the model's own is `arena`
   const dtypes = [...new Set([g.dtype, ...prog.buffers.map((b) => b.dtype)])];
@@ -122,7 +124,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   ];
 
   sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
-    const w = writerFor(cw, prog.namer);
+    const w = writerFor(cw, prog.namer, random);
     w.line(`// One arena of ${prog.arenaBytes} bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.`);
     if (opts.readable) w.line("// A readable build (--readable): every matrix product is a plain triple loop, with no register blocking and no WebAssembly.");
     if (wasm) {
@@ -152,7 +154,8 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     w.line("// initialisation: deterministic for a seed");
     const inits = [...prog.params.keys()].map((pn) => opts.paramInit.get(pn)?.init).concat([...prog.buffersOf.keys()].map((bn) => opts.bufferInit?.get(bn)?.init));
     if (inits.some((i) => i !== undefined && i !== "zeros" && i !== "ones")) w.line(`const ${rand} = prng(options.seed ?? 0);`);
-    else if (!wasm) w.line("void options; // no random init and no WebAssembly: nothing to choose");
+    else if (!wasm && !random) w.line("void options; // no random init and no WebAssembly: nothing to choose");
+    if (random) w.line(`const ${random} = prng(((options.seed ?? 0) ^ 0x5bd1e995) >>> 0); // dropout's masks: a new one on every training call`);
     for (const [pn, buf] of prog.params) emitInit(w, buf, g.params.get(pn)!.shape, opts.paramInit.get(pn) ?? {}, rand);
     for (const [bn, buf] of prog.buffersOf) emitInit(w, buf, g.buffers.get(bn)!.shape, opts.bufferInit?.get(bn) ?? { init: "zeros" }, rand);
 
@@ -175,10 +178,11 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       const heading = {
         forward: "// ---- forward ----",
         backward: "// ---- backward: the chain rule, from the loss back to every parameter ----",
+        state: "// ---- buffers: the batch statistics their new values need (training mode only) ----",
         update: "// ---- buffers: their new values, written after the gradients (training mode only) ----",
       };
       for (const k of ks) {
-        const p = k.updates ? "update" : k.backward ? "backward" : "forward";
+        const p = k.updates ? "update" : k.forState ? "state" : k.backward ? "backward" : "forward";
         if (p !== phase && ks.some((q) => q.backward)) {
           w.line("");
           w.line(heading[p]);
@@ -213,6 +217,18 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       w.line(`return ${prog.loss}[0]!;`);
     });
     w.line("");
+    w.block(`function ${evalLoss}(${inputs}: Inputs): number`, () => {
+      if (!prog.loss) {
+        w.line(`void ${inputs};`);
+        w.line(`throw new Error(\`\${spec.name}: the model returns no loss\`);`);
+        return;
+      }
+      w.line("// eval mode: running statistics, no dropout; no gradients and no state changes");
+      inputLines(prog.trainInputs, prog.evalLoss);
+      kernels(prog.evalLoss);
+      w.line(`return ${prog.evalLossBuffer}[0]!;`);
+    });
+    w.line("");
     w.block(`function ${step}(${inputs}: Inputs, options?: { lr?: number }): number`, () => {
       if (!prog.loss) {
         // an inference-only model: nothing to update (lossAndGrad throws, saying so)
@@ -243,6 +259,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       `buffers: ${obj(prog.buffersOf)}`,
       prop("forward", forward),
       prop("lossAndGrad", lossAndGrad),
+      prop("loss", evalLoss),
       prop("step", step),
       prop("resetOptimizer", reset),
       `saveParams: () => writeSafetensors(${pt})`,

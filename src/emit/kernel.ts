@@ -10,8 +10,9 @@ import type { Attrs } from "../ops/types.js";
 export const safe = (s: string) => s.replace(/[\r\n\u2028\u2029]/g, " ");
 export const dims = (s: readonly number[]) => (s.length ? `[${s.join("×")}]` : "scalar");
 
-export function writerFor(cw: CodeBlockWriter, namer: Namer): KernelWriter {
+export function writerFor(cw: CodeBlockWriter, namer: Namer, random?: string): KernelWriter {
   const kw: KernelWriter = {
+    ...(random !== undefined && { random }),
     line: (t) => void cw.writeLine(t),
     block: (head, body) => void cw.write(`${head} `).block(body),
     loop: (name, extent, body) => kw.block(`for (let ${name} = 0; ${name} < ${extent}; ${name}++)`, body),
@@ -25,7 +26,7 @@ export function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undef
   w.line(`// ${safe(k.comment)}   ${dims(k.node.shape)}   ${relSite(k.site)}`);
   const loops = () => {
     const sub = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
-    k.emit(writerFor(sub, namer));
+    k.emit(writerFor(sub, namer, w.random));
     const body = sub.toString();
     // a kernel that declares names at its top level gets a block of its own
     if (/^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));

@@ -75,6 +75,8 @@ export function explainText(x: Explained): string {
   for (const [n, node] of g.inputs) lines.push(`  ${n}  ${dims(node.shape)}`);
   lines.push("params");
   for (const [n, node] of g.params) lines.push(`  ${n}  ${dims(node.shape)}`);
+  if (g.buffers.size) lines.push("buffers (not trained; training mode updates them)");
+  for (const [n, node] of g.buffers) lines.push(`  ${n}  ${dims(node.shape)}`);
   let i = 1;
   const section = (title: string, ks: Kernel[]) => {
     if (!ks.length) return;
@@ -84,7 +86,8 @@ export function explainText(x: Explained): string {
   };
   const all = kernelsOf(p);
   section("forward", all.filter((k) => !k.backward));
-  section("backward (chain rule, from the loss back to each parameter)", all.filter((k) => k.backward));
+  section("backward (chain rule, from the loss back to each parameter)", all.filter((k) => k.backward && !k.forState && !k.updates));
+  section("buffers (training mode: batch statistics, then each buffer's new value, written after the gradients)", all.filter((k) => k.forState || k.updates));
   lines.push("");
   lines.push("results");
   for (const [o, b] of p.outputs) lines.push(`  output ${o} = ${b}`);

@@ -62,6 +62,12 @@ export const ERROR_CODES = {
   FG183: "conv or pooling: a kernel, stride or dilation that is not a positive integer (or one per spatial axis)",
   FG184: "conv or pooling: a padding that is not a non-negative integer (or one per spatial axis), or \"same\" with a stride other than 1",
   FG185: "pooling: a padding larger than half the kernel",
+  FG190: "batchNorm: x is not of rank 2, 3 or 4 ([N, C], [N, C, L] or [N, C, H, W])",
+  FG191: "batchNorm: runningMean or runningVar is missing, not a buffer, or not shaped [C]",
+  FG192: "batchNorm: weight or bias is not shaped [C]",
+  FG193: "batchNorm: momentum is not in [0, 1], or eps is not a finite number > 0",
+  FG194: "batchNorm: one value per channel, so training mode has no batch variance",
+  FG195: "dropout: p is not a probability in [0, 1)",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -40,6 +40,8 @@ export interface Kernel {
   backward: boolean;
   /** Set by the schedule: the buffer (state that is not trained) this kernel writes its new value into. */
   updates?: string;
+  /** Set by the schedule: a kernel of lossAndGrad that only the buffers' new values need (batch statistics), not the loss or a gradient. */
+  forState?: boolean;
   /** The ops computed in this one loop nest, when more than its own (fusion, for `explain`). */
   fused: string[];
   /** Buffers and inputs it reads (for lifetimes). */

@@ -83,6 +83,8 @@ export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule
     if (simdReads.has(local)) inputCopies.set(local, s.add(`${local}_copy`, size(g.inputs.get(iname)!.shape), "input", g.inputs.get(iname)!.dtype));
   const forwardSet = new Set(topo([...f.forwardRoots, ...(e.loss ? [e.loss] : [])]));
   for (const k of train) k.backward = !forwardSet.has(k.node);
+  const lossAndGrads = new Set(topo([...(e.loss ? [e.loss] : []), ...e.grads.values()]));
+  for (const k of train) if (!k.updates && !lossAndGrads.has(k.node)) k.forState = true;
   const inputsOf = (kernels: Kernel[]) => [...s.inputLocals].filter(([, local]) => kernels.some((k) => k.reads.has(local))).map(([n]) => n);
   return { forward, evalLoss, train, outputs, evalLossBuffer: evalRoot?.buf, loss, inputCopies, forwardInputs: inputsOf(forward), trainInputs: [...g.inputs.keys()] };
 }

@@ -53,4 +53,6 @@ export interface KernelWriter {
   local(preferred: string): string;
   /** The readable build (`--readable`): kernel ops write their plainest loops, a matmul as a textbook triple loop. */
   readonly readable?: boolean;
+  /** The model's generator for training-time randomness (dropout's masks): a function returning U[0, 1), in `createModel`'s scope. */
+  readonly random?: string;
 }

@@ -52,6 +52,11 @@ import { conv1d } from "./conv1d.js";
 import { conv2d } from "./conv2d.js";
 import { maxPool2d } from "./maxPool2d.js";
 import { avgPool2d } from "./avgPool2d.js";
+import { bnNormalize } from "./bnNormalize.js";
+import { bnNormalizeGrad } from "./bnNormalizeGrad.js";
+import { batchNorm } from "./batchNorm.js";
+import { dropoutMask } from "./dropoutMask.js";
+import { dropout } from "./dropout.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
@@ -73,6 +78,8 @@ export const registry = {
   argmax, oneHot, crossEntropy, embedding, scatterAdd,
   // convolution and pooling (composites of pad → window → matmul / max / sum)
   conv1d, conv2d, maxPool2d, avgPool2d,
+  // state and modes: batch norm (running statistics) and dropout (the model's generator)
+  batchNorm, bnNormalize, bnNormalizeGrad, dropout, dropoutMask,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;

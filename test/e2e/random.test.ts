@@ -14,7 +14,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { interpret } from "../../src/interp/interp.js";
 import { compileAndLoad, maxRelErr, rng, ROOT } from "../support/helpers.js";
-import { randomGraph } from "../support/randomGraph.js";
+import { randomGraph, type RandomGraphOptions } from "../support/randomGraph.js";
 import { indexRanges } from "../../src/lower/ranges.js";
 
 const BASE = Number(process.env.FLATGRAD_SEED ?? 20261127);
@@ -23,8 +23,8 @@ const sizeOf = (seed: number) => 2 + (seed % 39); // 2–40 op applications
 const fixtures = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "random.fixtures.json"), "utf8")) as { seed: number; size: number; why: string; ints?: boolean }[];
 
 /** Compile and compare one random graph; returns the failures (empty: it agrees). */
-async function check(seed: number, n: number, ints = false): Promise<string[]> {
-  const { mod, graph } = await compileAndLoad({ dtype: "float64", optimizer: { type: "sgd", lr: 0.05 }, build: (g) => randomGraph(g, rng(seed), n, { ints }) }, `random-${seed}`);
+async function check(seed: number, n: number, opts: RandomGraphOptions = {}): Promise<string[]> {
+  const { mod, graph } = await compileAndLoad({ dtype: "float64", optimizer: { type: "sgd", lr: 0.05 }, build: (g) => randomGraph(g, rng(seed), n, opts) }, `random-${seed}${opts.modes ? "-modes" : ""}${opts.ints ? "-ints" : ""}`);
   const rand = rng(seed ^ 0x5eed);
   const m = mod.createModel();
   for (const p of Object.values(m.params)) for (let i = 0; i < p.length; i++) p[i] = (rand() < 0.5 ? -1 : 1) * (0.1 + rand());
@@ -45,13 +45,16 @@ async function check(seed: number, n: number, ints = false): Promise<string[]> {
     generatedInputs[name] = node.dtype === "int32" ? Int32Array.from(inputs[name]!) : inputs[name]!;
   }
   const params = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v)]));
-  const ref = interpret(graph, inputs, params);
+  // the buffers as created (running means 0, variances 1): eval mode reads them, training updates them
+  const buffers = Object.fromEntries(Object.entries(m.buffers).map(([k, v]) => [k, Float64Array.from(v)]));
+  const ref = interpret(graph, inputs, params, buffers);
   const failures: string[] = [];
   const close = (what: string, a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-9) => {
     const e = maxRelErr(a, b, 1e-9);
     if (!(e < tol)) failures.push(`${what}: relative error ${e}`);
   };
   close("forward", m.forward(generatedInputs).out!, ref.outputs.out!);
+  if (ref.evalLoss !== undefined) close("eval loss", [m.loss(generatedInputs)], [ref.evalLoss]);
   // whole-graph check: the directional derivative along u, by central differences
   const u = Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Float64Array.from(v, () => rand() * 2 - 1)]));
   m.lossAndGrad(generatedInputs);
@@ -65,8 +68,12 @@ async function check(seed: number, n: number, ints = false): Promise<string[]> {
   const numeric = (shift(h) - shift(-h)) / (2 * h);
   shift(0);
   if (!(Math.abs(dot - numeric) <= 1e-6 + 1e-5 * Math.abs(numeric))) failures.push(`⟨∇L, u⟩ = ${dot} but central differences give ${numeric}`);
+  // the buffers as they were before the checks above trained: step's update starts from them
+  for (const [k, v] of Object.entries(buffers)) m.buffers[k]!.set(v);
   const loss = m.step(generatedInputs);
   close("loss", [loss], [ref.loss!]);
+  // one running update per training call, from the params the step started from
+  for (const [name, v] of Object.entries(ref.updates)) close(`update ${name}`, m.buffers[name]!, v);
   for (const [name, gv] of Object.entries(ref.grads)) {
     close(`d${name}`, m.grads[name]!, gv);
     close(`step ${name}`, m.params[name]!, params[name]!.map((v, i) => v - 0.05 * gv[i]!));
@@ -75,10 +82,10 @@ async function check(seed: number, n: number, ints = false): Promise<string[]> {
 }
 
 /** The smallest size with the same seed that still fails. */
-async function shrink(seed: number, n: number, ints: boolean): Promise<number> {
+async function shrink(seed: number, n: number, opts: RandomGraphOptions = {}): Promise<number> {
   for (let k = 1; k < n; k++) {
     try {
-      if ((await check(seed, k, ints)).length) return k;
+      if ((await check(seed, k, opts)).length) return k;
     } catch {
       // a smaller graph that does not build is not a smaller failure
     }
@@ -86,16 +93,16 @@ async function shrink(seed: number, n: number, ints: boolean): Promise<number> {
   return n;
 }
 
-async function expectAgrees(seed: number, n: number, ints = false): Promise<void> {
-  const failures = await check(seed, n, ints);
+async function expectAgrees(seed: number, n: number, opts: RandomGraphOptions = {}): Promise<void> {
+  const failures = await check(seed, n, opts);
   if (failures.length) {
-    const k = await shrink(seed, n, ints);
-    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k}${ints ? ', "ints": true' : ""} } to test/fixtures/random.fixtures.json`);
+    const k = await shrink(seed, n, opts);
+    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k} } to test/fixtures/random.fixtures.json`);
   }
 }
 
 describe("random graphs: regression fixtures", () => {
-  for (const f of fixtures) it(`seed ${f.seed}, size ${f.size}: ${f.why}`, () => expectAgrees(f.seed, f.size, f.ints ?? false));
+  for (const f of fixtures) it(`seed ${f.seed}, size ${f.size}: ${f.why}`, () => expectAgrees(f.seed, f.size, { ints: f.ints ?? false }));
 });
 
 describe(`random graphs (FLATGRAD_SEED=${BASE}, ${RUNS} runs)`, () => {
@@ -110,6 +117,15 @@ describe(`random graphs with int32 labels and ids (FLATGRAD_SEED=${BASE}, ${Math
   const only = process.env.FLATGRAD_SIZE ? Number(process.env.FLATGRAD_SIZE) : undefined;
   for (let k = 0; k < Math.ceil(RUNS / 5); k++) {
     const seed = BASE + k;
-    it(`graph seed ${seed} (ints)`, () => expectAgrees(seed, only ?? sizeOf(seed), true));
+    it(`graph seed ${seed} (ints)`, () => expectAgrees(seed, only ?? sizeOf(seed), { ints: true }));
+  }
+});
+
+// batch norm in the mix: forward and the eval loss read the running statistics, training the batch's, and
+// every training call updates the buffers (checked against the interpreter's update from the same params)
+describe(`random graphs with batchNorm (FLATGRAD_SEED=${BASE}, ${Math.ceil(RUNS / 8)} runs)`, () => {
+  for (let k = 0; k < Math.ceil(RUNS / 8); k++) {
+    const seed = BASE + 7919 + k;
+    it(`graph seed ${seed}`, () => expectAgrees(seed, sizeOf(seed), { modes: true }));
   }
 });

@@ -43,7 +43,7 @@ describe("golden files", () => {
       const arena = Number(/new ArrayBuffer\((\d+)\)/.exec(text)![1]);
       expect(explainText(explained)).toContain(`arena: ${arena.toLocaleString("en-US")} bytes`);
       const comments = text.match(/^\s*\/\/ \S+ = .+ {3}(\[[\d×]+\]|scalar) {3}models\/[\w.-]+\.model\.ts:\d+$/gm) ?? [];
-      expect(comments.length).toBe(program.forward.length + program.train.length);
+      expect(comments.length).toBe(program.forward.length + program.evalLoss.length + program.train.length);
       // backward kernels are named after what they differentiate (dz1, dW1), never t17
       for (const k of program.train.filter((k) => k.backward)) expect(k.out).toMatch(/^d[A-Za-z]/);
     });

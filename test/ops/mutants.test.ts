@@ -52,6 +52,17 @@ const replace = (name: string, op: keyof typeof registry & keyof typeof cases, v
   apply: () => mutateVjp(op, () => vjp),
 });
 
+/** Batch norm's pieces built from primitives, for the mutated rules: the channel mean, 1/√(σ² + ε) and x̂ (σ² biased unless `unbiased`). */
+function bnParts(b: Builder, x: Node, eps: number, unbiased = false) {
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const m = x.shape.reduce((a, d) => a * d, 1) / x.shape[1]!;
+  const mean = (t: Node) => b.mean(t, axes, true);
+  const c = b.sub(x, mean(x));
+  const v = mean(b.square(c));
+  const s = b.div(1, b.sqrt(b.add(unbiased ? b.mul(v, m / (m - 1)) : v, eps)));
+  return { mean, s, xhat: b.mul(c, s) };
+}
+
 const mutants: Mutant[] = [
   // flipped signs
   flip("add", 0), flip("add", 1), flip("sub", 1), flip("mul", 0), flip("mul", 1), flip("div", 0), flip("div", 1),
@@ -135,6 +146,19 @@ const mutants: Mutant[] = [
       };
     },
   },
+  // batch norm's closed-form backward, each term in turn (the real rule is one kernel, bnNormalizeGrad)
+  replace("bnNormalize: missing mean-gradient term (dy − x̂·mean(dy·x̂))/√(σ² + ε)", "bnNormalize", ({ inputs: [x], dy, attrs }, b) => {
+    const { mean, s, xhat } = bnParts(b, x!, attrs.eps as number);
+    return [b.mul(s, b.sub(dy, b.mul(xhat, mean(b.mul(dy, xhat)))))];
+  }, ["bnNormalize", "batchNorm"]),
+  replace("bnNormalize: missing variance-gradient term (dy − mean(dy))/√(σ² + ε)", "bnNormalize", ({ inputs: [x], dy, attrs }, b) => {
+    const { mean, s } = bnParts(b, x!, attrs.eps as number);
+    return [b.mul(s, b.sub(dy, mean(dy)))];
+  }, ["bnNormalize", "batchNorm"]),
+  replace("bnNormalize: wrong variance bias in the backward (unbiased σ², as the running update uses)", "bnNormalize", ({ inputs: [x], dy, attrs }, b) => {
+    const { mean, s, xhat } = bnParts(b, x!, attrs.eps as number, true);
+    return [b.mul(s, b.sub(b.sub(dy, mean(dy)), b.mul(xhat, mean(b.mul(dy, xhat)))))];
+  }, ["bnNormalize", "batchNorm"]),
   // missing fan-in sum
   {
     name: "autodiff: only the first contribution of a node read twice (missing fan-in sum)",

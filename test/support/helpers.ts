@@ -18,6 +18,7 @@ export interface GeneratedModel {
   buffers: Record<string, Float32Array | Float64Array>;
   forward(inputs: Record<string, Tensor>): Record<string, Float32Array | Float64Array>;
   lossAndGrad(inputs: Record<string, Tensor>): number;
+  loss(inputs: Record<string, Tensor>): number;
   step(inputs: Record<string, Tensor>, options?: { lr?: number }): number;
   resetOptimizer(): void;
   saveParams(): Uint8Array;

@@ -190,6 +190,43 @@ const binaryCases = (op: (g: Builder, a: Node, b: Node) => Node, f: (a: number, 
   { shapes: [[]], domains: [d[0]!], build: (g, [a]) => op(g, a!, a!), shape: [], ref: ew([[]], [], (v) => f(v, v)) },
 ];
 
+// ---------------------------------------------------------------- batch norm and dropout (state and modes)
+/** Per-channel (axis 1) mean and 1/√(biased variance + ε), by explicit multi-indices. */
+function bnChannels(x: Float64Array, s: number[], eps: number) {
+  const C = s[1]!;
+  const m = count(s) / C;
+  const ch = (o: number) => Math.floor(o / strides(s)[1]!) % C;
+  const mu = new Array<number>(C).fill(0);
+  for (let o = 0; o < x.length; o++) mu[ch(o)]! += x[o]! / m;
+  const q = new Array<number>(C).fill(0);
+  for (let o = 0; o < x.length; o++) q[ch(o)]! += (x[o]! - mu[ch(o)]!) ** 2 / m;
+  return { ch, mu, inv: q.map((v) => 1 / Math.sqrt(v + eps)), m };
+}
+/** x̂ = (x − μ)/√(σ² + ε) per channel, σ² biased. */
+function bnRef(x: Float64Array, s: number[], eps: number) {
+  const { ch, mu, inv } = bnChannels(x, s, eps);
+  return x.map((v, o) => (v - mu[ch(o)]!) * inv[ch(o)]!);
+}
+/** dx of x̂ for dy, written as the chain rule through μ and σ² term by term (not the closed form). */
+function bnGradRef(x: Float64Array, dy: Float64Array, s: number[], eps: number) {
+  const { ch, mu, inv, m } = bnChannels(x, s, eps);
+  const C = s[1]!;
+  // dL/dσ² = Σ dy·(x − μ)·(−½)(σ² + ε)^(−3/2); dL/dμ = −Σ dy/√(σ² + ε) (its σ² part is 0: Σ (x − μ) = 0)
+  const dvar = new Array<number>(C).fill(0);
+  const dmu = new Array<number>(C).fill(0);
+  for (let o = 0; o < x.length; o++) {
+    dvar[ch(o)]! += dy[o]! * (x[o]! - mu[ch(o)]!) * -0.5 * inv[ch(o)]! ** 3;
+    dmu[ch(o)]! -= dy[o]! * inv[ch(o)]!;
+  }
+  return x.map((v, o) => dy[o]! * inv[ch(o)]! + (dvar[ch(o)]! * 2 * (v - mu[ch(o)]!)) / m + dmu[ch(o)]! / m);
+}
+/** batchNorm in eval mode with zero running statistics (the buffers' default init): x/√ε·w + b. */
+const bnEvalRef = (s: number[], eps: number) => ([x, w, b]: Float64Array[]) => {
+  const C = s[1]!;
+  const ch = (o: number) => Math.floor(o / strides(s)[1]!) % C;
+  return x!.map((v, o) => (v / Math.sqrt(eps)) * (w ? w[ch(o)]! : 1) + (b ? b[ch(o)]! : 0));
+};
+
 export const cases: Record<OpName, OpCase[]> = {
   input: [1, 2, 3].map((n) => ({ shapes: [[n]], build: (g, [p]) => g.mul(p!, g.sum(g.input(`x${n}`, [n]))), shape: [n] })),
   param: [[5], [2, 3], [1]].map((s) => ({ shapes: [s], build: (_g, [p]) => p!, shape: s, ref: ([x]) => x! })),
@@ -372,6 +409,35 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[4], [4]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [sumAll(z!.map((v, i) => Math.log(1 + Math.exp(v)) - v * t![i]!)) / 4] },
     { shapes: [[3, 2], [3, 2]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [sumAll(z!.map((v, i) => Math.log(1 + Math.exp(v)) - v * t![i]!)) / 6] },
     { shapes: [[1, 1], [1, 1]], domains: ["any", "unit"], build: (g, [z, t]) => g.bceWithLogits(z!, t!), shape: [], ref: ([z, t]) => [Math.log(1 + Math.exp(z![0]!)) - z![0]! * t![0]!] },
+  ],
+  // batch norm: eval (the value checked) reads the running statistics, training (the gradients) the batch's
+  batchNorm: [
+    { shapes: [[4, 3], [3], [3]], build: (g, [x, w, b]) => g.batchNorm(x!, { weight: w!, bias: b!, runningMean: g.buffer("rm", [3]), runningVar: g.buffer("rv", [3]) }), shape: [4, 3], ref: bnEvalRef([4, 3], 1e-5) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.batchNorm(x!, { runningMean: g.buffer("rm", [3]), runningVar: g.buffer("rv", [3]) }, { momentum: 0.5 }), shape: [2, 3, 4], ref: bnEvalRef([2, 3, 4], 1e-5) },
+    { shapes: [[2, 2, 3, 2], [2]], build: (g, [x, w]) => g.batchNorm(x!, { weight: w!, runningMean: g.buffer("rm", [2]), runningVar: g.buffer("rv", [2]) }, { eps: 1e-3 }), shape: [2, 2, 3, 2], ref: bnEvalRef([2, 2, 3, 2], 1e-3) },
+    { shapes: [[3, 1, 2, 1], [1], [1]], build: (g, [x, w, b]) => g.batchNorm(x!, { weight: w!, bias: b!, runningMean: g.buffer("rm", [1]), runningVar: g.buffer("rv", [1]) }), shape: [3, 1, 2, 1], ref: bnEvalRef([3, 1, 2, 1], 1e-5) },
+  ],
+  bnNormalize: [
+    { shapes: [[5, 3]], build: (g, [x]) => g.bnNormalize(x!), shape: [5, 3], ref: ([x]) => bnRef(x!, [5, 3], 1e-5) },
+    { shapes: [[2, 3, 4]], build: (g, [x]) => g.bnNormalize(x!, 0.1), shape: [2, 3, 4], ref: ([x]) => bnRef(x!, [2, 3, 4], 0.1) },
+    { shapes: [[2, 2, 2, 3]], build: (g, [x]) => g.bnNormalize(x!), shape: [2, 2, 2, 3], ref: ([x]) => bnRef(x!, [2, 2, 2, 3], 1e-5) },
+    { shapes: [[3, 4, 2]], build: (g, [x]) => g.bnNormalize(g.transpose(x!, [0, 2, 1])), shape: [3, 2, 4], ref: ([x]) => bnRef(Float64Array.from(coords([3, 2, 4]), ([i, j, k]) => x![at([3, 4, 2], [i!, k!, j!])]!), [3, 2, 4], 1e-5) },
+  ],
+  bnNormalizeGrad: [
+    { shapes: [[5, 3], [5, 3]], build: (g, [x, dy]) => g.bnNormalizeGrad(x!, dy!), shape: [5, 3], ref: ([x, dy]) => bnGradRef(x!, dy!, [5, 3], 1e-5) },
+    { shapes: [[2, 3, 4], [2, 3, 4]], build: (g, [x, dy]) => g.bnNormalizeGrad(x!, dy!, 0.1), shape: [2, 3, 4], ref: ([x, dy]) => bnGradRef(x!, dy!, [2, 3, 4], 0.1) },
+    { shapes: [[2, 2, 2, 3], [2, 2, 2, 3]], build: (g, [x, dy]) => g.bnNormalizeGrad(x!, dy!), shape: [2, 2, 2, 3], ref: ([x, dy]) => bnGradRef(x!, dy!, [2, 2, 2, 3], 1e-5) },
+  ],
+  // dropout: random in training, so the table checks p = 0 (the identity in both modes); test/ops/dropout.test.ts checks p > 0
+  dropout: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.dropout(x!, 0), shape: [3, 4], ref: ([x]) => x! },
+    { shapes: [[5]], build: (g, [x]) => g.mul(g.dropout(x!, 0), 2), shape: [5], ref: ([x]) => x!.map((v) => 2 * v) },
+    { shapes: [[2, 1, 3]], build: (g, [x]) => g.dropout(g.exp(x!), 0), shape: [2, 1, 3], ref: ([x]) => x!.map(Math.exp) },
+  ],
+  dropoutMask: [
+    { shapes: [[3, 4]], build: (g, [x]) => g.mul(x!, g.dropoutMask([3, 4], 0)), shape: [3, 4], ref: ([x]) => x! },
+    { shapes: [[5]], build: (g, [x]) => g.add(x!, g.dropoutMask([5], 0)), shape: [5], ref: ([x]) => x!.map((v) => v + 1) },
+    { shapes: [[2, 3]], build: (g, [x]) => g.mul(x!, g.dropoutMask([1, 3], 0)), shape: [2, 3], ref: ([x]) => x! },
   ],
   softmaxCrossEntropy: [
     { shapes: [[3, 4], [3, 4]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 3, 4, true).map((v, i) => v * t![i]!)) / 3] },

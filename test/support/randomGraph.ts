@@ -62,9 +62,16 @@ function convOrPool(g: Builder, r: Rand, x: Node, newParam: (shape: number[]) =>
  * Build a random graph of about `n` op applications into `g`; returns the loss. With `ints`, it also
  * draws the integer ops (embedding of int32 ids, crossEntropy of int32 labels, oneHot of labels and of
  * argmax), whose inputs the caller fills in range (src/lower/ranges.ts says which). Without, the same
- * seed gives the same graph as before they existed (the regression fixtures keep their graphs).
+ * seed gives the same graph as before they existed (the regression fixtures keep their graphs). `modes` adds
+ * batchNorm (buffers, training and eval modes), drawing no random numbers when off.
  */
-export function randomGraph(g: Builder, r: Rand, n: number, { ints = false }: { ints?: boolean } = {}): Node {
+export interface RandomGraphOptions {
+  ints?: boolean;
+  modes?: boolean;
+}
+
+export function randomGraph(g: Builder, r: Rand, n: number, options: RandomGraphOptions = {}): Node {
+  const ints = options.ints === true;
   const nodes: Node[] = [];
   let pc = 0;
   const newParam = (shape: number[]) => {
@@ -127,7 +134,23 @@ export function randomGraph(g: Builder, r: Rand, n: number, { ints = false }: { 
     }
     const kind = r();
     let y: Node;
-    if (kind < 0.3) y = pick(r, unary)(x);
+    const perChannel = x.shape.length >= 2 && x.shape.length <= 4 ? size(x.shape) / x.shape[1]! : 0;
+    if (options.modes && perChannel >= 2 && r() < 0.3) {
+      // batch norm of a + tanh(x) ⊙ b for two fixed patterns a, b: batch norm is invariant to a shift or a
+      // scale per channel, so x itself (say a bias broadcast over the batch) could have a gradient that is
+      // exactly 0 and computed as rounding noise; the patterns also keep every channel's variance away from 0
+      const C = x.shape[1]!;
+      const k = pc++;
+      const pattern = (f: (i: number) => number) => g.constant(Array.from({ length: size(x.shape) }, (_, i) => f(i)), [...x.shape]);
+      const spread = g.add(pattern((i) => Math.sin(1.7 * i + k)), g.mul(g.tanh(x), pattern((i) => 1 + 0.5 * Math.cos(0.9 * i + k))));
+      const stats = {
+        runningMean: g.buffer(`bn${k}.running_mean`, [C]),
+        runningVar: g.buffer(`bn${k}.running_var`, [C], { init: "ones" }),
+        ...(r() < 0.7 && { weight: newParam([C]) }),
+        ...(r() < 0.7 && { bias: newParam([C]) }),
+      };
+      y = g.batchNorm(spread, stats, { momentum: pick(r, [0.1, 0.5, 1]), eps: pick(r, [1e-5, 1e-3]) });
+    } else if (kind < 0.3) y = pick(r, unary)(x);
     else if (kind < 0.55) {
       const partners = nodes.filter((m) => broadcastable(m.shape, x.shape));
       const other = partners.length && r() < 0.8 ? pick(r, partners) : newParam(x.shape.slice(int(r, 0, x.shape.length)).map((d) => (r() < 0.3 ? 1 : d)));
