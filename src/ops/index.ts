@@ -44,6 +44,18 @@ import { logSumExp } from "./logSumExp.js";
 import { input, param, constant, output } from "./sources.js";
 import { buffer } from "./buffer.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
+import { erf } from "./erf.js";
+import { gelu } from "./gelu.js";
+import { silu } from "./silu.js";
+import { concat } from "./concat.js";
+import { stack } from "./stack.js";
+import { layerNormalize } from "./layerNormalize.js";
+import { layerNormalizeGrad } from "./layerNormalizeGrad.js";
+import { layerNorm } from "./layerNorm.js";
+import { attentionProbs } from "./attentionProbs.js";
+import { scaledDotProductAttention } from "./scaledDotProductAttention.js";
+import { lstmCell } from "./lstmCell.js";
+import { gruCell } from "./gruCell.js";
 
 export const registry = {
   // sources
@@ -60,6 +72,8 @@ export const registry = {
   sum, mean, max, argmaxMask, logSumExp,
   // softmax and losses
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
+  // sequence models (issue 13): activations, joining, layer norm, attention, recurrent cells
+  erf, gelu, silu, concat, stack, layerNormalize, layerNormalizeGrad, layerNorm, attentionProbs, scaledDotProductAttention, lstmCell, gruCell,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;

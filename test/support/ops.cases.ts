@@ -6,6 +6,7 @@
 import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import type { OpName } from "../../src/ops/index.js";
+import { seqCases } from "./seq.cases.js";
 
 export type Domain = "any" | "positive" | "unit" | "prob";
 export interface OpCase {
@@ -336,4 +337,6 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[5], [5]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 1, 5, true).map((v, i) => v * t![i]!))] },
     { shapes: [[2, 2, 3], [2, 2, 3]], domains: ["any", "unit"], build: (g, [z, t]) => g.softmaxCrossEntropy(z!, t!), shape: [], ref: ([z, t]) => [-sumAll(rowsSoftmax(z!, 4, 3, true).map((v, i) => v * t![i]!)) / 4] },
   ],
+  // sequence ops (issue 13)
+  ...seqCases,
 };
