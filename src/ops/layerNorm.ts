@@ -26,7 +26,7 @@ export const layerNorm: Composite<(b: Builder, x: TensorLike, weight?: TensorLik
     const affine = (t: TensorLike | undefined, role: "weight" | "bias") => {
       if (t === undefined) return undefined;
       const tn = b.lift(t, "layerNorm", role);
-      if (!sameShape(tn.shape, normalized)) throw fail(` but ${role} is ${fmtShape(tn.shape)}: it must be ${fmtShape(normalized)}, the last ${dims} ax${dims === 1 ? "is" : "es"} of x`);
+      if (!sameShape(tn.shape, normalized)) throw fail(` but ${role} is ${fmtShape(tn.shape)}: it must be ${fmtShape(normalized)}, the last ${dims === 1 ? "axis" : `${dims} axes`} of x`);
       return tn;
     };
     const [w, c] = [affine(weight, "weight"), affine(bias, "bias")];

@@ -96,6 +96,15 @@ const CASES: Case[] = [
   { name: "window-fit", line: 6, code: "FG153", message: "window: x is [1,3,4,4] but the kernel [5,5] (dilation [1,1]) spans 5 > 4 at axis 2; here x is x [1,3,4,4] (declared line 5)" },
   { name: "slice-empty", line: 6, code: "FG154", message: "slice: x is [4,6] but 4:2 along axis 1 selects nothing (tensors have no empty axes); here x is x [4,6] (declared line 5)" },
   { name: "pad-pairs", line: 6, code: "FG155", message: "pad: x is [2,3] but pads [[1,1]] is not one [before, after] pair of integers ≥ 0 per axis (2); here x is x [2,3] (declared line 5)" },
+  // sequence ops (issue 13)
+  { name: "attention-head", line: 8, code: "FG220", message: "scaledDotProductAttention: q is [2,4,8], k is [2,4,6] but v is [2,4,8]: the head sizes of q and k differ (8 and 6)" },
+  { name: "attention-length", line: 8, code: "FG220", message: "scaledDotProductAttention: q is [2,4,8], k is [2,5,8] but v is [2,4,8]: the key and value lengths differ (5 and 4)" },
+  { name: "layernorm-weight", line: 7, code: "FG221", message: "layerNorm: x is [4,6] but weight is [4]: it must be [6], the last axis of x; here x is x [4,6] (declared line 5), weight is ln.weight [4] (declared line 6)" },
+  { name: "concat-shape", line: 7, code: "FG222", message: "concat: xs are [2,3], [3,3]: sizes 2 and 3 differ at axis 0, off the axis 1 they are joined along" },
+  { name: "stack-shape", line: 7, code: "FG222", message: "stack: xs are [2,3], [3,2]: stacked tensors must all have the same shape" },
+  { name: "gelu-approximate", line: 6, code: "FG223", message: 'gelu: x is [4,6] but approximate is "erf": it must be "none" (the erf form) or "tanh"' },
+  { name: "lstm-weights", line: 10, code: "FG224", message: "lstmCell: x is [2,3], h is [2,4], c is [2,4], Wih is [12,3], Whh is [16,4]: Wih must be [16, 3] (4H = 16 rows for the gates, the input size 3 columns)" },
+  { name: "gru-weights", line: 9, code: "FG224", message: "gruCell: x is [2,3], h is [2,4], Wih is [12,3], Whh is [12,3]: Whh must be [12, 4] (3H = 12 rows for the gates, the hidden size 4 columns)" },
   { name: "param-init", line: 6, code: "FG164", message: 'param "W": unknown init "glorot" (known: zeros, ones, xavier, he, normal, uniform)' },
   // the loss and the model's interface
   { name: "loss-nonscalar", line: 8, code: "FG121", message: "loss: the loss must be a scalar (shape []), but it is [8]" },
