@@ -47,12 +47,14 @@ export const attentionProbs: Primitive<(b: Builder, q: TensorLike, k: TensorLike
   // with S = q·kᵀ·scale and P = softmax(S): dS = P ⊙ (dP − rowsum(dP ⊙ P)) (the masked entries of P are
   // 0, so theirs are too), dq = dS·k·scale, dk = dSᵀ·q·scale
   vjp: ({ inputs: [q, k], out: P, dy: dP, attrs: { scale } }, b) => {
-    const dS = b.mul(P, b.sub(dP, b.sum(b.mul(dP, P), -1, true)));
+    b.role(P, "P");
+    b.role(dP, "dP");
+    const dS = b.role(b.mul(P, b.sub(dP, b.role(b.sum(b.mul(dP, P), -1, true), "rowsum"))), "dS");
     const r = dS.shape.length;
     const dST = b.transpose(dS, dS.shape.map((_, i) => (i < r - 2 ? i : 2 * r - 3 - i)));
-    return [b.mul(b.matmul(dS, k!), scale), b.mul(b.matmul(dST, q!), scale)];
+    return [b.role(b.mul(b.matmul(dS, k!), scale), "dq"), b.role(b.mul(b.matmul(dST, q!), scale), "dk")];
   },
-  math: ([q, k], { causal, scale }) => `P = softmax(S), S = ${q}·${k}ᵀ·${+scale.toPrecision(6)}${causal ? " (causal: keys j ≤ i only)" : ""}`,
+  math: ([q, k], { causal, scale }) => `softmax(S), S = ${q}·${k}ᵀ·${+scale.toPrecision(6)}${causal ? " (causal: keys j ≤ i only)" : ""}`,
   lower: {
     kind: "kernel",
     emit: (w, out, [q, k], { causal, scale }) => {

@@ -34,7 +34,7 @@ export const scaledDotProductAttention: Composite<(b: Builder, q: TensorLike, k:
     if (typeof scale !== "number" || !Number.isFinite(scale)) throw fail(`scale is ${fmtValue(scale)}: it must be a finite number`);
     // q and k read through broadcast views when their batch axes differ (the gradient sums them back)
     const full = (t: Node) => (sameShape(t.shape.slice(0, -2), lead) ? t : b.broadcastTo(t, [...lead, ...t.shape.slice(-2)]));
-    const P = b.attentionProbs(full(qn), full(kn), { causal, scale });
+    const P = b.role(b.attentionProbs(full(qn), full(kn), { causal, scale }), "P");
     return b.matmul(P, vn);
   },
 };

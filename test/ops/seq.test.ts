@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import { erf64 } from "../../src/ops/erf.js";
-import { compileAndLoad, maxRelErr, rng, ROOT } from "../support/helpers.js";
+import { compileAndLoad, maxRelErr, rng, ROOT, scaledErr } from "../support/helpers.js";
 import { attentionRef, erfRef, geluRef, gruRef, lstmRef } from "../support/seq.refs.js";
 
 interface Tensor { shape: number[]; values: number[] }
@@ -155,5 +155,41 @@ describe("cells and attention against hand-written float64 references of PyTorch
 
   it("gelu's reference is the erf series: PyTorch's formula 0.5·x·(1 + erf(x/√2))", () => {
     for (const v of [-3, -0.5, 0, 0.7, 2.5]) expect(Math.abs(geluRef(v) - 0.5 * v * (1 + erf64(v / Math.SQRT2)))).toBeLessThan(1e-15);
+  });
+
+  it("a transformer block (layer norm, causal multi-head attention, GELU MLP, residuals) and an LSTM step: float32 agrees with float64, and the gradient names read like the derivation", async () => {
+    const [B, L, E, heads] = [2, 5, 8, 2];
+    const dh = E / heads;
+    const def = (dtype: "float32" | "float64") => ({ dtype, build(g: Builder) {
+      const x = g.input("x", [B, L, E]);
+      const y = g.input("y", [B, L, E]);
+      const p = (name: string, shape: number[]) => g.param(name, shape, { init: "normal", std: 0.3 });
+      const split = (t: Node) => g.transpose(g.reshape(t, [B, L, heads, dh]), [0, 2, 1, 3]);
+      const h = g.layerNorm(x, p("ln1.weight", [E]), p("ln1.bias", [E]));
+      const att = g.scaledDotProductAttention(split(g.linear(h, p("q.weight", [E, E]))), split(g.linear(h, p("k.weight", [E, E]))), split(g.linear(h, p("v.weight", [E, E]))), { causal: true });
+      const x2 = g.add(x, g.linear(g.reshape(g.transpose(att, [0, 2, 1, 3]), [B, L, E]), p("proj.weight", [E, E])));
+      const m = g.linear(g.gelu(g.linear(g.layerNorm(x2, p("ln2.weight", [E])), p("fc1.weight", [2 * E, E]), p("fc1.bias", [2 * E]))), p("fc2.weight", [E, 2 * E]));
+      const s = g.lstmCell(g.reshape(g.add(x2, m), [B * L, E]), g.constant(0, [B * L, 3]), g.constant(0, [B * L, 3]), p("cell.weight_ih", [12, E]), p("cell.weight_hh", [12, 3]));
+      const out = g.concat([g.reshape(g.add(x2, m), [B * L, E]), s.h, g.silu(s.c)], -1);
+      g.output("out", out);
+      return g.mse(g.slice(out, -1, 0, E), g.reshape(y, [B * L, E]));
+    } });
+    const c64 = await compileAndLoad(def("float64"), "seq-block64");
+    const c32 = await compileAndLoad(def("float32"), "seq-block32");
+    const [m64, m32] = [c64.mod.createModel({ seed: 1 }), c32.mod.createModel({ seed: 1 })];
+    for (const k of Object.keys(m64.params)) m32.params[k]!.set(m64.params[k]!);
+    const rand = rng(21);
+    const x = fill(B * L * E, rand);
+    const y = fill(B * L * E, rand);
+    const [o64, o32] = [m64.forward({ x, y }).out!, m32.forward({ x: Float32Array.from(x), y: Float32Array.from(y) }).out!];
+    expect(scaledErr(o32, o64)).toBeLessThan(1e-5);
+    m64.lossAndGrad({ x, y });
+    m32.lossAndGrad({ x: Float32Array.from(x), y: Float32Array.from(y) });
+    for (const k of Object.keys(m64.grads)) expect(scaledErr(m32.grads[k]!, m64.grads[k]!), k).toBeLessThan(1e-4);
+    // attention's backward kernels are named after the derivation (att_P, att_dP, att_rowsum, att_dS, att_dq, att_dk)
+    const text = readFileSync(c32.file, "utf8");
+    for (const name of ["att_P", "att_dP", "att_rowsum", "att_dS", "att_dq", "att_dk"]) expect(text, name).toMatch(new RegExp(`// ${name} = `));
+    expect(text).toMatch(/\/\/ att_dS = att_P ⊙ \(att_dP − att_rowsum\)/);
+    expect(text).toContain("(the loop bound is the mask)");
   });
 });
