@@ -35,6 +35,12 @@ export interface Core {
    * target is a buffer declared with `g.buffer` and is assigned at most once (FG113). Returns `value`.
    */
   assign(buffer: Node, value: TensorLike): Node;
+  /**
+   * Internal (for ops whose derivation has names, not part of the model-file contract): name the
+   * part `n` plays, such as attention's `P`, `dP` or `dS`, so that its generated buffer is
+   * `<variable>_<role>` and reads like the derivation. The first role given to a node stays. Returns `n`.
+   */
+  role(n: Node, role: string): Node;
 }
 
 // An interface (not a type alias) so that op files may mention Builder while the registry is typed.
@@ -130,6 +136,10 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
         throw fail(`buffer "${name}" is ${target.dtype} ${fmtShape(target.shape)} but the value is ${v.dtype} ${fmtShape(v.shape)}: they must be equal (no broadcasting)`, "FG148");
       declared.updates.set(name, v);
       return v;
+    },
+    role: (n, role) => {
+      if (!ctx.roles.has(n) && !ctx.names.has(n) && n.inputs.length) ctx.roles.set(n, role);
+      return n;
     },
   };
   const b = core as Builder;

@@ -48,6 +48,8 @@ export class Ctx {
   readonly results = new Map<Node, Site>();
   /** For gradient nodes: the forward node they differentiate (for comments and names). */
   readonly gradOf = new Map<Node, Node>();
+  /** The part a node plays in its op's derivation (attention's `P`, `dP`, `dS`): its buffer is named `<variable>_<role>`. */
+  readonly roles = new Map<Node, string>();
   /** The call site new nodes are attributed to when the caller gives none. */
   site: Site | undefined;
 
@@ -165,6 +167,8 @@ export function mapGraph(g: Graph, rewrite: (n: Node, inputs: Node[]) => Node): 
       if (nm) g.ctx.name(out, nm);
       const go = g.ctx.gradOf.get(n);
       if (go && !g.ctx.gradOf.has(out)) g.ctx.gradOf.set(out, go);
+      const role = g.ctx.roles.get(n);
+      if (role && !g.ctx.roles.has(out) && out.inputs.length) g.ctx.roles.set(out, role);
     }
     memo.set(n, out);
   }

@@ -21,6 +21,8 @@ export function specialise(ctx: Ctx, roots: readonly Node[], mode: Mode): Node[]
       if (name) ctx.name(out, name);
       const of = ctx.gradOf.get(n);
       if (of && !ctx.gradOf.has(out)) ctx.gradOf.set(out, of);
+      const role = ctx.roles.get(n);
+      if (role && !ctx.roles.has(out)) ctx.roles.set(out, role);
     }
     memo.set(n, out);
   }

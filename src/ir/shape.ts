@@ -68,6 +68,12 @@ export const ERROR_CODES = {
   FG193: "batchNorm: momentum is not in [0, 1], or eps is not a finite number > 0",
   FG194: "batchNorm: one value per channel, so training mode has no batch variance",
   FG195: "dropout: p is not a probability in [0, 1)",
+  // sequence ops (issue 13)
+  FG220: "scaledDotProductAttention: q, k and v do not line up (head sizes, key and value lengths, batch axes), or a bad option",
+  FG221: "layerNorm: dims out of range, weight or bias not shaped like the normalised axes, or a bad eps",
+  FG222: "concat or stack: no operands, or operands whose ranks or sizes differ off the axis (stack: anywhere)",
+  FG223: "gelu: approximate is not \"none\" or \"tanh\"",
+  FG224: "lstmCell or gruCell: x, h, c, the weights or the biases do not fit 4H (LSTM) or 3H (GRU) and the input size",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -67,6 +67,8 @@ export function allocate(g: Graph, f: Fusion, optimizerRoles: string[]): Storage
     if (nm) return nm;
     const s = ctx.sites.get(n);
     const owner = s && (resultName.get(`${s.line}:${s.col}`) ?? lineName.get(s.line));
+    const role = ctx.roles.get(n);
+    if (role) return owner ? `${owner}_${role}` : `${role}${s ? s.line : ""}`;
     const grad = ctx.gradOf.get(n);
     if (grad && grad !== n) return `d${preferred(grad)}`;
     // a gradient read only through a reshape or broadcast is named after that view's forward value

@@ -58,6 +58,18 @@ import { batchNorm } from "./batchNorm.js";
 import { dropoutMask } from "./dropoutMask.js";
 import { dropout } from "./dropout.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
+import { erf } from "./erf.js";
+import { gelu } from "./gelu.js";
+import { silu } from "./silu.js";
+import { concat } from "./concat.js";
+import { stack } from "./stack.js";
+import { layerNormalize } from "./layerNormalize.js";
+import { layerNormalizeGrad } from "./layerNormalizeGrad.js";
+import { layerNorm } from "./layerNorm.js";
+import { attentionProbs } from "./attentionProbs.js";
+import { scaledDotProductAttention } from "./scaledDotProductAttention.js";
+import { lstmCell } from "./lstmCell.js";
+import { gruCell } from "./gruCell.js";
 
 export const registry = {
   // sources
@@ -80,6 +92,8 @@ export const registry = {
   conv1d, conv2d, maxPool2d, avgPool2d,
   // state and modes: batch norm (running statistics) and dropout (the model's generator)
   batchNorm, bnNormalize, bnNormalizeGrad, dropout, dropoutMask,
+  // sequence models (issue 13): activations, joining, layer norm, attention, recurrent cells
+  erf, gelu, silu, concat, stack, layerNormalize, layerNormalizeGrad, layerNorm, attentionProbs, scaledDotProductAttention, lstmCell, gruCell,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;

@@ -1,5 +1,5 @@
 /** slice(x, axis, start, end): elements start..end−1 along one axis (NumPy's x[..., start:end]); a view. */
-import { FlatgradError, fmtShape, fmtValue, normAxes } from "../ir/shape.js";
+import { FlatgradError, fmtShape, fmtValue, normAxis } from "../ir/shape.js";
 import { sameDtype } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -10,8 +10,8 @@ export const slice: Primitive<(b: Builder, x: TensorLike, axis: number, start: n
   doc: "elements start..end−1 along one axis (negative indices count from the end, as in NumPy)",
   call: (b, x, axis, start, end) => {
     const xn = b.lift(x, "slice", "x");
-    const [a] = normAxes("slice", axis, xn.shape);
-    const n = xn.shape[a!]!;
+    const a = normAxis("slice", axis, xn.shape.length, xn.shape);
+    const n = xn.shape[a]!;
     const norm = (v: unknown, what: string) => {
       if (typeof v !== "number" || !Number.isInteger(v)) throw new FlatgradError(`slice: x is ${fmtShape(xn.shape)} but ${what} ${fmtValue(v)} is not an integer`, undefined, "FG154");
       return Math.min(n, Math.max(0, v < 0 ? v + n : v));
@@ -19,7 +19,7 @@ export const slice: Primitive<(b: Builder, x: TensorLike, axis: number, start: n
     const s = norm(start, "start");
     const e = norm(end ?? n, "end");
     if (e <= s) throw new FlatgradError(`slice: x is ${fmtShape(xn.shape)} but ${start}:${end ?? n} along axis ${a} selects nothing (tensors have no empty axes)`, undefined, "FG154");
-    return b.apply("slice", [xn], { axis: a!, start: s, end: e });
+    return b.apply("slice", [xn], { axis: a, start: s, end: e });
   },
   dtype: sameDtype("slice", ["x"]),
   shape: ([s], { axis, start, end }) => {

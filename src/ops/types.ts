@@ -103,7 +103,8 @@ export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b
 }
 
 /** A composite: built from other ops by the builder (the differentiator never sees it). */
-export interface Composite<C extends (b: Builder, ...args: never[]) => Node = (b: Builder, ...args: never[]) => Node> {
+/** A composite returns a tensor, or named tensors (`lstmCell` → `{ h, c }`). */
+export interface Composite<C extends (b: Builder, ...args: never[]) => Node | Readonly<Record<string, Node>> = (b: Builder, ...args: never[]) => Node | Readonly<Record<string, Node>>> {
   kind: "composite";
   doc: string;
   call: C;

@@ -121,6 +121,15 @@ const CASES: Case[] = [
   { name: "conv-padding", line: 7, code: "FG184", message: 'conv2d: x is [1,2,8,8], W is [2,2,3,3] but padding -1 is not a non-negative integer or 2 of them or "same"' },
   { name: "conv-same-stride", line: 7, code: "FG184", message: 'conv2d: x is [1,2,8,8], W is [2,2,3,3] but padding "same" needs stride 1, got stride [2,2]' },
   { name: "pool-padding", line: 6, code: "FG185", message: "maxPool2d: x is [1,2,8,8] but padding 2 is more than half the kernel [3,3] (at most 1 on axis 2)" },
+  // sequence ops (issue 13)
+  { name: "attention-head", line: 8, code: "FG220", message: "scaledDotProductAttention: q is [2,4,8], k is [2,4,6] but v is [2,4,8]: the head sizes of q and k differ (8 and 6)" },
+  { name: "attention-length", line: 8, code: "FG220", message: "scaledDotProductAttention: q is [2,4,8], k is [2,5,8] but v is [2,4,8]: the key and value lengths differ (5 and 4)" },
+  { name: "layernorm-weight", line: 7, code: "FG221", message: "layerNorm: x is [4,6] but weight is [4]: it must be [6], the last axis of x; here x is x [4,6] (declared line 5), weight is ln.weight [4] (declared line 6)" },
+  { name: "concat-shape", line: 7, code: "FG222", message: "concat: xs are [2,3], [3,3]: sizes 2 and 3 differ at axis 0, off the axis 1 they are joined along" },
+  { name: "stack-shape", line: 7, code: "FG222", message: "stack: xs are [2,3], [3,2]: stacked tensors must all have the same shape" },
+  { name: "gelu-approximate", line: 6, code: "FG223", message: 'gelu: x is [4,6] but approximate is "erf": it must be "none" (the erf form) or "tanh"' },
+  { name: "lstm-weights", line: 10, code: "FG224", message: "lstmCell: x is [2,3], h is [2,4], c is [2,4], Wih is [12,3], Whh is [16,4]: Wih must be [16, 3] (4H = 16 rows for the gates, the input size 3 columns)" },
+  { name: "gru-weights", line: 9, code: "FG224", message: "gruCell: x is [2,3], h is [2,4], Wih is [12,3], Whh is [12,3]: Whh must be [12, 4] (3H = 12 rows for the gates, the hidden size 4 columns)" },
   { name: "param-init", line: 6, code: "FG164", message: 'param "W": unknown init "glorot" (known: zeros, ones, xavier, he, normal, uniform)' },
   // the loss and the model's interface
   { name: "loss-nonscalar", line: 8, code: "FG121", message: "loss: the loss must be a scalar (shape []), but it is [8]" },

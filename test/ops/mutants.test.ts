@@ -11,11 +11,14 @@ import { registry } from "../../src/ops/index.js";
 import type { Primitive, VjpArgs } from "../../src/ops/types.js";
 import type { KernelWriter } from "../../src/lower/view.js";
 import { cases } from "../support/ops.cases.js";
-import { gradientCheck } from "../support/gradcheck.js";
+import { compileCase, fillParams, gradientCheck } from "../support/gradcheck.js";
+import { maxRelErr, rng } from "../support/helpers.js";
 
 type Vjp = Primitive["vjp"];
 interface Mutant {
   name: string;
+  /** "value": a planted bug in a composite's forward (gradients stay consistent), caught by the cases' plain-loop references. */
+  check?: "value";
   /** The ops whose cases the check runs (the mutated op, or the ops that exercise it). */
   ops: (keyof typeof cases)[];
   apply(): () => void;
@@ -61,6 +64,32 @@ function bnParts(b: Builder, x: Node, eps: number, unbiased = false) {
   const v = mean(b.square(c));
   const s = b.div(1, b.sqrt(b.add(unbiased ? b.mul(v, m / (m - 1)) : v, eps)));
   return { mean, s, xhat: b.mul(c, s) };
+}
+
+/** Replace a composite's forward (a planted bug in its equations): the value check must notice. */
+const swapGate = (name: string, op: "lstmCell" | "gruCell", call: (b: Builder, args: (Node | undefined)[]) => unknown): Mutant => ({
+  name,
+  ops: [op],
+  check: "value",
+  apply: () => {
+    const def = registry[op] as unknown as { call: (b: Builder, ...args: unknown[]) => unknown };
+    const orig = def.call;
+    def.call = (b, ...args) => call(b, args.map((a) => (a === undefined ? undefined : b.lift(a as Node))));
+    return () => {
+      def.call = orig;
+    };
+  },
+});
+
+/** The forward values of a case against its plain-loop reference (the op table's check): the failures. */
+async function valueCheck(op: string, c: (typeof cases)[keyof typeof cases][number], ci: number): Promise<string[]> {
+  const { mod } = await compileCase(op, c, ci);
+  const m = mod.createModel();
+  fillParams(m, c, rng(ci + 7));
+  const got = m.forward({}).out!;
+  const want = c.ref!(c.shapes.map((_, i) => Float64Array.from(m.params[`p${i}`]!)), {});
+  const e = maxRelErr(got, want, 1e-300);
+  return e < 1e-12 ? [] : [`forward differs from the reference by ${e.toExponential(2)}`];
 }
 
 const mutants: Mutant[] = [
@@ -159,6 +188,49 @@ const mutants: Mutant[] = [
     const { mean, s, xhat } = bnParts(b, x!, attrs.eps as number, true);
     return [b.mul(s, b.sub(b.sub(dy, mean(dy)), b.mul(xhat, mean(b.mul(dy, xhat)))))];
   }, ["bnNormalize", "batchNorm"]),
+  // sequence ops (issue 13): attention's softmax term, layer norm's mean and variance terms, swapped gates
+  replace("attention: dS = P ⊙ dP (dropped the softmax term − rowsum(dP ⊙ P))", "attentionProbs", ({ inputs: [q, k], out: P, dy, attrs }, b) => {
+    const dS = b.mul(P, dy);
+    const s = attrs.scale as number;
+    return [b.mul(b.matmul(dS, k!), s), b.mul(b.matmul(b.transpose(dS, dS.shape.map((_, i) => (i < dS.shape.length - 2 ? i : 2 * dS.shape.length - 3 - i))), q!), s)];
+  }, ["attentionProbs", "scaledDotProductAttention"]),
+  replace("attention: dq without the scale", "attentionProbs", ({ inputs: [q, k], out: P, dy, attrs }, b) => {
+    const dS = b.mul(P, b.sub(dy, b.sum(b.mul(dy, P), -1, true)));
+    return [b.matmul(dS, k!), b.mul(b.matmul(b.transpose(dS, dS.shape.map((_, i) => (i < dS.shape.length - 2 ? i : 2 * dS.shape.length - 3 - i))), q!), attrs.scale as number)];
+  }, ["attentionProbs"]),
+  replace("layerNorm: dropped the mean term − mean(dy)", "layerNormalize", ({ inputs: [x], out: xh, dy, attrs }, b) => {
+    const axes = x!.shape.map((_, i) => i).slice(x!.shape.length - (attrs.dims as number));
+    const r = b.pow(b.add(b.mean(b.square(b.sub(x!, b.mean(x!, axes, true))), axes, true), attrs.eps as number), -0.5);
+    return [b.mul(r, b.sub(dy, b.mul(xh, b.mean(b.mul(dy, xh), axes, true))))];
+  }, ["layerNormalize", "layerNorm"]),
+  replace("layerNorm: dropped the variance term − x̂·mean(dy ⊙ x̂)", "layerNormalize", ({ inputs: [x], dy, attrs }, b) => {
+    const axes = x!.shape.map((_, i) => i).slice(x!.shape.length - (attrs.dims as number));
+    const r = b.pow(b.add(b.mean(b.square(b.sub(x!, b.mean(x!, axes, true))), axes, true), attrs.eps as number), -0.5);
+    return [b.mul(r, b.sub(dy, b.mean(dy, axes, true)))];
+  }, ["layerNormalize", "layerNorm"]),
+  flip("layerNormalizeGrad", 0), drop("layerNormalizeGrad", 1), flip("erf", 0), flip("concat", 1),
+  replace("concat: operands' gradients in the wrong order", "concat", ({ inputs, dy, attrs }, b) => {
+    let at = 0;
+    return [...inputs].reverse().map((x) => b.slice(dy, attrs.axis as number, at, (at += x.shape[attrs.axis as number]!))).reverse();
+  }, ["concat"]),
+  swapGate("lstmCell: gates i and f swapped", "lstmCell", (b, [x, h, c, Wih, Whh, bih, bhh]) => {
+    const H = h!.shape[1]!;
+    const z = b.add(b.linear(x!, Wih!, bih), b.linear(h!, Whh!, bhh));
+    const [ig, fg, gg, og] = [1, 0, 2, 3].map((k) => b.slice(z, -1, k * H, (k + 1) * H)) as [Node, Node, Node, Node];
+    const c2 = b.add(b.mul(b.sigmoid(fg), c!), b.mul(b.sigmoid(ig), b.tanh(gg)));
+    return { h: b.mul(b.sigmoid(og), b.tanh(c2)), c: c2 };
+  }),
+  swapGate("gruCell: b_hn outside r ⊙ (…)", "gruCell", (b, [x, h, Wih, Whh, bih, bhh]) => {
+    const H = h!.shape[1]!;
+    const gate = (t: Node, k: number) => b.slice(t, -1, k * H, (k + 1) * H);
+    const gi = b.linear(x!, Wih!, bih);
+    const gh = b.linear(h!, Whh!);
+    const gb = bhh ? b.add(gh, bhh) : gh;
+    const r = b.sigmoid(b.add(gate(gi, 0), gate(gb, 0)));
+    const z = b.sigmoid(b.add(gate(gi, 1), gate(gb, 1)));
+    const n = b.tanh(b.add(b.add(gate(gi, 2), b.mul(r, gate(gh, 2))), bhh ? gate(bhh, 2) : 0));
+    return b.add(b.mul(b.sub(1, z), n), b.mul(z, h!));
+  }),
   // missing fan-in sum
   {
     name: "autodiff: only the first contribution of a node read twice (missing fan-in sum)",
@@ -191,7 +263,7 @@ describe("mutation harness", () => {
       const caught: string[] = [];
       for (const op of mutant.ops) {
         for (const [ci, c] of cases[op].entries()) {
-          const failures = await gradientCheck(op, c, ci, 1);
+          const failures = mutant.check === "value" ? await valueCheck(op, c, ci) : await gradientCheck(op, c, ci, 1);
           if (failures.length) {
             caught.push(`${op} #${ci}: ${failures[0]}`);
             break;

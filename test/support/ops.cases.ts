@@ -7,6 +7,7 @@ import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import type { OpName } from "../../src/ops/index.js";
 import { conv2dRef, pool2dRef } from "./convRef.js";
+import { seqCases } from "./seq.cases.js";
 
 export type Domain = "any" | "positive" | "unit" | "prob";
 export interface OpCase {
@@ -499,4 +500,6 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[2, 5, 5]], build: (g, [x]) => g.avgPool2d(x!, 3, { stride: 2, padding: 1 }), shape: [2, 3, 3], ref: ([x]) => pool2dRef("avg", x!, [2, 5, 5], [3, 3], [2, 2], [1, 1]).y },
     { shapes: [[1, 1, 5, 7]], build: (g, [x]) => g.avgPool2d(x!, [2, 3], { stride: [1, 2], padding: [1, 1], countIncludePad: false }), shape: [1, 1, 6, 4], ref: ([x]) => pool2dRef("avg", x!, [1, 1, 5, 7], [2, 3], [1, 2], [1, 1], false).y },
   ],
+  // sequence ops (issue 13)
+  ...seqCases,
 };

@@ -97,6 +97,10 @@ export function randomGraph(g: Builder, r: Rand, n: number, options: RandomGraph
     (x) => g.pow(g.add(g.sigmoid(x), 0.5), 1.5),
     (x) => g.mul(x, 0.5),
     (x) => g.sub(1, x),
+    (x) => g.gelu(x),
+    (x) => g.gelu(x, "tanh"),
+    (x) => g.silu(x),
+    (x) => g.erf(x),
   ];
   const binary: ((a: Node, b: Node) => Node)[] = [
     (a, b) => g.add(a, b),
@@ -187,7 +191,8 @@ export function randomGraph(g: Builder, r: Rand, n: number, options: RandomGraph
     } else if (kind < 0.97 && x.shape.length > 0) {
       const axis = int(r, -x.shape.length, x.shape.length - 1);
       y = r() < 0.5 ? g.softmax(x, axis) : g.logSoftmax(x, axis);
-    } else if (size(x.shape) >= 2) y = convOrPool(g, r, x, newParam);
+    } else if (kind < 0.985 && size(x.shape) >= 2) y = convOrPool(g, r, x, newParam);
+    else if (x.shape.length > 0) y = sequenceOp(g, r, x, newParam);
     else y = pick(r, unary)(x);
     nodes.push(y);
   }
@@ -196,4 +201,37 @@ export function randomGraph(g: Builder, r: Rand, n: number, options: RandomGraph
   // a weighted sum of the last few nodes, so that their gradients are all different
   const terms = [nodes[0]!, ...nodes.slice(-3)].map((m, i) => g.sum(g.mul(m, g.constant(Array.from({ length: size(m.shape) }, (_, k) => Math.sin(k + i + 1)), m.shape.length ? [...m.shape] : []))));
   return terms.reduce((a, b) => g.add(a, b));
+}
+
+/**
+ * One of the sequence ops of issue 13 applied to x (rank ≥ 1), with new params where it needs
+ * operands: layer norm (eps 0.1, so that nearly constant rows stay well conditioned for the
+ * difference quotients), concat and stack, attention with or without the causal mask, LSTM and
+ * GRU cells (x as the input [N, I]).
+ */
+function sequenceOp(g: Builder, r: Rand, x: Node, newParam: (shape: number[]) => Node): Node {
+  const s = x.shape;
+  const which = r();
+  if (which < 0.25) {
+    const dims = int(r, 1, s.length);
+    const tail = s.slice(s.length - dims);
+    return g.layerNorm(x, r() < 0.5 ? newParam(tail) : undefined, r() < 0.5 ? newParam(tail) : undefined, { dims, eps: 0.1 });
+  }
+  if (which < 0.45) {
+    const axis = int(r, -s.length, s.length - 1);
+    const other = newParam(s.map((d, i) => (i === (axis + s.length) % s.length ? int(r, 1, 3) : d)));
+    return r() < 0.5 ? g.concat([x, other], axis) : g.stack([x, newParam([...s]), x], int(r, -s.length - 1, s.length));
+  }
+  if (which < 0.75 && s.length >= 2) {
+    const lead = s.slice(0, -2);
+    const [Lk, dv] = [int(r, 1, 4), int(r, 1, 3)];
+    const k = newParam([...lead, Lk, s[s.length - 1]!]);
+    return g.scaledDotProductAttention(x, k, newParam([...(r() < 0.5 ? lead : []), Lk, dv]), { causal: r() < 0.5 });
+  }
+  const x2 = s.length === 2 ? x : g.reshape(x, [1, s.reduce((a, d) => a * d, 1)]);
+  const [N, I] = x2.shape as [number, number];
+  const H = int(r, 1, 3);
+  const bias = (n: number) => (r() < 0.5 ? newParam([n]) : undefined);
+  if (r() < 0.5) return g.lstmCell(x2, newParam([N, H]), newParam([N, H]), newParam([4 * H, I]), newParam([4 * H, H]), bias(4 * H), bias(4 * H))[r() < 0.5 ? "h" : "c"];
+  return g.gruCell(x2, newParam([N, H]), newParam([3 * H, I]), newParam([3 * H, H]), bias(3 * H), bias(3 * H));
 }

@@ -1,0 +1,96 @@
+/**
+ * attentionProbs(q, k, { causal, scale }): P = softmax(q·kᵀ·scale (+ causal mask)) along the keys,
+ * one kernel per row of queries: scores, their maximum, the exponentials and the normalisation.
+ * With `causal`, query i reads keys j ≤ i only (top-left aligned, as PyTorch's tril): the loop
+ * bound stops at i, no −∞ matrix exists, and the masked probabilities are stored as the zeros
+ * they are. scaledDotProductAttention is P·v.
+ */
+import { FlatgradError, fmtShape, size } from "../ir/shape.js";
+import { at, read } from "../lower/view.js";
+import { sameDtype } from "./family.js";
+import type { Builder, Node, Primitive, TensorLike } from "./types.js";
+
+export type AttentionAttrs = { causal: boolean; scale: number };
+
+export const attentionProbs: Primitive<(b: Builder, q: TensorLike, k: TensorLike, attrs: AttentionAttrs) => Node, AttentionAttrs> = {
+  kind: "primitive",
+  doc: "softmax(q·kᵀ·scale) along the keys, query i reading keys j ≤ i only when causal (q [..., Lq, d], k [..., Lk, d], the same batch axes)",
+  call: (b, q, k, { causal, scale }) => b.apply("attentionProbs", [b.lift(q, "attentionProbs", "q"), b.lift(k, "attentionProbs", "k")], { causal, scale }),
+  dtype: sameDtype("attentionProbs", ["q", "k"]),
+  shape: ([q, k]) => {
+    const r = q!.length;
+    if (r < 2 || k!.length !== r || q![r - 1] !== k![r - 1] || q!.slice(0, -2).some((d, i) => d !== k![i]))
+      throw new FlatgradError(`attentionProbs: q is ${fmtShape(q!)} but k is ${fmtShape(k!)}: they must be [..., Lq, d] and [..., Lk, d] with the same batch axes`, undefined, "FG220");
+    return [...q!.slice(0, -1), k![r - 2]!];
+  },
+  eval: ([q, k], [qs, ks], { causal, scale }, out) => {
+    const [Lq, d] = qs!.slice(-2) as [number, number];
+    const Lk = ks![ks!.length - 2]!;
+    const res = new Float64Array(size(out));
+    for (let t = 0; t < size(qs!.slice(0, -2)); t++)
+      for (let i = 0; i < Lq; i++) {
+        const row = (t * Lq + i) * Lk;
+        const end = causal ? Math.min(i + 1, Lk) : Lk;
+        let m = -Infinity;
+        for (let j = 0; j < end; j++) {
+          let s = 0;
+          for (let p = 0; p < d; p++) s += q![(t * Lq + i) * d + p]! * k![(t * Lk + j) * d + p]!;
+          res[row + j] = s * scale;
+          m = Math.max(m, s * scale);
+        }
+        let sum = 0;
+        for (let j = 0; j < end; j++) sum += res[row + j] = Math.exp(res[row + j]! - m);
+        for (let j = 0; j < end; j++) res[row + j]! /= sum;
+      }
+    return res;
+  },
+  // with S = q·kᵀ·scale and P = softmax(S): dS = P ⊙ (dP − rowsum(dP ⊙ P)) (the masked entries of P are
+  // 0, so theirs are too), dq = dS·k·scale, dk = dSᵀ·q·scale
+  vjp: ({ inputs: [q, k], out: P, dy: dP, attrs: { scale } }, b) => {
+    b.role(P, "P");
+    b.role(dP, "dP");
+    const dS = b.role(b.mul(P, b.sub(dP, b.role(b.sum(b.mul(dP, P), -1, true), "rowsum"))), "dS");
+    const r = dS.shape.length;
+    const dST = b.transpose(dS, dS.shape.map((_, i) => (i < r - 2 ? i : 2 * r - 3 - i)));
+    return [b.role(b.mul(b.matmul(dS, k!), scale), "dq"), b.role(b.mul(b.matmul(dST, q!), scale), "dk")];
+  },
+  math: ([q, k], { causal, scale }) => `softmax(S), S = ${q}·${k}ᵀ·${+scale.toPrecision(6)}${causal ? " (causal: keys j ≤ i only)" : ""}`,
+  lower: {
+    kind: "kernel",
+    emit: (w, out, [q, k], { causal, scale }) => {
+      const s = q!.shape;
+      const r = s.length;
+      const [Lq, d] = s.slice(-2) as [number, number];
+      const Lk = k!.shape[r - 2]!;
+      const lead = s.slice(0, -2).map((_, a) => w.local(`b${a}`));
+      const [i, j, p, m, acc, sum, end] = ["i", "j", "p", "m", "s", "sum", "end"].map((n) => w.local(n)) as [string, string, string, string, string, string, string];
+      const P = (jj: string) => at(out, [...lead, i, jj]);
+      const nest = (a: number): void =>
+        a < lead.length
+          ? w.loop(lead[a]!, s[a]!, () => nest(a + 1))
+          : w.loop(i, Lq, () => {
+              if (causal) {
+                w.line(`// causal: query ${i} reads keys 0..${i} only (the loop bound is the mask)`);
+                w.line(`const ${end} = ${Lq <= Lk ? `${i} + 1` : `${i} < ${Lk} ? ${i} + 1 : ${Lk}`};`);
+              }
+              const bound = causal ? end : String(Lk);
+              const keys = (body: () => void) => w.block(`for (let ${j} = 0; ${j} < ${bound}; ${j}++)`, body);
+              // S = q·kᵀ·scale, and its maximum
+              w.line(`let ${m} = -Infinity;`);
+              keys(() => {
+                w.line(`let ${acc} = 0;`);
+                w.loop(p, d, () => w.line(`${acc} += ${read(q!, [...lead, i, p])} * ${read(k!, [...lead, j, p])};`));
+                w.line(`${acc} *= ${scale};`);
+                w.line(`${P(j)} = ${acc};`);
+                w.line(`if (${acc} > ${m}) ${m} = ${acc};`);
+              });
+              // P = exp(S − max) / Σ exp(S − max)
+              w.line(`let ${sum} = 0;`);
+              keys(() => w.line(`${sum} += ${P(j)} = Math.exp(${P(j)}! - ${m});`));
+              keys(() => w.line(`${P(j)} /= ${sum};`));
+              if (causal) w.block(`for (let ${j} = ${end}; ${j} < ${Lk}; ${j}++)`, () => w.line(`${P(j)} = 0;`));
+            });
+      nest(0);
+    },
+  },
+};
