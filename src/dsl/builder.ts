@@ -6,6 +6,8 @@ import { intOperandError } from "../ops/family.js";
 import { callSite } from "./callsite.js";
 import { checkName } from "../ir/names.js";
 import type { BuilderCall } from "../lint/types.js";
+import { customGrad, grad, type GradCall, type GradOptions } from "./grad.js";
+import type { CustomRule } from "../ops/customVjp.js";
 
 type Method<C> = C extends (b: Builder, ...args: infer P) => infer R ? (...args: P) => R : never;
 /** The builder methods, derived from the op registry: `g.add`, `g.linear`, ... */
@@ -35,6 +37,18 @@ export interface Core {
    * target is a buffer declared with `g.buffer` and is assigned at most once (FG113). Returns `value`.
    */
   assign(buffer: Node, value: TensorLike): Node;
+  /**
+   * ∂y/∂x for each x in `xs` (params, inputs or intermediate tensors), y a scalar: tensors that are
+   * themselves differentiable (`torch.autograd.grad(y, xs, create_graph=True)`), in the order of `xs`.
+   * An x that y does not depend on is an error (FG202) unless `{ allowUnused: true }` (then zeros).
+   */
+  grad(y: Node, xs: readonly Node[], options?: GradOptions): Node[];
+  /**
+   * A function of tensors whose value is `fn(g, ...inputs)` and whose derivative is the user's
+   * `rule(g, inputs, output, dOutput)` → one gradient per input (shaped like it, or null), built as
+   * IR (`jax.custom_vjp`). The generated backward runs the rule; `flatgrad verify` checks it.
+   */
+  customGrad<I extends Node[]>(fn: (g: Builder, ...inputs: I) => Node, rule: (g: Builder, inputs: I, output: Node, dOutput: Node) => readonly (Node | null)[]): (...inputs: TensorLike[]) => Node;
 }
 
 // An interface (not a type alias) so that op files may mention Builder while the registry is typed.
@@ -53,6 +67,8 @@ export interface Declared {
   sites: Map<string, Site>;
   /** Every outermost builder call, in order (what the lints read). */
   calls?: BuilderCall[];
+  /** Every `g.grad` call (for the names of its tensors). */
+  gradCalls?: GradCall[];
 }
 
 /**
@@ -130,6 +146,11 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
         throw fail(`buffer "${name}" is ${target.dtype} ${fmtShape(target.shape)} but the value is ${v.dtype} ${fmtShape(v.shape)}: they must be equal (no broadcasting)`, "FG148");
       declared.updates.set(name, v);
       return v;
+    },
+    grad: (y, xs, options) => grad(ctx, b, declared?.gradCalls, declared && depth === 0 ? (callSite() ?? ctx.site) : ctx.site, y, xs, options),
+    customGrad: (fn, rule) => {
+      const here = () => (declared && depth === 0 ? (callSite() ?? ctx.site) : ctx.site);
+      return customGrad(ctx, b, makeBuilder(ctx), here(), fn, rule, here) as ReturnType<Core["customGrad"]>;
     },
   };
   const b = core as Builder;

@@ -43,6 +43,7 @@ import { argmaxMask } from "./argmaxMask.js";
 import { logSumExp } from "./logSumExp.js";
 import { input, param, constant, output } from "./sources.js";
 import { buffer } from "./buffer.js";
+import { customVjp } from "./customVjp.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 
 export const registry = {
@@ -60,6 +61,8 @@ export const registry = {
   sum, mean, max, argmaxMask, logSumExp,
   // softmax and losses
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
+  // g.customGrad: a forward with the user's derivative rule (issue 14)
+  customVjp,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;
