@@ -7,7 +7,7 @@ import { nodeRules } from "../ops/index.js";
 import type { Attrs } from "../ops/types.js";
 import { checkOptimizer } from "../optim/config.js";
 import { destructuredNames, nameNodesFromSource } from "./names.js";
-import { nameGradients } from "../dsl/grad.js";
+import { nameGradients, type GradCall } from "../dsl/grad.js";
 import { readFileSync } from "node:fs";
 
 function readIfExists(f: string): string | undefined {
@@ -31,6 +31,8 @@ export interface BuiltModel {
   /** What the lints read: the outermost builder calls, declaration sites, configuration field positions. */
   calls: BuilderCall[];
   declaredAt: Map<string, Site>;
+  /** Every g.grad call (what `flatgrad verify` checks besides the param gradients). */
+  gradCalls: GradCall[];
   fieldSite: (path: string[]) => Site | undefined;
 }
 
@@ -144,6 +146,7 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     bufferInit: declared.bufferInit,
     calls: declared.calls!,
     declaredAt: declared.sites,
+    gradCalls: declared.gradCalls!,
     fieldSite: (path) => src()?.fieldSite(path, defined) ?? defined,
   };
 }
