@@ -42,7 +42,7 @@ export interface Core {
    * themselves differentiable (`torch.autograd.grad(y, xs, create_graph=True)`), in the order of `xs`.
    * An x that y does not depend on is an error (FG202) unless `{ allowUnused: true }` (then zeros).
    */
-  grad(y: Node, xs: readonly Node[], options?: GradOptions): Node[];
+  grad<const X extends readonly Node[]>(y: Node, xs: X, options?: GradOptions): { -readonly [K in keyof X]: Node };
   /**
    * A function of tensors whose value is `fn(g, ...inputs)` and whose derivative is the user's
    * `rule(g, inputs, output, dOutput)` → one gradient per input (shaped like it, or null), built as
@@ -147,7 +147,7 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
       declared.updates.set(name, v);
       return v;
     },
-    grad: (y, xs, options) => grad(ctx, b, declared?.gradCalls, declared && depth === 0 ? (callSite() ?? ctx.site) : ctx.site, y, xs, options),
+    grad: ((y: Node, xs: readonly Node[], options?: GradOptions) => grad(ctx, b, declared?.gradCalls, declared && depth === 0 ? (callSite() ?? ctx.site) : ctx.site, y, xs, options)) as Core["grad"],
     customGrad: (fn, rule) => {
       const here = () => (declared && depth === 0 ? (callSite() ?? ctx.site) : ctx.site);
       return customGrad(ctx, b, makeBuilder(ctx), here(), fn, rule, here) as ReturnType<Core["customGrad"]>;
