@@ -203,3 +203,24 @@ describe("g.customGrad", () => {
     expect(paramGradFailures(m, { t })).toEqual([]);
   });
 });
+
+describe("explain of a second-order model", () => {
+  it("sections the kernels by what they differentiate, with their lines and readable names", async () => {
+    const { explain } = await import("../../src/explain/explain.js");
+    const { ROOT } = await import("../support/helpers.js");
+    const path = await import("node:path");
+    const text = await explain(path.join(ROOT, "examples/models/pinn.model.ts"), ROOT);
+    const sections = text.split("\n\n");
+    const section = (title: string) => sections.find((s) => s.startsWith(title)) ?? "";
+    expect(section("forward\n")).toMatch(/u = .*examples\/models\/pinn\.model\.ts:19/);
+    expect(section("forward\n")).not.toMatch(/\bd\w+ = /);
+    // u'(t) and u''(t), computed in the forward because the loss uses them
+    expect(section("forward, g.grad: differentiating the forward (first derivatives)")).toMatch(/u_sub = 1 − u_tanh_2²/);
+    expect(section("forward, g.grad: differentiating first derivatives again (order 2)")).toMatch(/ddu_add = du·W1ᵀ/);
+    expect(text).toMatch(/dt_dt_u = .*examples\/models\/pinn\.model\.ts:24/);
+    // the param gradients (sums at the params, which are forward values) take parts from kernels that differentiate the derivatives again
+    expect(section("backward: differentiating the forward (first derivatives)")).toMatch(/dW1 = /);
+    expect(section("backward: differentiating first derivatives again (order 2)")).toMatch(/dresidual = .*pinn\.model\.ts:25/);
+    expect(section("backward: differentiating second derivatives again (order 3)")).toMatch(/\(\d+\) d+u_/);
+  });
+});
