@@ -16,6 +16,7 @@ import { emitModule } from "../emit/emit.js";
 import { buildModel } from "../front/build.js";
 import { loadModelFile } from "../front/load.js";
 import type { Site } from "../ir/shape.js";
+import type { Node } from "../ir/graph.js";
 import { lower } from "../lower/pipeline.js";
 import { stateRoles } from "../optim/update.js";
 import { runPipeline } from "../passes/pipeline.js";
@@ -59,7 +60,8 @@ export async function verifyModel(file: string, root: string, opts: VerifyOption
     if (built.graph.loss) for (const r of checkParamGradients(m, inputs, opts.samples, rand)) rows.push({ ...r, tensor: `dL/d${r.tensor}`, line: line(built.declaredAt.get(`param:${r.tensor}`)) });
     else notes.push("no loss: no param gradient to check");
     const names = built.graph.ctx.names;
-    const label = (n: { id: number; op: string }) => names.get(n as never) ?? `${n.op}#${n.id}`;
+    // an unnamed y (often g.sum(u)) is written as its op of its named operand
+    const label = (n: Node): string => names.get(n) ?? (n.inputs.length === 1 && names.has(n.inputs[0]!) ? `${n.op}(${names.get(n.inputs[0]!)})` : `${n.op}#${n.id}`);
     const values = { inputs, params: m.params, buffers: m.buffers };
     for (const r of checkGradCalls(built.gradCalls, (c, i) => `grad ${label(c.results[i]!)} = ∂${label(c.y)}/∂${label(c.xs[i]!)}`, values, opts.samples, rand)) rows.push({ ...r, line: line(r.site) });
     return { rows, notes };

@@ -14,7 +14,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { interpret } from "../../src/interp/interp.js";
 import { compileAndLoad, maxRelErr, rng, ROOT } from "../support/helpers.js";
-import { randomGraph } from "../support/randomGraph.js";
+import { randomGraph, type RandomGraphOptions } from "../support/randomGraph.js";
 
 const BASE = Number(process.env.FLATGRAD_SEED ?? 20261127);
 const RUNS = Number(process.env.FLATGRAD_RUNS ?? 200);
@@ -22,8 +22,8 @@ const sizeOf = (seed: number) => 2 + (seed % 39); // 2–40 op applications
 const fixtures = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "random.fixtures.json"), "utf8")) as { seed: number; size: number; why: string }[];
 
 /** Compile and compare one random graph; returns the failures (empty: it agrees). */
-async function check(seed: number, n: number): Promise<string[]> {
-  const { mod, graph } = await compileAndLoad({ dtype: "float64", optimizer: { type: "sgd", lr: 0.05 }, build: (g) => randomGraph(g, rng(seed), n) }, `random-${seed}`);
+async function check(seed: number, n: number, opts: RandomGraphOptions = {}): Promise<string[]> {
+  const { mod, graph } = await compileAndLoad({ dtype: "float64", optimizer: { type: "sgd", lr: 0.05 }, build: (g) => randomGraph(g, rng(seed), n, opts) }, `random-${seed}`);
   const rand = rng(seed ^ 0x5eed);
   const m = mod.createModel();
   for (const p of Object.values(m.params)) for (let i = 0; i < p.length; i++) p[i] = (rand() < 0.5 ? -1 : 1) * (0.1 + rand());
@@ -60,10 +60,10 @@ async function check(seed: number, n: number): Promise<string[]> {
 }
 
 /** The smallest size with the same seed that still fails. */
-async function shrink(seed: number, n: number): Promise<number> {
+async function shrink(seed: number, n: number, opts: RandomGraphOptions = {}): Promise<number> {
   for (let k = 1; k < n; k++) {
     try {
-      if ((await check(seed, k)).length) return k;
+      if ((await check(seed, k, opts)).length) return k;
     } catch {
       // a smaller graph that does not build is not a smaller failure
     }
@@ -71,11 +71,11 @@ async function shrink(seed: number, n: number): Promise<number> {
   return n;
 }
 
-async function expectAgrees(seed: number, n: number): Promise<void> {
-  const failures = await check(seed, n);
+async function expectAgrees(seed: number, n: number, opts: RandomGraphOptions = {}): Promise<void> {
+  const failures = await check(seed, n, opts);
   if (failures.length) {
-    const k = await shrink(seed, n);
-    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k} } to test/fixtures/random.fixtures.json`);
+    const k = await shrink(seed, n, opts);
+    expect.fail(`graph seed ${seed}, size ${n}${opts.grad ? " (with g.grad)" : ""}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k}${opts.grad ? " FLATGRAD_GRAD=1" : ""} — add { "seed": ${seed}, "size": ${k} } to test/fixtures/random.fixtures.json`);
   }
 }
 
@@ -83,10 +83,14 @@ describe("random graphs: regression fixtures", () => {
   for (const f of fixtures) it(`seed ${f.seed}, size ${f.size}: ${f.why}`, () => expectAgrees(f.seed, f.size));
 });
 
+// one graph in four with a g.grad inside the loss (second order); FLATGRAD_GRAD=1 makes it every graph
+const GRAD_EVERY = process.env.FLATGRAD_GRAD === "1" ? 1 : 4;
+
 describe(`random graphs (FLATGRAD_SEED=${BASE}, ${RUNS} runs)`, () => {
   const only = process.env.FLATGRAD_SIZE ? Number(process.env.FLATGRAD_SIZE) : undefined;
   for (let k = 0; k < RUNS; k++) {
     const seed = BASE + k;
-    it(`graph seed ${seed}`, () => expectAgrees(seed, only ?? sizeOf(seed)));
+    const grad = k % GRAD_EVERY === GRAD_EVERY - 1;
+    it(`graph seed ${seed}${grad ? " with g.grad in the loss" : ""}`, () => expectAgrees(seed, only ?? sizeOf(seed), { grad }));
   }
 });

@@ -25,8 +25,18 @@ function broadcastable(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+export interface RandomGraphOptions {
+  /**
+   * Put a g.grad inside the loss: ∂y/∂x for y a weighted sum of the last node and x a random
+   * earlier node (a param, an input or an intermediate), added to the loss as a weighted sum, so
+   * that the compiled backward differentiates a derivative (second order). The graph's ops are
+   * the same as without it (the choice is drawn after them).
+   */
+  grad?: boolean;
+}
+
 /** Build a random graph of about `n` op applications into `g`; returns the loss. */
-export function randomGraph(g: Builder, r: Rand, n: number): Node {
+export function randomGraph(g: Builder, r: Rand, n: number, opts: RandomGraphOptions = {}): Node {
   const nodes: Node[] = [];
   let pc = 0;
   const newParam = (shape: number[]) => {
@@ -108,6 +118,12 @@ export function randomGraph(g: Builder, r: Rand, n: number): Node {
   const last = nodes[nodes.length - 1]!;
   g.output("out", last);
   // a weighted sum of the last few nodes, so that their gradients are all different
-  const terms = [nodes[0]!, ...nodes.slice(-3)].map((m, i) => g.sum(g.mul(m, g.constant(Array.from({ length: size(m.shape) }, (_, k) => Math.sin(k + i + 1)), m.shape.length ? [...m.shape] : []))));
+  const weighted = (m: Node, i: number) => g.sum(g.mul(m, g.constant(Array.from({ length: size(m.shape) }, (_, k) => Math.sin(k + i + 1)), m.shape.length ? [...m.shape] : [])));
+  const terms = [nodes[0]!, ...nodes.slice(-3)].map(weighted);
+  if (opts.grad) {
+    const x = pick(r, nodes.slice(0, -1).length ? nodes.slice(0, -1) : nodes);
+    const [dx] = g.grad(weighted(last, 7), [x], { allowUnused: true });
+    terms.push(weighted(dx, 11));
+  }
   return terms.reduce((a, b) => g.add(a, b));
 }
