@@ -1,6 +1,6 @@
-// `npm run demo`: the demo is TypeScript; jiti (already flatgrad's dependency) runs it.
+// `npm run demo [-- <example>]`: the demo is TypeScript; jiti (already flatgrad's dependency) runs it.
 import { createJiti } from "jiti";
 
 const jiti = createJiti(import.meta.url);
 const { main } = await jiti.import("./demo.ts");
-process.exitCode = await main();
+process.exitCode = await main(process.argv.slice(2));

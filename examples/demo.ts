@@ -98,7 +98,17 @@ export function curves(results: { run: DemoRun; result: FitResult }[]): string {
   ]);
 }
 
-export async function main(): Promise<number> {
+export async function main(args: string[] = []): Promise<number> {
+  // `npm run demo -- <name>`: one of the second-order examples (examples/secondOrder.ts)
+  if (args.length) {
+    const { EXAMPLES } = await import("./secondOrder.js");
+    const run = EXAMPLES[args[0]!];
+    if (!run || args.length > 1) {
+      console.error(`usage: npm run demo [-- <${Object.keys(EXAMPLES).join(" | ")}>]`);
+      return 2;
+    }
+    return run();
+  }
   const tty = process.stdout.isTTY === true;
   const results: { run: DemoRun; result: FitResult }[] = [];
   let ok = true;

@@ -7,7 +7,7 @@
  * both call it.
  */
 import { makeBuilder, type Builder } from "../dsl/builder.js";
-import { topo, type Ctx, type Node } from "../ir/graph.js";
+import { orderOf, topo, type Ctx, type Node } from "../ir/graph.js";
 import { FlatgradError, fmtShape, sameShape } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
 
@@ -26,7 +26,15 @@ export const fanIn = {
  * root). A w the roots do not reach gets zeros. Only nodes on a path from some w to a root are
  * differentiated; integer nodes never are (no gradient flows into or out of them).
  */
-export function vjp(ctx: Ctx, roots: readonly Node[], cotangents: readonly Node[], wrt: readonly Node[]): Node[] {
+export interface VjpOptions {
+  /**
+   * Name the gradient `d` of the forward node `n` (default: `d<name of n>`); `g.grad` defers the
+   * names until the model file's variable names are known.
+   */
+  name?(n: Node, d: Node): void;
+}
+
+export function vjp(ctx: Ctx, roots: readonly Node[], cotangents: readonly Node[], wrt: readonly Node[], opts: VjpOptions = {}): Node[] {
   if (roots.length !== cotangents.length) throw new Error(`internal: vjp of ${roots.length} roots with ${cotangents.length} cotangents`);
   roots.forEach((r, i) => {
     const c = cotangents[i]!;
@@ -48,22 +56,35 @@ export function vjp(ctx: Ctx, roots: readonly Node[], cotangents: readonly Node[
   const add = (n: Node, v: Node) => contributions.set(n, [...(contributions.get(n) ?? []), v]);
   roots.forEach((r, i) => needs.has(r) && add(r, cotangents[i]!));
   const total = new Map<Node, Node>();
-  for (let i = order.length - 1; i >= 0; i--) {
-    const n = order[i]!;
-    const parts = contributions.get(n);
-    if (!needs.has(n) || !parts) continue;
-    const site = ctx.sites.get(n);
-    const d = ctx.at(site, () => fanIn.combine(b, parts));
-    const name = ctx.names.get(n);
-    if (name) ctx.name(d, `d${name}`);
-    if (!ctx.gradOf.has(d)) ctx.gradOf.set(d, n);
-    total.set(n, d);
-    if (n.inputs.length === 0) continue;
-    const vjps = ctx.at(site, () => primitive(n.op).vjp({ inputs: n.inputs, out: n, dy: d, attrs: n.attrs }, b));
-    n.inputs.forEach((c, k) => {
-      const v = vjps[k];
-      if (v && needs.has(c)) add(c, v);
-    });
+  const orders = new Map<Node, number>();
+  const outer = ctx.makingOrder;
+  try {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const n = order[i]!;
+      const parts = contributions.get(n);
+      if (!needs.has(n) || !parts) continue;
+      // what this node's derivative is made of is one order above the node (src/ir/graph.ts, Ctx.order)
+      ctx.makingOrder = orderOf(ctx, n, orders) + 1;
+      const site = ctx.sites.get(n);
+      const d = ctx.at(site, () => fanIn.combine(b, parts));
+      const name = ctx.names.get(n);
+      if (opts.name) opts.name(n, d);
+      else if (name) ctx.name(d, `d${name}`);
+      if (!ctx.gradOf.has(d)) ctx.gradOf.set(d, n);
+      total.set(n, d);
+      if (n.inputs.length === 0) continue;
+      const vjps = ctx.at(site, () => primitive(n.op).vjp({ inputs: n.inputs, out: n, dy: d, attrs: n.attrs }, b));
+      n.inputs.forEach((c, k) => {
+        const v = vjps[k];
+        if (!v || !needs.has(c)) return;
+        // differentiating a gradient again (second order): the part of dW1 that comes of dt_u is dW1_of_dt_u
+        const cName = ctx.names.get(c);
+        if (name && cName && ctx.makingOrder > 1 && !opts.name) ctx.name(v, `d${cName}_of_${name}`);
+        add(c, v);
+      });
+    }
+  } finally {
+    ctx.makingOrder = outer;
   }
   // a tensor the roots do not reach gets a zero gradient
   return wrt.map((w) => total.get(w) ?? ctx.at(ctx.sites.get(w), () => b.broadcastTo(0, [...w.shape])));

@@ -29,9 +29,17 @@ const USAGE = `usage:
                             (no register blocking, no WebAssembly SIMD); same numbers, slower
       --emit <ts|js>        ts (default): NAME.ts; js: NAME.js and its declarations NAME.d.ts
       --strict              warnings (FGWnnn, likely mistakes in a model) fail the build (exit 1)
+      --verify              after compiling, run verify on the same models (exit 1 on a failure)
   flatgrad explain <model file> [--format text|dot|mermaid]
       print the forward and the derived backward graph as numbered equations with shapes,
       and the rewrites applied; dot and mermaid draw them (backward edges dashed)
+
+  flatgrad verify [files or globs...] [--seed <n>] [--samples <n>]
+      compile each model in float64 and check every param gradient of the generated module, and every
+      g.grad inside the model, against central finite differences on seeded random inputs; prints a
+      table per model (tensor, largest relative error, pass/fail, model line); exit 1 on a failure
+      --seed <n>            the inputs' and params' seed (default 0)
+      --samples <n>         elements checked per tensor (default 32; 0: every element)
 
   flatgrad --version
 
@@ -67,6 +75,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return 0;
     }
     if (command === "compile") return await compileCommand(rest, io);
+    if (command === "verify") {
+      const { verifyCommand } = await import("./verify.js");
+      return await verifyCommand(rest, io, userCwd(io.env));
+    }
     if (command === "explain") {
       const { explainCommand } = await import("./explain.js");
       return await explainCommand(rest, io, userCwd(io.env));
@@ -100,6 +112,9 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
       readable: { type: "boolean" },
       emit: { type: "string" },
       strict: { type: "boolean" },
+      verify: { type: "boolean" },
+      seed: { type: "string" },
+      samples: { type: "string" },
     },
   });
   const emit = values.emit ?? "ts";
@@ -109,6 +124,8 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
   if (values.check && values["dry-run"]) throw new UsageError("--check and --dry-run do not go together");
   if (values.watch && (values.check || values["dry-run"])) throw new UsageError("--watch writes files: it does not go with --check or --dry-run");
   if (values.quiet && values.verbose) throw new UsageError("--quiet and --verbose do not go together");
+  if ((values.seed !== undefined || values.samples !== undefined) && !values.verify) throw new UsageError("--seed and --samples go with --verify");
+  if (values.verify && values.watch) throw new UsageError("--verify does not go with --watch");
   const cwd = userCwd(io.env);
   const root = findRoot(cwd);
   // a file named on the command line that does not exist: say where it was looked for
@@ -169,6 +186,15 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
     return mode === "check" && drift ? 1 : 0;
   };
 
+  if (values.verify) {
+    const { verifyFiles, verifyOptions } = await import("./verify.js");
+    const opts = verifyOptions(values);
+    if (typeof opts === "string") throw new UsageError(opts);
+    const code = await once();
+    if (code !== 0) return code;
+    const { resolveModels } = await import("../compile.js");
+    return verifyFiles(await resolveModels(models, root, outDir), root, io, opts);
+  }
   if (!values.watch) return once();
   return watch(root, outDir, once, io);
 }

@@ -6,6 +6,8 @@ import { intOperandError } from "../ops/family.js";
 import { callSite } from "./callsite.js";
 import { checkName } from "../ir/names.js";
 import type { BuilderCall } from "../lint/types.js";
+import { customGrad, grad, type GradCall, type GradOptions } from "./grad.js";
+import type { CustomRule } from "../ops/customVjp.js";
 
 type Method<C> = C extends (b: Builder, ...args: infer P) => infer R ? (...args: P) => R : never;
 /** The builder methods, derived from the op registry: `g.add`, `g.linear`, ... */
@@ -41,6 +43,18 @@ export interface Core {
    * `<variable>_<role>` and reads like the derivation. The first role given to a node stays. Returns `n`.
    */
   role(n: Node, role: string): Node;
+  /**
+   * ∂y/∂x for each x in `xs` (params, inputs or intermediate tensors), y a scalar: tensors that are
+   * themselves differentiable (`torch.autograd.grad(y, xs, create_graph=True)`), in the order of `xs`.
+   * An x that y does not depend on is an error (FG202) unless `{ allowUnused: true }` (then zeros).
+   */
+  grad<const X extends readonly Node[]>(y: Node, xs: X, options?: GradOptions): { -readonly [K in keyof X]: Node };
+  /**
+   * A function of tensors whose value is `fn(g, ...inputs)` and whose derivative is the user's
+   * `rule(g, inputs, output, dOutput)` → one gradient per input (shaped like it, or null), built as
+   * IR (`jax.custom_vjp`). The generated backward runs the rule; `flatgrad verify` checks it.
+   */
+  customGrad<I extends Node[]>(fn: (g: Builder, ...inputs: I) => Node, rule: (g: Builder, inputs: I, output: Node, dOutput: Node) => readonly (Node | null)[]): (...inputs: TensorLike[]) => Node;
 }
 
 // An interface (not a type alias) so that op files may mention Builder while the registry is typed.
@@ -59,6 +73,8 @@ export interface Declared {
   sites: Map<string, Site>;
   /** Every outermost builder call, in order (what the lints read). */
   calls?: BuilderCall[];
+  /** Every `g.grad` call (for the names of its tensors). */
+  gradCalls?: GradCall[];
 }
 
 /**
@@ -140,6 +156,11 @@ export function makeBuilder(ctx: Ctx, declared?: Declared): Builder {
     role: (n, role) => {
       if (!ctx.roles.has(n) && !ctx.names.has(n) && n.inputs.length) ctx.roles.set(n, role);
       return n;
+    },
+    grad: ((y: Node, xs: readonly Node[], options?: GradOptions) => grad(ctx, b, declared?.gradCalls, declared && depth === 0 ? (callSite() ?? ctx.site) : ctx.site, y, xs, options)) as Core["grad"],
+    customGrad: (fn, rule) => {
+      const here = () => (declared && depth === 0 ? (callSite() ?? ctx.site) : ctx.site);
+      return customGrad(ctx, b, makeBuilder(ctx), here(), fn, rule, here) as ReturnType<Core["customGrad"]>;
     },
   };
   const b = core as Builder;

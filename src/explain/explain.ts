@@ -6,7 +6,7 @@
 import path from "node:path";
 import { buildModel } from "../front/build.js";
 import { loadModelFile } from "../front/load.js";
-import { BYTES, topo, type Graph } from "../ir/graph.js";
+import { BYTES, orderOf, topo, type Graph, type Node } from "../ir/graph.js";
 import { lower } from "../lower/pipeline.js";
 import type { Kernel, Program } from "../lower/program.js";
 import { runPipeline, type PassLog } from "../passes/pipeline.js";
@@ -59,6 +59,8 @@ export async function analyse(file: string, root: string): Promise<Explained> {
   return { program, optimizerState, rewrites, stabilisations: [...new Set(stabilisations)], file: rel };
 }
 
+const ORDINAL = ["", "first", "second", "third", "fourth"];
+
 /** Every kernel of lossAndGrad (or forward, for an inference-only model), numbered. */
 function kernelsOf(p: Program): Kernel[] {
   return p.train.length ? [...p.train, ...p.forward.filter((k) => !p.train.includes(k))] : p.forward;
@@ -85,8 +87,20 @@ export function explainText(x: Explained): string {
     for (const k of ks) lines.push(`  (${i++}) ${k.comment}   ${dims(k.node.shape)}   ${site(k)}`);
   };
   const all = kernelsOf(p);
-  section("forward", all.filter((k) => !k.backward));
-  section("backward (chain rule, from the loss back to each parameter)", all.filter((k) => k.backward && !k.forState && !k.updates));
+  const memo = new Map<Node, number>();
+  const ord = (k: Kernel) => orderOf(g.ctx, k.node, memo);
+  const top = Math.max(0, ...all.map(ord));
+  if (top <= 1) {
+    section("forward", all.filter((k) => !k.backward));
+    section("backward (chain rule, from the loss back to each parameter)", all.filter((k) => k.backward && !k.forState && !k.updates));
+  } else {
+    // a model with g.grad: the derivatives it computes are part of its forward, and the backward differentiates them
+    // again; each kernel is sectioned by what it differentiates (src/ir/graph.ts, Ctx.order)
+    const what = (o: number) => (o === 1 ? "differentiating the forward (first derivatives)" : `differentiating ${ORDINAL[o - 1] ?? `order-${o - 1}`} derivatives again (order ${o})`);
+    section("forward", all.filter((k) => !k.backward && ord(k) === 0));
+    for (let o = 1; o <= top; o++) section(`forward, g.grad: ${what(o)}`, all.filter((k) => !k.backward && ord(k) === o));
+    for (let o = 1; o <= top; o++) section(`backward: ${what(o)}`, all.filter((k) => k.backward && !k.forState && !k.updates && ord(k) === o));
+  }
   section("buffers (training mode: batch statistics, then each buffer's new value, written after the gradients)", all.filter((k) => k.forState || k.updates));
   lines.push("");
   lines.push("results");

@@ -6,7 +6,8 @@ import { FlatgradError, fmtShape, fmtValue, type Site } from "../ir/shape.js";
 import { nodeRules } from "../ops/index.js";
 import type { Attrs } from "../ops/types.js";
 import { checkOptimizer } from "../optim/config.js";
-import { nameNodesFromSource } from "./names.js";
+import { destructuredNames, nameNodesFromSource } from "./names.js";
+import { nameGradients, type GradCall } from "../dsl/grad.js";
 import { readFileSync } from "node:fs";
 
 function readIfExists(f: string): string | undefined {
@@ -30,6 +31,8 @@ export interface BuiltModel {
   /** What the lints read: the outermost builder calls, declaration sites, configuration field positions. */
   calls: BuilderCall[];
   declaredAt: Map<string, Site>;
+  /** Every g.grad call (what `flatgrad verify` checks besides the param gradients). */
+  gradCalls: GradCall[];
   fieldSite: (path: string[]) => Site | undefined;
 }
 
@@ -71,6 +74,7 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     outputs: new Map(),
     sites: new Map(),
     calls: [],
+    gradCalls: [],
   };
   const g = withSuggestions(makeBuilder(ctx, declared));
   let loss: unknown;
@@ -116,6 +120,12 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     const text = f === file ? source : readIfExists(f);
     if (text !== undefined) nameNodesFromSource(ctx, f, text);
   }
+  // g.grad's tensors: `dt_u` for ∂u/∂t, or the name the file destructures them into
+  const lookups = [...new Set(declared.gradCalls!.flatMap((c) => (c.site ? [c.site.file] : [])))].map((f) => {
+    const text = f === file ? source : readIfExists(f);
+    return text === undefined ? () => undefined : destructuredNames(f, text);
+  });
+  nameGradients(ctx, declared.gradCalls!, (site) => lookups.map((l) => l(site)).find((x) => x));
   if (lossNode) ctx.name(lossNode, "loss");
   const graph: Graph = {
     ctx,
@@ -136,6 +146,7 @@ export function buildModel(def: unknown, name: string, file?: string, source?: s
     bufferInit: declared.bufferInit,
     calls: declared.calls!,
     declaredAt: declared.sites,
+    gradCalls: declared.gradCalls!,
     fieldSite: (path) => src()?.fieldSite(path, defined) ?? defined,
   };
 }

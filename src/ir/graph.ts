@@ -52,6 +52,15 @@ export class Ctx {
   readonly roles = new Map<Node, string>();
   /** The call site new nodes are attributed to when the caller gives none. */
   site: Site | undefined;
+  /**
+   * Derivative order of nodes made by autodiff: 1 + the order of the node whose derivative they
+   * compute (1: differentiating the forward, 2: differentiating a first derivative again, as
+   * `g.grad` of `g.grad` or the backward of a loss that holds a `g.grad`). Forward nodes have none
+   * (order 0); `explain` infers a node made by a rewrite from its inputs.
+   */
+  readonly order = new Map<Node, number>();
+  /** The order new nodes are tagged with (0: none), set by `vjp` while it differentiates a node. */
+  makingOrder = 0;
 
   /** `float`: the model's dtype, which params, constants and float inputs take. */
   constructor(
@@ -63,11 +72,17 @@ export class Ctx {
     const dtype = this.rule(() => this.rules.dtype(op, inputs, attrs, this.float));
     const key = nodeKey(op, inputs, attrs, dtype);
     const found = this.table.get(key);
-    if (found) return found;
+    if (found) {
+      // a node shared by several orders has the lowest (a forward value used by a derivative stays forward)
+      const o = this.order.get(found);
+      if (o !== undefined && this.makingOrder < o) this.makingOrder ? this.order.set(found, this.makingOrder) : this.order.delete(found);
+      return found;
+    }
     const shape = this.rule(() => this.rules.shape(op, inputs, attrs));
     const node: Node = Object.freeze({ id: this.nextId++, op, inputs: Object.freeze([...inputs]), attrs: Object.freeze({ ...attrs }), shape: Object.freeze(shape), dtype, key });
     this.table.set(key, node);
     if (this.site) this.sites.set(node, this.site);
+    if (this.makingOrder) this.order.set(node, this.makingOrder);
     return node;
   }
 
@@ -169,6 +184,10 @@ export function mapGraph(g: Graph, rewrite: (n: Node, inputs: Node[]) => Node): 
       if (go && !g.ctx.gradOf.has(out)) g.ctx.gradOf.set(out, go);
       const role = g.ctx.roles.get(n);
       if (role && !g.ctx.roles.has(out) && out.inputs.length) g.ctx.roles.set(out, role);
+      // a rewrite keeps the order of what it rewrites: a node it made takes n's, a shared one the lower of the two
+      const [o, p] = [g.ctx.order.get(n), g.ctx.order.get(out)];
+      if (o === undefined) g.ctx.order.delete(out);
+      else if (p === undefined ? out.id > n.id : o < p) g.ctx.order.set(out, o);
     }
     memo.set(n, out);
   }
@@ -182,3 +201,16 @@ export function withInputs(ctx: Ctx, n: Node, inputs: Node[]): Node {
 }
 
 export const describe = (n: Node): string => `${n.op}${fmtShape(n.shape)}`;
+
+/** A node's derivative order (see `Ctx.order`): its own, or the largest of its inputs' (0: forward). */
+export function orderOf(ctx: Ctx, n: Node, memo = new Map<Node, number>()): number {
+  const own = ctx.order.get(n) ?? memo.get(n);
+  if (own !== undefined) return own;
+  let o = 0;
+  for (const m of topo([n])) {
+    const v = ctx.order.get(m) ?? memo.get(m) ?? Math.max(0, ...m.inputs.map((c) => ctx.order.get(c) ?? memo.get(c) ?? 0));
+    memo.set(m, v);
+    if (m === n) o = v;
+  }
+  return o;
+}

@@ -50,6 +50,13 @@ export const ERROR_CODES = {
   FG164: "unknown param or buffer init, or invalid param or buffer options",
   FG165: "an int32 tensor as an operand the op accepts only as a float tensor",
   FG166: "invalid input options: an unknown option, or a dtype other than \"int32\" or the model's",
+  // gradients of gradients and custom gradients (issue 14)
+  FG200: "grad: y is not a scalar",
+  FG201: "grad: y or an entry of xs is not a tensor of this model's graph, or bad options",
+  FG202: "grad: y does not depend on an entry of xs (pass { allowUnused: true } for zeros)",
+  FG203: "customGrad: the rule does not return one gradient (or null) per input",
+  FG204: "customGrad: a gradient of the rule has another shape or dtype than its input",
+  FG205: "customGrad: fn or the rule is not a function, or fn does not return one tensor",
   FG170: "a generated file could not be written (nothing was changed)",
   FG171: "invalid dotted name: an empty part, a leading or trailing dot, or a part that is neither an identifier nor a non-negative integer",
   FG172: "a float tensor (or a number) as ids or labels, where the op takes an int32 tensor (crossEntropy, embedding, oneHot)",

@@ -57,6 +57,7 @@ import { bnNormalizeGrad } from "./bnNormalizeGrad.js";
 import { batchNorm } from "./batchNorm.js";
 import { dropoutMask } from "./dropoutMask.js";
 import { dropout } from "./dropout.js";
+import { customVjp } from "./customVjp.js";
 import { linear, mean, softmax, logSoftmax, mse, bce, bceWithLogits, softmaxCrossEntropy } from "./composites.js";
 import { erf } from "./erf.js";
 import { gelu } from "./gelu.js";
@@ -94,6 +95,8 @@ export const registry = {
   batchNorm, bnNormalize, bnNormalizeGrad, dropout, dropoutMask,
   // sequence models (issue 13): activations, joining, layer norm, attention, recurrent cells
   erf, gelu, silu, concat, stack, layerNormalize, layerNormalizeGrad, layerNorm, attentionProbs, scaledDotProductAttention, lstmCell, gruCell,
+  // g.customGrad: a forward with the user's derivative rule (issue 14)
+  customVjp,
 } satisfies Record<string, OpDef>;
 
 export type Registry = typeof registry;

@@ -178,6 +178,8 @@ export const stabilisations: Rule[] = [
 export const afterDifferentiation: Rule[] = [
   // stop(x) → x: identity forward; its only meaning was for the derivatives, now derived
   { law: "stop(x) → x", apply: (n) => (n.op === "stopGradient" ? n.inputs[0] : undefined) },
+  // customVjp(x…, f) → f: the user's rule has been used by every differentiation; the value is f's
+  { law: "custom(x…, f) → f", apply: (n) => (n.op === "customVjp" ? n.inputs[n.inputs.length - 1] : undefined) },
 ];
 
 /** Apply the rules bottom-up; each rewrite is recorded (law and node) for `explain`. */

@@ -89,6 +89,13 @@ const CASES: Case[] = [
   { name: "pow-exponent-nonfinite", line: 7, code: "FG162", message: "pow: exponent is Infinity: it must be a finite number" },
   { name: "arg-not-tensor", line: 7, code: "FG100", message: 'relu: x must be a tensor or a number, got the string "x"' },
   { name: "int-operand", line: 9, code: "FG165", message: "mse: target is an int32 tensor [8,1], but mse takes only float tensors here" },
+  // grad and customGrad (issue 14)
+  { name: "grad-nonscalar", line: 8, code: "FG200", message: "grad: y is [4,1]: grad differentiates a scalar (shape [])" },
+  { name: "grad-not-tensor", line: 8, code: "FG201", message: "grad: xs[0] is 3, not a tensor of this model's graph" },
+  { name: "grad-unused", line: 9, code: "FG202", message: 'grad: y does not depend on xs[1] ("b2"), param [1]: its gradient would be 0; pass { allowUnused: true } to get zeros' },
+  { name: "customgrad-count", line: 11, code: "FG203", message: "customGrad: the gradient rule must return an array of 2 gradients (one per input, null for none), got 1" },
+  { name: "customgrad-shape", line: 11, code: "FG204", message: "customGrad: gradient 0 of the rule is float32 [3] but input 0 is float32 [4,3]: a gradient has its input's shape and dtype" },
+  { name: "customgrad-not-function", line: 7, code: "FG205", message: "customGrad: the gradient rule must be a function (g, inputs, output, dOutput) => gradients, got 3" },
   { name: "input-options", line: 5, code: "FG166", message: 'input "x": dtype must be "int32" or the model\'s dtype "float32", got "int64"' },
   // integer tensors and dotted names (issue 12)
   { name: "name-dotted", line: 6, code: "FG171", message: 'param: invalid dotted name "conv1..weight": it has two dots in a row' },

@@ -97,7 +97,7 @@ async function expectAgrees(seed: number, n: number, opts: RandomGraphOptions = 
   const failures = await check(seed, n, opts);
   if (failures.length) {
     const k = await shrink(seed, n, opts);
-    expect.fail(`graph seed ${seed}, size ${n}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k} — add { "seed": ${seed}, "size": ${k} } to test/fixtures/random.fixtures.json`);
+    expect.fail(`graph seed ${seed}, size ${n}${opts.grad ? " (with g.grad)" : ""}: ${failures.join("; ")}\nshrunk to size ${k}: FLATGRAD_SEED=${seed} FLATGRAD_SIZE=${k}${opts.grad ? " FLATGRAD_GRAD=1" : ""} — add { "seed": ${seed}, "size": ${k} } to test/fixtures/random.fixtures.json`);
   }
 }
 
@@ -105,11 +105,15 @@ describe("random graphs: regression fixtures", () => {
   for (const f of fixtures) it(`seed ${f.seed}, size ${f.size}: ${f.why}`, () => expectAgrees(f.seed, f.size, { ints: f.ints ?? false }));
 });
 
+// one graph in four with a g.grad inside the loss (second order); FLATGRAD_GRAD=1 makes it every graph
+const GRAD_EVERY = process.env.FLATGRAD_GRAD === "1" ? 1 : 4;
+
 describe(`random graphs (FLATGRAD_SEED=${BASE}, ${RUNS} runs)`, () => {
   const only = process.env.FLATGRAD_SIZE ? Number(process.env.FLATGRAD_SIZE) : undefined;
   for (let k = 0; k < RUNS; k++) {
     const seed = BASE + k;
-    it(`graph seed ${seed}`, () => expectAgrees(seed, only ?? sizeOf(seed)));
+    const grad = k % GRAD_EVERY === GRAD_EVERY - 1;
+    it(`graph seed ${seed}${grad ? " with g.grad in the loss" : ""}`, () => expectAgrees(seed, only ?? sizeOf(seed), { grad }));
   }
 });
 

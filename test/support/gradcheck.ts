@@ -5,21 +5,12 @@
  */
 import type { Graph, Node } from "../../src/ir/graph.js";
 import { size } from "../../src/ir/shape.js";
-import type { Domain, OpCase } from "./ops.cases.js";
+import type { OpCase } from "./ops.cases.js";
 import { compileAndLoad, rng, type GeneratedModel } from "./helpers.js";
+import { GRADCHECK, passes, sample } from "../../src/autodiff/gradcheck.js";
 
-export function sample(domain: Domain, rand: () => number): number {
-  switch (domain) {
-    case "positive":
-      return 0.5 + 1.5 * rand();
-    case "unit":
-      return rand();
-    case "prob":
-      return 0.1 + 0.8 * rand();
-    default:
-      return (rand() < 0.5 ? -1 : 1) * (0.2 + 1.3 * rand());
-  }
-}
+// the sampling and the tolerance live in src/ (flatgrad verify uses them on users' models)
+export { sample };
 
 /** Compile a case: params p0.., the op's value as output "out", loss = ⟨out, r⟩ for fixed weights r. */
 export async function compileCase(op: string, c: OpCase, ci: number) {
@@ -76,7 +67,7 @@ export function finiteDifferences(m: GeneratedModel, inputs: Record<string, Floa
   const failures: string[] = [];
   m.lossAndGrad(inputs);
   const grads = Object.fromEntries(Object.entries(m.grads).map(([k, v]) => [k, Float64Array.from(v)]));
-  const h = 1e-5;
+  const h = GRADCHECK.h;
   for (const [k, p] of Object.entries(m.params)) {
     for (let i = 0; i < p.length; i++) {
       const v = p[i]!;
@@ -89,7 +80,7 @@ export function finiteDifferences(m: GeneratedModel, inputs: Record<string, Floa
       const analytic = grads[k]![i]!;
       if ((c.zeroGrad || c.stopsGradient) && analytic !== 0) failures.push(`${k}[${i}]: analytic ${analytic}, expected exactly 0`);
       if (c.stopsGradient) continue;
-      if (!(Math.abs(analytic - numeric) <= 1e-8 + 1e-6 * Math.abs(numeric))) failures.push(`${k}[${i}]: analytic ${analytic}, numeric ${numeric}`);
+      if (!passes(analytic, numeric)) failures.push(`${k}[${i}]: analytic ${analytic}, numeric ${numeric}`);
     }
   }
   return failures;

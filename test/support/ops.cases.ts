@@ -502,4 +502,10 @@ export const cases: Record<OpName, OpCase[]> = {
   ],
   // sequence ops (issue 13)
   ...seqCases,
+  // g.customGrad: the value is fn's, the derivative the rule's (here correct rules, so finite differences agree)
+  customVjp: [
+    { shapes: [[7]], build: (g, [x]) => g.customGrad((g, a) => g.mul(g.mul(a, a), a), (g, [a], _o, dy) => [g.mul(dy, g.mul(g.square(a), 3))])(x!), shape: [7], ref: ([x]) => x!.map((v) => v ** 3) },
+    { shapes: [[3, 4], [3, 4]], build: (g, [a, b]) => g.customGrad((g, p, q) => g.mul(p, q), (g, [p, q], _o, dy) => [g.mul(dy, q), g.mul(dy, p)])(a!, b!), shape: [3, 4], ref: ([a, b]) => a!.map((v, i) => v * b![i]!) },
+    { shapes: [[2, 3]], build: (g, [x]) => g.customGrad((g, a) => g.tanh(a), (g, _in, out, dy) => [g.mul(dy, g.sub(1, g.square(out)))])(x!), shape: [2, 3], ref: ([x]) => x!.map(Math.tanh) },
+  ],
 };

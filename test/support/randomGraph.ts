@@ -68,10 +68,17 @@ function convOrPool(g: Builder, r: Rand, x: Node, newParam: (shape: number[]) =>
 export interface RandomGraphOptions {
   ints?: boolean;
   modes?: boolean;
+  /**
+   * Put a g.grad inside the loss: ∂y/∂x for y a weighted sum of the last node and x a random
+   * earlier node (a param, an input or an intermediate), added to the loss as a weighted sum, so
+   * that the compiled backward differentiates a derivative (second order). The graph's ops are
+   * the same as without it (the choice is drawn after them).
+   */
+  grad?: boolean;
 }
 
-export function randomGraph(g: Builder, r: Rand, n: number, options: RandomGraphOptions = {}): Node {
-  const ints = options.ints === true;
+export function randomGraph(g: Builder, r: Rand, n: number, opts: RandomGraphOptions = {}): Node {
+  const ints = opts.ints === true;
   const nodes: Node[] = [];
   let pc = 0;
   const newParam = (shape: number[]) => {
@@ -139,7 +146,7 @@ export function randomGraph(g: Builder, r: Rand, n: number, options: RandomGraph
     const kind = r();
     let y: Node;
     const perChannel = x.shape.length >= 2 && x.shape.length <= 4 ? size(x.shape) / x.shape[1]! : 0;
-    if (options.modes && perChannel >= 2 && r() < 0.3) {
+    if (opts.modes && perChannel >= 2 && r() < 0.3) {
       // batch norm of a + tanh(x) ⊙ b for two fixed patterns a, b: batch norm is invariant to a shift or a
       // scale per channel, so x itself (say a bias broadcast over the batch) could have a gradient that is
       // exactly 0 and computed as rounding noise; the patterns also keep every channel's variance away from 0
@@ -199,7 +206,13 @@ export function randomGraph(g: Builder, r: Rand, n: number, options: RandomGraph
   const last = nodes[nodes.length - 1]!;
   g.output("out", last);
   // a weighted sum of the last few nodes, so that their gradients are all different
-  const terms = [nodes[0]!, ...nodes.slice(-3)].map((m, i) => g.sum(g.mul(m, g.constant(Array.from({ length: size(m.shape) }, (_, k) => Math.sin(k + i + 1)), m.shape.length ? [...m.shape] : []))));
+  const weighted = (m: Node, i: number) => g.sum(g.mul(m, g.constant(Array.from({ length: size(m.shape) }, (_, k) => Math.sin(k + i + 1)), m.shape.length ? [...m.shape] : [])));
+  const terms = [nodes[0]!, ...nodes.slice(-3)].map(weighted);
+  if (opts.grad) {
+    const x = pick(r, nodes.slice(0, -1).length ? nodes.slice(0, -1) : nodes);
+    const [dx] = g.grad(weighted(last, 7), [x], { allowUnused: true });
+    terms.push(weighted(dx, 11));
+  }
   return terms.reduce((a, b) => g.add(a, b));
 }
 
