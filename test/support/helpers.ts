@@ -35,6 +35,7 @@ export interface GeneratedModule {
     outputs: Record<string, number[]>;
   };
   createModel(options?: { seed?: number }): GeneratedModel;
+  createModelAsync(options?: { seed?: number; simd?: boolean }): Promise<GeneratedModel>;
 }
 
 let counter = 0;
