@@ -97,8 +97,9 @@ export const unpluginFactory: UnpluginFactory<FlatgradPluginOptions | undefined>
             if (said) server.config.logger.info(said, { timestamp: true });
           }
         };
-        server.watcher.on("all", (_event, file) => {
+        server.watcher.on("all", (event, file) => {
           if (!g.concerns(file)) return; // the output folder's writes among them
+          server.config.logger.info(`flatgrad: ${g.relative(file)} ${event === "change" ? "changed" : event === "unlink" ? "was deleted" : "was added"}`, { timestamp: true });
           clearTimeout(timer);
           timer = setTimeout(() => void recompile().catch((e: Error) => server.config.logger.error(`flatgrad: ${e.message}`)), 30);
         });
