@@ -15,7 +15,7 @@ export function ensureChromium(): void {
   const t0 = performance.now();
   const apt = (args: string[]) => execFileSync("apt-get", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   apt(["update"]);
-  apt(["install", "-y", "--no-install-recommends", "chromium"]);
+  apt(["install", "-y", "chromium"]);
   console.log(`installed chromium with apt-get in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
