@@ -9,7 +9,7 @@ import type { Browser } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** Install Chromium when it is missing (about 80 s with apt-get here); throws, with apt's words, if that fails. */
+/** Install Chromium when it is missing (76 s with apt-get here, together with python3-torch); throws, with apt's words, if that fails. */
 export function ensureChromium(): void {
   if (existsSync(CHROMIUM)) return;
   const t0 = performance.now();
