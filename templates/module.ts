@@ -178,6 +178,8 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: object };
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<{ exports: object }>;
 }
 
 /** Base64 (RFC 4648) to bytes. */
@@ -204,12 +206,33 @@ function decodeBase64(text: string): Uint8Array {
  * or where the platform refuses to compile them synchronously. The plain loops then run instead.
  */
 function wasmKernels(): Kernels | undefined {
+  if (ready) return ready.kernels;
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return undefined;
   const bytes = decodeBase64(WASM_KERNELS);
   if (!wasm.validate(bytes)) return undefined;
   try {
     return new wasm.Instance(new wasm.Module(bytes), {}).exports as Kernels;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kernels that `createModelAsync` instantiated for the `createModel` call it makes next (set only during that call). */
+let ready: { kernels: Kernels | undefined } | undefined;
+
+/**
+ * The kernels compiled and instantiated asynchronously (`WebAssembly.compile`): browsers refuse to compile a module
+ * over a few kilobytes synchronously on the main thread, and this never blocks it. Undefined where the SIMD kernels
+ * cannot run, as in `wasmKernels`.
+ */
+async function wasmKernelsAsync(): Promise<Kernels | undefined> {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  const bytes = decodeBase64(WASM_KERNELS);
+  if (!wasm.validate(bytes)) return undefined;
+  try {
+    return (await wasm.instantiate(await wasm.compile(bytes), {})).exports as Kernels;
   } catch {
     return undefined;
   }
@@ -371,4 +394,17 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   void writeSafetensors;
   void readSafetensors;
   throw new Error("template");
+}
+
+/**
+ * `createModel`, with the WebAssembly kernels compiled asynchronously first: the same model (same params for a seed,
+ * same engine where the platform allows SIMD), for the main thread of a browser.
+ */
+export async function createModelAsync(options: { seed?: number; simd?: boolean } = {}): Promise<Model> {
+  ready = { kernels: options.simd === false ? undefined : await wasmKernelsAsync() };
+  try {
+    return createModel(options);
+  } finally {
+    ready = undefined;
+  }
 }

@@ -96,8 +96,10 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     sf.getInterfaceOrThrow("Kernels").addMethods([...wasm.names].map(([k, name]) => ({ name, returnType: "void", docs: [safe(k.comment.split(";  ")[0]!)] })));
   } else {
     // no matmul suits SIMD (or the model is float64): the module carries no WebAssembly at all
-    for (const unused of ["wasmKernels", "decodeBase64"]) sf.getFunctionOrThrow(unused).remove();
+    for (const unused of ["wasmKernels", "wasmKernelsAsync", "decodeBase64"]) sf.getFunctionOrThrow(unused).remove();
     sf.getVariableStatementOrThrow("WASM_KERNELS").remove();
+    sf.getVariableStatementOrThrow("ready").remove();
+    sf.getFunctionOrThrow("createModelAsync").setBodyText("// no kernels to compile: the model is createModel's\nreturn createModel(options);");
     for (const unused of ["Kernels", "WasmApi"]) sf.getInterfaceOrThrow(unused).remove();
   }
   if (debug) addDebugTypes(sf);

@@ -62,7 +62,7 @@ describe("the packed package, installed in a fresh project", () => {
     writeFileSync(path.join(proj, "package-lock.json"), JSON.stringify(lockfile(pkg, local, readFileSync(tarball)), null, 2));
     const install = run("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], proj);
     expect(install.err + install.out).not.toMatch(/ERR/);
-    expect(install.code).toBe(0);
+    expect(install.code, install.err + install.out).toBe(0);
     expect(existsSync(path.join(proj, "node_modules", "flatgrad", "dist", "index.js"))).toBe(true);
 
     for (const [file, text] of snippets) {
@@ -84,6 +84,14 @@ describe("the packed package, installed in a fresh project", () => {
     // every documented name, at run time, from the installed package
     const api = run(process.execPath, ["--input-type=module", "-e", 'import * as f from "flatgrad"; console.log(Object.keys(f).sort().join(","))'], proj);
     expect(api.out.trim()).toBe("compile,compileModelFile,defineConfig,defineModel");
+    // the bundler plugins: each subpath a default export flatgrad(options?) giving that bundler's plugin (no bundler installed here)
+    const plugins = run(
+      process.execPath,
+      ["--input-type=module", "-e", 'for (const b of ["vite", "rollup", "esbuild", "webpack"]) { const p = (await import(`flatgrad/${b}`)).default(); console.log(b, typeof p, p.name ?? typeof p.apply); }'],
+      proj,
+    );
+    expect(plugins.err).toBe("");
+    expect(plugins.out.trim().split("\n")).toEqual(["vite object flatgrad", "rollup object flatgrad", "esbuild object flatgrad", "webpack object function"]);
 
     // the training script, run by the TypeScript loader flatgrad itself installs (jiti; the README says tsx)
     const jiti = path.join(proj, "node_modules", "jiti", "lib", "jiti-cli.mjs");

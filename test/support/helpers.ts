@@ -37,6 +37,7 @@ export interface GeneratedModule {
     outputDtypes: Record<string, string>;
   };
   createModel(options?: { seed?: number }): GeneratedModel;
+  createModelAsync(options?: { seed?: number; simd?: boolean }): Promise<GeneratedModel>;
 }
 
 let counter = 0;

@@ -1,0 +1,155 @@
+/**
+ * The bundler plugins (flatgrad/vite, /rollup, /esbuild, /webpack) build a fixture project with
+ * each bundler's own API: the plugin compiles the model at build start to generated/ (the CLI's
+ * bytes), the bundle runs in Node and trains; a model error fails each build through the
+ * bundler's channel with the model file, line and column, and writes nothing.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compile } from "../../src/compile.js";
+import esbuildPlugin from "../../src/plugin/esbuild.js";
+import rollupPlugin from "../../src/plugin/rollup.js";
+import vitePlugin from "../../src/plugin/vite.js";
+import webpackPlugin from "../../src/plugin/webpack.js";
+import { BROKEN, BROKEN_AT, fixtureProject, read } from "./project.js";
+
+const ESBUILD = import.meta.resolve("esbuild");
+
+/** Rollup reads JavaScript only: the app's TypeScript goes through esbuild's transform. */
+const stripTypes = () => ({
+  name: "strip-types",
+  async transform(code: string, id: string) {
+    if (!id.endsWith(".ts")) return null;
+    const { transform } = await import("esbuild");
+    return { code: (await transform(code, { loader: "ts", format: "esm" })).code, map: null };
+  },
+});
+
+type Run = { name: string; engine: string; same: boolean; first: number; last: number };
+const runNode = (file: string): Run => JSON.parse(execFileSync(process.execPath, [file], { encoding: "utf8" }).trim());
+
+/** What each bundler does with the fixture: build `dir`, return the bundle's path. */
+const builders: Record<string, (dir: string) => Promise<string>> = {
+  async vite(dir) {
+    const { build } = await import("vite");
+    await build({
+      root: dir,
+      configFile: false,
+      logLevel: "silent",
+      plugins: [vitePlugin()],
+      build: { outDir: "out-vite", ssr: "src/main.ts", rollupOptions: { output: { entryFileNames: "main.js" } } },
+    });
+    return path.join(dir, "out-vite", "main.js");
+  },
+  async rollup(dir) {
+    const { rollup } = await import("rollup");
+    const bundle = await rollup({ input: path.join(dir, "src/main.ts"), plugins: [rollupPlugin({ root: dir }), stripTypes()], onwarn: () => {} });
+    await bundle.write({ file: path.join(dir, "out-rollup", "main.js"), format: "es" });
+    await bundle.close();
+    return path.join(dir, "out-rollup", "main.js");
+  },
+  async esbuild(dir) {
+    const { build } = await import("esbuild");
+    await build({ absWorkingDir: dir, entryPoints: ["src/main.ts"], bundle: true, format: "esm", platform: "node", outfile: "out-esbuild/main.js", logLevel: "silent", plugins: [esbuildPlugin()] });
+    return path.join(dir, "out-esbuild", "main.js");
+  },
+  async webpack(dir) {
+    const { default: webpack } = await import("webpack");
+    // webpack reads JavaScript only: a one-line loader through esbuild's transform
+    writeFileSync(
+      path.join(dir, "ts-loader.cjs"),
+      `const { transform } = require(${JSON.stringify(new URL(ESBUILD).pathname)});\nmodule.exports = function (src) { const done = this.async(); transform(src, { loader: "ts", format: "esm" }).then((r) => done(null, r.code), done); };\n`,
+    );
+    const compiler = webpack({
+      context: dir,
+      mode: "production",
+      target: "node",
+      entry: "./src/main.ts",
+      output: { path: path.join(dir, "out-webpack"), filename: "main.cjs" },
+      module: { rules: [{ test: /\.ts$/, loader: path.join(dir, "ts-loader.cjs") }] },
+      optimization: { minimize: false },
+      plugins: [webpackPlugin()],
+    });
+    const stats = await new Promise<import("webpack").Stats>((resolve, reject) => compiler.run((err, s) => (err ? reject(err) : resolve(s!))));
+    await new Promise((r) => compiler.close(r));
+    if (stats.hasErrors()) {
+      const e = new Error(stats.toJson({ all: false, errors: true }).errors!.map((x) => x.message).join("\n")) as Error & { errors: unknown[] };
+      e.errors = stats.compilation.errors;
+      throw e;
+    }
+    return path.join(dir, "out-webpack", "main.cjs");
+  },
+};
+
+describe("bundler plugins", () => {
+  let dir = "";
+  beforeAll(() => {
+    dir = fixtureProject("flatgrad-bundlers-");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const [bundler, buildWith] of Object.entries(builders)) {
+    it(`${bundler}: compiles the model at build start (the CLI's bytes), and the bundle trains`, async () => {
+      rmSync(path.join(dir, "generated"), { recursive: true, force: true });
+      const out = await buildWith(dir);
+      // generated to disk, exactly what the CLI would write
+      const check = await compile({ root: dir, mode: "check" });
+      expect(check.diagnostics).toEqual([]);
+      expect(check.files.map((f) => [f.path, f.status])).toEqual([["generated/tiny.ts", "unchanged"]]);
+      expect(read(dir, "generated/tiny.ts")).toMatch(/^\/\/ Code generated by flatgrad from models\/tiny\.model\.ts\. DO NOT EDIT\./);
+      const r = runNode(out);
+      expect(r).toMatchObject({ name: "tiny", engine: "wasm-simd", same: true });
+      expect(r.last).toBeLessThan(r.first * 0.5);
+    });
+  }
+
+  describe("a model error fails the build with the model file, line and column; nothing is written", () => {
+    let bad = "";
+    beforeAll(() => {
+      bad = fixtureProject("flatgrad-bundlers-bad-");
+      writeFileSync(path.join(bad, "models/broken.model.ts"), BROKEN);
+    });
+    afterAll(() => rmSync(bad, { recursive: true, force: true }));
+    const file = () => path.join(bad, "models/broken.model.ts");
+
+    it("vite and rollup: the error's id and loc (0-based column), with a code frame for the overlay", async () => {
+      for (const b of ["vite", "rollup"]) {
+        type RollupError = { id?: string; loc?: { file: string; line: number; column: number }; frame?: string; message: string; errors?: RollupError[] };
+        const thrown = (await builders[b]!(bad).then(() => undefined, (e: unknown) => e)) as RollupError;
+        expect(thrown, b).toBeDefined();
+        // Vite 8 (rolldown) gathers the plugin errors in `errors`; Rollup throws the one error
+        const err = thrown.errors?.[0] ?? thrown;
+        expect(thrown.errors?.length ?? 1).toBe(1);
+        expect(err.message).toContain(`models/broken.model.ts:${BROKEN_AT.line}:${BROKEN_AT.col} - error FG`);
+        expect(err.loc).toEqual({ file: file(), line: BROKEN_AT.line, column: BROKEN_AT.col - 1 });
+        expect(err.frame).toContain(`> ${BROKEN_AT.line} |`);
+      }
+      expect(existsSync(path.join(bad, "generated"))).toBe(false);
+    });
+
+    it("esbuild: a build error with its location", async () => {
+      const err = (await builders.esbuild!(bad).then(() => undefined, (e: unknown) => e)) as { errors: { pluginName: string; text: string; location: { file: string; line: number; column: number } }[] };
+      // (esbuild goes on to report the generated module it cannot find)
+      const ours = err.errors.filter((e) => e.pluginName === "flatgrad");
+      expect(ours).toHaveLength(1);
+      // esbuild gives the file relative to absWorkingDir
+      expect(path.resolve(bad, ours[0]!.location.file)).toBe(file());
+      expect(ours[0]!.location).toMatchObject({ line: BROKEN_AT.line, column: BROKEN_AT.col - 1 });
+      expect(ours[0]!.text).toMatch(/^FG\d{3}: /);
+      expect(existsSync(path.join(bad, "generated"))).toBe(false);
+    });
+
+    it("webpack: a compilation error with its location", async () => {
+      const err = (await builders.webpack!(bad).then(() => undefined, (e: unknown) => e)) as { message: string; errors: { message: string; file?: string; loc?: { start: { line: number; column: number } } }[] };
+      expect(err.message).toContain(`models/broken.model.ts:${BROKEN_AT.line}:${BROKEN_AT.col} - error FG`);
+      // (webpack goes on to report the generated module it cannot find)
+      const ours = err.errors.filter((e) => e.message.includes("broken.model.ts"));
+      expect(ours).toHaveLength(1);
+      expect(ours[0]!.file).toBe("models/broken.model.ts");
+      expect(ours[0]!.loc!.start).toEqual({ line: BROKEN_AT.line, column: BROKEN_AT.col - 1 });
+      expect(existsSync(path.join(bad, "generated"))).toBe(false);
+    });
+  });
+});
