@@ -33,6 +33,11 @@ const USAGE = `usage:
       print the forward and the derived backward graph as numbered equations with shapes,
       and the rewrites applied; dot and mermaid draw them (backward edges dashed)
 
+  flatgrad export --torch <model files...> [--out <dir>]
+      write <dir>/NAME.py (default export/): the model as a PyTorch nn.Module with the same names,
+      forward(**inputs) -> (loss, outputs), and make_optimizer(model); plus safetensors_io.py to read and
+      write flatgrad checkpoints in Python
+
   flatgrad --version
 
 Paths are relative to the folder the command is typed in (also through npm run).
@@ -70,6 +75,14 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (command === "explain") {
       const { explainCommand } = await import("./explain.js");
       return await explainCommand(rest, io, userCwd(io.env));
+    }
+    if (command === "export") {
+      const { exportCommand, ExportUsageError } = await import("./export.js");
+      try {
+        return await exportCommand(rest, io, userCwd(io.env));
+      } catch (e) {
+        throw e instanceof ExportUsageError ? new UsageError(e.message) : e;
+      }
     }
     throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
   } catch (e) {

@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   FG165: "an int32 tensor as an operand the op accepts only as a float tensor",
   FG166: "invalid input options: an unknown option, or a dtype other than \"int32\" or the model's",
   FG170: "a generated file could not be written (nothing was changed)",
+  FG230: "export --torch: an op of the model has no PyTorch form yet",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

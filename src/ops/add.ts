@@ -4,6 +4,7 @@ export const add = binary("add", {
   doc: "a + b, elementwise with broadcasting",
   f: (a, b) => a + b,
   expr: (a, b) => `${a} + ${b}`,
+  torch: (a, b) => `${a} + ${b}`,
   lanes: (L, a, b) => L.add(a, b),
   math: (a, b) => `${a} + ${b}`,
   // d(a+b) = da + db

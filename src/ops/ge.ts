@@ -5,6 +5,7 @@ export const ge = binary("ge", {
   doc: "[a ≥ b] as 1 or 0, elementwise with broadcasting",
   f: (a, b) => (a >= b ? 1 : 0),
   expr: (a, b) => `${a} >= ${b} ? 1 : 0`,
+  torch: (a, b, { dtype }) => `(${a} >= ${b}).to(${dtype})`,
   math: (a, b) => `[${a} ≥ ${b}]`,
   // piecewise constant: no gradient
   vjp: () => [null, null],

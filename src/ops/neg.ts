@@ -4,6 +4,7 @@ export const neg = unary("neg", {
   doc: "−x",
   f: (x) => -x,
   expr: (x) => `-${x}`,
+  torch: (x) => `-${x}`,
   lanes: (L, x) => L.neg(x),
   math: (x) => `−${x}`,
   // d(−x) = −dx

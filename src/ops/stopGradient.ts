@@ -12,5 +12,6 @@ export const stopGradient: Primitive<(b: Builder, x: TensorLike) => Node, NoAttr
   // no gradient, by definition
   vjp: () => [null],
   math: ([x]) => `stop(${x})`,
+  torch: ([x]) => `${x}.detach()`,
   lower: { kind: "view", view: (v) => v },
 };

@@ -92,8 +92,21 @@ export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b
   /** The math in the tutorial's notation, for comments and `explain`. */
   math(args: string[], attrs: A): string;
   lower: Lowering<A>;
+  /**
+   * The op as a PyTorch expression over its operands' Python expressions (`flatgrad export --torch`):
+   * the same value, and autograd's gradient equal to `vjp`'s. Absent: the op cannot be exported yet.
+   */
+  torch?(args: string[], attrs: A, io: TorchIO): string;
   /** An op whose value depends on the mode: the input each mode reads (src/ir/modes.ts resolves it per entry point). */
   modeBranch?: { train: number; eval: number };
+}
+
+/** What a `torch` rule may need besides its operands: their shapes, the result's, and the model's torch dtype. */
+export interface TorchIO {
+  ins: readonly Shape[];
+  out: Shape;
+  /** `torch.float32` or `torch.float64`. */
+  dtype: string;
 }
 
 /** A composite: built from other ops by the builder (the differentiator never sees it). */

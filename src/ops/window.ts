@@ -73,6 +73,8 @@ export const window: Primitive<(b: Builder, x: TensorLike, kernel: number | numb
   vjp: ({ inputs: [x], dy, attrs }, b) => [b.apply("overlapAdd", [dy], { shape: [...x!.shape], kernel: attrs.kernel, stride: attrs.stride, dilation: attrs.dilation })],
   math: ([x], { kernel, stride, dilation }) =>
     `window(${x}, ${kernel.join("×")}${stride.some((v) => v !== 1) ? `, stride ${stride.join("×")}` : ""}${dilation.some((v) => v !== 1) ? `, dilation ${dilation.join("×")}` : ""})`,
+  // the same overlapping view, spelled as PyTorch strides over a contiguous x
+  torch: ([x], attrs, { ins: [s], out }) => `${x}.contiguous().as_strided((${out.join(", ")},), (${windowStrides(rowMajorStrides(s!), attrs).join(", ")},))`,
   lower: {
     kind: "view",
     view: (v, attrs, out) => ({ ...v, shape: [...out], strides: windowStrides(v.strides, attrs) }),
