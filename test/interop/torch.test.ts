@@ -16,7 +16,8 @@ import { registry } from "../../src/ops/index.js";
 import { size } from "../../src/ir/shape.js";
 import { main } from "../../src/cli/main.js";
 import { compileAndLoad, maxRelErr, rng, ROOT, TMP, type GeneratedModel, type GeneratedModule } from "../support/helpers.js";
-import { runPython } from "../support/torch.js";
+import { runPython, torchPython } from "../support/torch.js";
+import { execFileSync } from "node:child_process";
 import type { Builder } from "../../src/dsl/builder.js";
 
 const DIR = path.join(TMP, `torch-${process.pid}`);
@@ -243,6 +244,51 @@ describe("export --torch: the exported module computes what the generated module
       // PyTorch saved the params after the optimizer steps, and the buffers after the last training call
       for (const [k, v] of Object.entries(p.ours.stepped)) expect(maxRelErr(p.fresh.params[k]!, v, 1e-6), `${p.c.name} ${k}`).toBeLessThan(TOL);
       for (const k of Object.keys(p.mod.spec.buffers)) expect(maxRelErr(p.fresh.buffers[k]!, p.model.buffers[k]!, 1e-6), `${p.c.name} ${k}`).toBeLessThan(TOL);
+    }
+  });
+});
+
+describe("scale-out: DistributedDataParallel on two processes (examples/scale-out/train_ddp.py)", () => {
+  // the seed network at two batch sizes: two processes × 32 rows against one process × 64 rows
+  const net = (batch: number): ModelDefinition => ({
+    dtype: "float64",
+    optimizer: { type: "sgd", lr: 0.1, momentum: 0.9 },
+    build(g) {
+      const x = g.input("x", [batch, 6]);
+      const y = g.input("y", [batch, 1]);
+      const h = g.tanh(g.linear(x, g.param("fc1.weight", [8, 6], { init: "he" }), g.param("fc1.bias", [8], { init: "uniform" })));
+      const z = g.linear(h, g.param("fc2.weight", [1, 8]), g.param("fc2.bias", [1]));
+      g.output("yhat", g.sigmoid(z));
+      return g.bceWithLogits(z, y);
+    },
+  });
+
+  it("3 steps on 2 processes equal 3 steps of one process on the whole batch, and load back into the generated module", async () => {
+    const dir = path.join(DIR, "ddp");
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(ROOT, "templates/safetensors_io.py"), path.join(dir, "safetensors_io.py"));
+    for (const b of [32, 64]) writeFileSync(path.join(dir, `net${b}.py`), exportTorch(buildModel(defineModel(net(b)), `net${b}`, `net${b}.model.ts`), `net${b}.model.ts`).text);
+    const { mod } = await compileAndLoad(net(64), "net64");
+    const model = mod.createModel({ seed: 5 });
+    writeFileSync(path.join(dir, "init.safetensors"), model.saveParams());
+    const rand = rng(11);
+    const rows = 192;
+    const data = { rows, inputs: { x: Array.from({ length: rows * 6 }, () => rand() * 2 - 1), y: Array.from({ length: rows }, () => (rand() < 0.5 ? 0 : 1)) } };
+    writeFileSync(path.join(dir, "data.json"), JSON.stringify(data));
+    const train = (module: string, world: number, out: string) =>
+      execFileSync(torchPython(), [path.join(ROOT, "examples/scale-out/train_ddp.py"), "--module", path.join(dir, module), "--init", path.join(dir, "init.safetensors"), "--data", path.join(dir, "data.json"), "--steps", "3", "--world-size", String(world), "--out", path.join(dir, out), "--port", String(20000 + (process.pid % 20000))], { stdio: "inherit" });
+    train("net32.py", 2, "ddp.safetensors");
+    train("net64.py", 1, "single.safetensors");
+    const ddp = mod.createModel({ seed: 0 });
+    const single = mod.createModel({ seed: 0 });
+    ddp.loadParams(new Uint8Array(readFileSync(path.join(dir, "ddp.safetensors"))));
+    single.loadParams(new Uint8Array(readFileSync(path.join(dir, "single.safetensors"))));
+    // the generated module itself, 3 steps on the same 3 batches of 64 rows
+    for (let s = 0; s < 3; s++) model.step({ x: Float64Array.from(data.inputs.x.slice(s * 64 * 6, (s + 1) * 64 * 6)), y: Float64Array.from(data.inputs.y.slice(s * 64, (s + 1) * 64)) });
+    for (const k of Object.keys(mod.spec.params)) {
+      expect(maxRelErr(ddp.params[k]!, single.params[k]!, 1e-6), k).toBeLessThan(1e-12);
+      expect(maxRelErr(ddp.params[k]!, model.params[k]!, 1e-6), k).toBeLessThan(TOL);
+      expect(maxRelErr(ddp.params[k]!, mod.createModel({ seed: 5 }).params[k]!, 1e-6), `${k} moved`).toBeGreaterThan(1e-4);
     }
   });
 });
