@@ -52,6 +52,11 @@ export const ERROR_CODES = {
   FG166: "invalid input options: an unknown option, or a dtype other than \"int32\" or the model's",
   FG170: "a generated file could not be written (nothing was changed)",
   FG230: "export --torch: an op of the model has no PyTorch form yet",
+  FG231: "export --onnx: the model has no outputs, or an op of the model has no ONNX form yet",
+  FG232: "export --onnx: the parameters given lack a param or buffer of the model, or hold it with another shape",
+  FG233: "import: the file is not a valid ONNX model (unreadable protobuf, no graph, a dangling or repeated value name)",
+  FG234: "import: an ONNX op, op version or attribute that flatgrad does not support",
+  FG235: "import: a graph input, output or initializer flatgrad cannot take (a dynamic dimension, an unsupported element type)",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

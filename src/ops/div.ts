@@ -5,6 +5,7 @@ export const div = binary("div", {
   f: (a, b) => a / b,
   expr: (a, b) => `${a} / ${b}`,
   torch: (a, b) => `${a} / ${b}`,
+  onnx: (o, a, b) => o.node("Div", [a, b]),
   lanes: (L, a, b) => L.div(a, b),
   math: (a, b) => `${a} / ${b}`,
   // d(a/b) = da/b − (a/b)·db/b

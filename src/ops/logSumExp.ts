@@ -38,6 +38,7 @@ export const logSumExp: Primitive<(b: Builder, x: TensorLike, axis?: number) => 
   vjp: ({ inputs: [x], out, dy }, b) => [b.mul(dy, b.exp(b.sub(x!, out)))],
   math: ([x], { axis }) => `log Σ[axis ${axis}] exp(${x})`,
   torch: ([x], { axis }) => `torch.logsumexp(${x}, dim=${axis}, keepdim=True)`,
+  onnx: (o, [x], { axis }) => o.node("ReduceLogSumExp", [x!], { axes: { ints: [axis] }, keepdims: { i: 1 } }),
   lower: {
     kind: "kernel",
     emit: (w, out, [x], { axis }) => {

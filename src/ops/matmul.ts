@@ -60,6 +60,7 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
   },
   math: ([a, c]) => `${a}·${c}`,
   torch: ([a, b]) => `torch.matmul(${a}, ${b})`,
+  onnx: (o, [a, b]) => o.node("MatMul", [a!, b!]),
   lower: {
     kind: "kernel",
     // loops in src/lower/matmulKernel.ts: one register-blocked kernel for every layout

@@ -5,6 +5,7 @@ export const mul = binary("mul", {
   f: (a, b) => a * b,
   expr: (a, b) => `${a} * ${b}`,
   torch: (a, b) => `${a} * ${b}`,
+  onnx: (o, a, b) => o.node("Mul", [a, b]),
   lanes: (L, a, b) => L.mul(a, b),
   math: (a, b) => `${a} ⊙ ${b}`,
   // d(a⊙b) = da⊙b + a⊙db

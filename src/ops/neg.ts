@@ -5,6 +5,7 @@ export const neg = unary("neg", {
   f: (x) => -x,
   expr: (x) => `-${x}`,
   torch: (x) => `-${x}`,
+  onnx: (o, x) => o.node("Neg", [x]),
   lanes: (L, x) => L.neg(x),
   math: (x) => `−${x}`,
   // d(−x) = −dx

@@ -36,6 +36,7 @@ export const pad: Primitive<(b: Builder, x: TensorLike, pads: [number, number][]
   math: ([x], { pads, value }) => `pad(${x}, ${pads.map(([a, b]) => `${a}|${b}`).join(",")}${value ? `, ${value}` : ""})`,
   // F.pad lists the [before, after] pairs from the last axis backwards
   torch: ([x], { pads, value }) => `torch.nn.functional.pad(${x}, (${[...pads].reverse().flat().join(", ")}), value=${value})`,
+  onnx: (o, [x], { pads, value }) => o.node("Pad", [x!, o.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), o.scalar(value)], { mode: { s: "constant" } }),
   lower: {
     kind: "kernel",
     emit: (w, out, [x], { pads, value }) => {

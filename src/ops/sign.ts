@@ -6,6 +6,7 @@ export const sign = unary("sign", {
   f: Math.sign,
   expr: (x) => `Math.sign(${x})`,
   torch: (x) => `torch.sign(${x})`,
+  onnx: (o, x) => o.node("Sign", [x]),
   math: (x) => `sign(${x})`,
   // piecewise constant: no gradient
   vjp: () => [null],

@@ -13,5 +13,6 @@ export const stopGradient: Primitive<(b: Builder, x: TensorLike) => Node, NoAttr
   vjp: () => [null],
   math: ([x]) => `stop(${x})`,
   torch: ([x]) => `${x}.detach()`,
+  onnx: (o, [x]) => o.node("Identity", [x!]),
   lower: { kind: "view", view: (v) => v },
 };

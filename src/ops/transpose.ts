@@ -43,6 +43,7 @@ export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) =
     return swapsLast2 ? `${x}ᵀ` : `transpose(${x}, [${perm.join(",")}])`;
   },
   torch: ([x], { perm }) => `${x}.permute(${perm.join(", ")})`,
+  onnx: (o, [x], { perm }) => o.node("Transpose", [x!], { perm: { ints: perm } }),
   lower: {
     kind: "view",
     view: (v, { perm }) => ({ ...v, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) }),
