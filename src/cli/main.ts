@@ -41,6 +41,19 @@ const USAGE = `usage:
       --seed <n>            the inputs' and params' seed (default 0)
       --samples <n>         elements checked per tensor (default 32; 0: every element)
 
+  flatgrad export --torch <model files...> [--out <dir>]
+      write <dir>/NAME.py (default export/): the model as a PyTorch nn.Module with the same names,
+      forward(**inputs) -> (loss, outputs), and make_optimizer(model); plus safetensors_io.py to read and
+      write flatgrad checkpoints in Python
+  flatgrad export --onnx <model file> [--params <file.safetensors>] [--out <dir>]
+      write <dir>/NAME.onnx: the inference graph (eval mode), opset 17, with the params (from --params,
+      else createModel({ seed: 0 })'s) as initializers under their names
+
+  flatgrad import <file.onnx> [--out <dir>] [--loss mse|softmaxCrossEntropy|bceWithLogits]
+      write <dir>/NAME.model.ts (default models/: the ONNX graph as builder calls, each naming its ONNX node)
+      and <dir>/NAME.safetensors (its initializers, keyed by the params' names, for loadParams); --loss adds
+      an input "target" shaped like the one output and returns that loss, to fine-tune
+
   flatgrad --version
 
 Paths are relative to the folder the command is typed in (also through npm run).
@@ -82,6 +95,22 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (command === "explain") {
       const { explainCommand } = await import("./explain.js");
       return await explainCommand(rest, io, userCwd(io.env));
+    }
+    if (command === "export") {
+      const { exportCommand, ExportUsageError } = await import("./export.js");
+      try {
+        return await exportCommand(rest, io, userCwd(io.env));
+      } catch (e) {
+        throw e instanceof ExportUsageError ? new UsageError(e.message) : e;
+      }
+    }
+    if (command === "import") {
+      const { importCommand, ImportUsageError } = await import("./import.js");
+      try {
+        return await importCommand(rest, io, userCwd(io.env));
+      } catch (e) {
+        throw e instanceof ImportUsageError ? new UsageError(e.message) : e;
+      }
     }
     throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
   } catch (e) {

@@ -81,6 +81,12 @@ export const ERROR_CODES = {
   FG222: "concat or stack: no operands, or operands whose ranks or sizes differ off the axis (stack: anywhere)",
   FG223: "gelu: approximate is not \"none\" or \"tanh\"",
   FG224: "lstmCell or gruCell: x, h, c, the weights or the biases do not fit 4H (LSTM) or 3H (GRU) and the input size",
+  FG230: "export --torch: an op of the model has no PyTorch form yet",
+  FG231: "export --onnx: the model has no outputs, or an op of the model has no ONNX form yet",
+  FG232: "export --onnx: the parameters given lack a param or buffer of the model, or hold it with another shape",
+  FG233: "import: the file is not a valid ONNX model (unreadable protobuf, no graph, a dangling or repeated value name)",
+  FG234: "import: an ONNX op, op version or attribute that flatgrad does not support",
+  FG235: "import: a graph input, output or initializer flatgrad cannot take (a dynamic dimension, an unsupported element type)",
   FG900: "internal compiler error (a bug in flatgrad: please report it)",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -11,6 +11,12 @@ export const bceTerm = binary("bceTerm", {
   doc: "−(t·log p + (1 − t)·log(1 − p)), logs clamped at −100",
   f: (p, t) => -(t * clampedLog(p) + (1 - t) * clampedLog(1 - p)),
   expr: (p, t) => `-(${t} * Math.max(Math.log(${p}), -100) + (1 - ${t}) * Math.max(Math.log(1 - ${p}), -100))`,
+  torch: (p, t) => `torch.nn.functional.binary_cross_entropy(${p}, ${t}, reduction="none")`,
+  onnx: (o, p, t) => {
+    const clamped = (v: string) => o.node("Max", [o.node("Log", [v]), o.scalar(-100)]);
+    const one = o.scalar(1);
+    return o.node("Neg", [o.node("Add", [o.node("Mul", [t, clamped(p)]), o.node("Mul", [o.node("Sub", [one, t]), clamped(o.node("Sub", [one, p]))])])]);
+  },
   math: (p, t) => `bce(${p}, ${t})`,
   // ∂/∂p = (p − t) / max(p(1 − p), 1e-12)  (PyTorch's guard: finite when p saturates at 0 or 1)
   // ∂/∂t = log(1 − p) − log p  (both clamped at −100)

@@ -22,6 +22,8 @@ export const broadcastTo: Primitive<(b: Builder, x: TensorLike, shape: number[])
   // d broadcast(x) = Σ of dy over the broadcast axes
   vjp: ({ inputs: [x], dy }, b) => [b.unbroadcast(dy, x!.shape)],
   math: ([x], { shape }) => `broadcast(${x}, ${fmtShape(shape)})`,
+  torch: ([x], { shape }) => `${x}.expand(${shape.join(", ") || "()"})`,
+  onnx: (o, [x], { shape }) => o.node("Expand", [x!, o.ints(shape)]),
   lower: {
     kind: "view",
     view: (v, _a, out) => {

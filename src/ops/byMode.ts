@@ -21,5 +21,6 @@ export const byMode: Primitive<(b: Builder, train: TensorLike, evalValue: Tensor
   math: ([t, e]) => `training ? ${t} : ${e}`,
   modeBranch: { train: 0, eval: 1 },
   // never lowered: every entry point is specialised to its mode first
+  torch: ([train, evalValue]) => `(${train} if self.training else ${evalValue})`,
   lower: { kind: "view", view: (v) => v },
 };

@@ -3,7 +3,7 @@
  * file holds only what is particular to it.
  */
 import { FlatgradError, broadcastShapes, fmtShape, normAxes, rowMajorStrides, size, type Shape } from "../ir/shape.js";
-import type { Attrs, Builder, DType, Lanes, NoAttrs, Node, Primitive, TensorLike, VjpArgs } from "./types.js";
+import type { Attrs, Builder, DType, Lanes, NoAttrs, Node, Primitive, TensorLike, OnnxWriter, TorchIO, VjpArgs } from "./types.js";
 import type { OpName } from "./index.js";
 
 /** Index of an output element in an input of shape `inShape` broadcast to `outShape`. */
@@ -71,6 +71,10 @@ interface UnarySpec<A extends Attrs> {
   vjp(args: VjpArgs<A, readonly [Node]>, b: Builder): [Node | null];
   /** The same in SIMD lanes, with the same semantics as `expr` (optional). */
   lanes?<V>(L: Lanes<V>, x: V, attrs: A): V;
+  /** The same as a PyTorch expression (`flatgrad export --torch`). */
+  torch?(x: string, attrs: A, io: TorchIO): string;
+  /** The same as ONNX nodes (`flatgrad export --onnx`). */
+  onnx?(o: OnnxWriter, x: string, attrs: A): string;
 }
 
 function unaryCore<A extends Attrs>(name: OpName, s: UnarySpec<A>): Omit<Primitive<UnaryCall, A>, "call"> {
@@ -83,6 +87,8 @@ function unaryCore<A extends Attrs>(name: OpName, s: UnarySpec<A>): Omit<Primiti
     vjp: (args, b) => s.vjp(args as VjpArgs<A, readonly [Node]>, b),
     math: ([x], attrs) => s.math(x!, attrs),
     lower: { kind: "elementwise", expr: ([x], attrs) => s.expr(x!, attrs), ...(s.lanes && { lanes: (L, [x], attrs) => s.lanes!(L, x!, attrs) }) },
+    ...(s.torch && { torch: ([x], attrs, io) => s.torch!(x!, attrs, io) }),
+    ...(s.onnx && { onnx: (o, [x], attrs) => s.onnx!(o, x!, attrs) }),
   };
 }
 
@@ -113,6 +119,10 @@ interface BinarySpec {
   vjp(args: VjpArgs<NoAttrs, readonly [Node, Node]>, b: Builder): [Node | null, Node | null];
   /** The same in SIMD lanes, with the same semantics as `expr` (optional). */
   lanes?<V>(L: Lanes<V>, a: V, b: V): V;
+  /** The same as a PyTorch expression (`flatgrad export --torch`); broadcasting is PyTorch's. */
+  torch?(a: string, b: string, io: TorchIO): string;
+  /** The same as ONNX nodes (`flatgrad export --onnx`); broadcasting is ONNX's (NumPy's). */
+  onnx?(o: OnnxWriter, a: string, b: string): string;
 }
 
 /** A binary elementwise op with NumPy broadcasting; plain numbers are accepted for either operand. */
@@ -131,6 +141,8 @@ export function binary(name: OpName, s: BinarySpec): Primitive<(b: Builder, x: T
     },
     math: ([a, c]) => s.math(a!, c!),
     lower: { kind: "elementwise", expr: ([a, c]) => s.expr(a!, c!), ...(s.lanes && { lanes: (L, [a, c]) => s.lanes!(L, a!, c!) }) },
+    ...(s.torch && { torch: ([a, c], _attrs, io) => s.torch!(a!, c!, io) }),
+    ...(s.onnx && { onnx: (o, [a, c]) => s.onnx!(o, a!, c!) }),
   };
 }
 
@@ -149,6 +161,10 @@ interface ReduceSpec {
   lowerInit: string;
   lowerCombine(acc: string, v: string): string;
   symbol: string;
+  /** The PyTorch function reducing over `dim` with `keepdim` (`torch.sum`, `torch.amax`). */
+  torch?: string;
+  /** The ONNX reduction (`ReduceSum`, `ReduceMax`) and whether opset 17 takes its axes as an input (ReduceSum) or an attribute. */
+  onnx?: { op: string; axesInput: boolean };
   /** The gradient for the one operand x (`out` is the reduced value, `dy` shaped like it). */
   vjp(args: VjpArgs<ReduceAttrs, readonly [Node]>, b: Builder): [Node | null];
 }
@@ -186,6 +202,11 @@ export function reduce(name: OpName, s: ReduceSpec): Primitive<ReduceCall, Reduc
     vjp: (args, b) => s.vjp(args as VjpArgs<ReduceAttrs, readonly [Node]>, b),
     math: ([x], { axes }) => `${s.symbol}${axes.length ? `[axes ${axes.join(",")}]` : ""}${x!.startsWith("(") ? x : `(${x})`}`,
     lower: { kind: "reduce", init: s.lowerInit, combine: s.lowerCombine },
+    ...(s.onnx && {
+      onnx: (o, [x], { axes, keepDims }) =>
+        s.onnx!.axesInput ? o.node(s.onnx!.op, [x!, o.ints(axes)], { keepdims: { i: keepDims ? 1 : 0 } }) : o.node(s.onnx!.op, [x!], { axes: { ints: axes }, keepdims: { i: keepDims ? 1 : 0 } }),
+    }),
+    ...(s.torch && { torch: ([x], { axes, keepDims }) => `${s.torch}(${x}, dim=(${axes.map((a) => `${a},`).join(" ")}), keepdim=${keepDims ? "True" : "False"})` }),
   };
 }
 

@@ -5,6 +5,8 @@ export const leakyRelu: Primitive<UnaryAttrCall<number>, { slope: number }> = un
   doc: "x for x > 0, slope·x otherwise",
   f: (x, { slope }) => (x > 0 ? x : slope * x),
   expr: (x, { slope }) => `${x} > 0 ? ${x} : ${slope} * ${x}`,
+  torch: (x, { slope }) => `torch.nn.functional.leaky_relu(${x}, ${slope})`,
+  onnx: (o, x, { slope }) => o.node("LeakyRelu", [x], { alpha: { f: slope } }),
   lanes: (L, x, { slope }) => L.ifGreater(x, L.num(0), x, L.mul(L.num(slope), x)),
   math: (x, { slope }) => `leakyRelu(${x}, ${slope})`,
   // d leakyRelu(x) = ([x > 0]·(1 − slope) + slope)·dx

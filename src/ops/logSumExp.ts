@@ -37,6 +37,8 @@ export const logSumExp: Primitive<(b: Builder, x: TensorLike, axis?: number) => 
   // d logSumExp(x) = softmax(x)·dy = exp(x − logSumExp(x))·dy: the forward's softmax, when the model has one, is this node
   vjp: ({ inputs: [x], out, dy }, b) => [b.mul(dy, b.exp(b.sub(x!, out)))],
   math: ([x], { axis }) => `log Σ[axis ${axis}] exp(${x})`,
+  torch: ([x], { axis }) => `torch.logsumexp(${x}, dim=${axis}, keepdim=True)`,
+  onnx: (o, [x], { axis }) => o.node("ReduceLogSumExp", [x!], { axes: { ints: [axis] }, keepdims: { i: 1 } }),
   lower: {
     kind: "kernel",
     emit: (w, out, [x], { axis }) => {

@@ -59,6 +59,8 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
     return [back(b.matmul(g2, swap(yb)), a2, x), back(b.matmul(swap(xa), g2), b2, y)];
   },
   math: ([a, c]) => `${a}·${c}`,
+  torch: ([a, b]) => `torch.matmul(${a}, ${b})`,
+  onnx: (o, [a, b]) => o.node("MatMul", [a!, b!]),
   lower: {
     kind: "kernel",
     // loops in src/lower/matmulKernel.ts: one register-blocked kernel for every layout

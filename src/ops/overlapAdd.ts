@@ -33,6 +33,8 @@ export const overlapAdd: Primitive<(b: Builder, dy: Node, attrs: OverlapAttrs) =
   // linear, and window is its adjoint
   vjp: ({ dy, attrs }, b) => [b.window(dy, attrs.kernel, { stride: attrs.stride, dilation: attrs.dilation })],
   math: ([dy], { kernel }) => `overlap_add(${dy}, ${kernel.join("×")})`,
+  torch: ([dy], attrs, { ins: [s], dtype }) =>
+    `torch.zeros(${size(attrs.shape)}, dtype=${dtype}).index_add(0, torch.arange(${size(attrs.shape)}).as_strided((${s!.join(", ")},), (${windowStrides(rowMajorStrides(attrs.shape), attrs).join(", ")},)).reshape(-1), ${dy}.reshape(-1)).reshape(${attrs.shape.join(", ")})`,
   lower: {
     kind: "kernel",
     emit: (w, out, [dy], attrs) => {

@@ -5,6 +5,8 @@ export const pow: Primitive<UnaryAttrCall<number>, { exponent: number }> = unary
   doc: "xᵖ for a constant exponent p",
   f: (x, { exponent }) => Math.pow(x, exponent),
   expr: (x, { exponent }) => `Math.pow(${x}, ${exponent})`,
+  torch: (x, { exponent }) => `torch.pow(${x}, ${exponent})`,
+  onnx: (o, x, { exponent }) => o.node("Pow", [x, o.scalar(exponent)]),
   math: (x, { exponent }) => `${x}^${exponent}`,
   // d xᵖ = p·xᵖ⁻¹·dx
   vjp: ({ inputs: [x], dy, attrs: { exponent: p } }, b) => [b.mul(dy, b.mul(b.pow(x, p - 1), p))],

@@ -4,6 +4,8 @@ export const relu = unary("relu", {
   doc: "max(x, 0)",
   f: (x) => (x > 0 ? x : 0),
   expr: (x) => `${x} > 0 ? ${x} : 0`,
+  torch: (x) => `torch.relu(${x})`,
+  onnx: (o, x) => o.node("Relu", [x]),
   lanes: (L, x) => L.ifGreater(x, L.num(0), x, L.num(0)),
   math: (x) => `relu(${x})`,
   // d relu(x) = [x > 0]·dx. Trap: written as maximum(x, 0), the tie rule would pass the whole

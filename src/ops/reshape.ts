@@ -33,6 +33,8 @@ export const reshape: Primitive<(b: Builder, x: TensorLike, shape: number[]) => 
   // d reshape(x) = reshape(dy) back to x's shape
   vjp: ({ inputs: [x], dy }, b) => [b.reshape(dy, [...x!.shape])],
   math: ([x], { shape }) => `reshape(${x}, ${fmtShape(shape)})`,
+  torch: ([x], { shape }) => `${x}.reshape(${shape.join(", ") || "()"})`,
+  onnx: (o, [x], { shape }) => o.node("Reshape", [x!, o.ints(shape)]),
   lower: {
     kind: "view",
     view: (v, _attrs, out) => (isContiguous(v) ? { ...v, shape: [...out], strides: rowMajorStrides(out) } : null),

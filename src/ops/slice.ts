@@ -39,6 +39,8 @@ export const slice: Primitive<(b: Builder, x: TensorLike, axis: number, start: n
   // the elements not selected get no gradient: dx is dy padded with zeros back to x's shape
   vjp: ({ inputs: [x], dy, attrs: { axis, start, end } }, b) => [b.pad(dy, x!.shape.map((n, i): [number, number] => (i === axis ? [start, n - end] : [0, 0])))],
   math: ([x], { axis, start, end }) => `${x}[axis ${axis}: ${start}..${end - 1}]`,
+  torch: ([x], { axis, start, end }) => `${x}.narrow(${axis}, ${start}, ${end - start})`,
+  onnx: (o, [x], { axis, start, end }) => o.node("Slice", [x!, o.ints([start]), o.ints([end]), o.ints([axis])]),
   lower: {
     kind: "view",
     view: (v, { axis, start }, out) => ({ ...v, shape: [...out], offset: v.offset + start * v.strides[axis]! }),

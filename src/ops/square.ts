@@ -4,6 +4,8 @@ export const square = unary("square", {
   doc: "x²",
   f: (x) => x * x,
   expr: (x) => `${x} * ${x}`,
+  torch: (x) => `torch.square(${x})`,
+  onnx: (o, x) => o.node("Mul", [x, x]),
   lanes: (L, x) => L.mul(x, x),
   math: (x) => `${x}²`,
   // d x² = 2x·dx

@@ -12,5 +12,7 @@ export const stopGradient: Primitive<(b: Builder, x: TensorLike) => Node, NoAttr
   // no gradient, by definition
   vjp: () => [null],
   math: ([x]) => `stop(${x})`,
+  torch: ([x]) => `${x}.detach()`,
+  onnx: (o, [x]) => o.node("Identity", [x!]),
   lower: { kind: "view", view: (v) => v },
 };

@@ -42,6 +42,8 @@ export const transpose: Primitive<(b: Builder, x: TensorLike, perm?: number[]) =
     const swapsLast2 = perm.length >= 2 && perm.every((p, i) => (i < perm.length - 2 ? p === i : p === perm.length * 2 - 3 - i));
     return swapsLast2 ? `${x}ᵀ` : `transpose(${x}, [${perm.join(",")}])`;
   },
+  torch: ([x], { perm }) => `${x}.permute(${perm.join(", ")})`,
+  onnx: (o, [x], { perm }) => o.node("Transpose", [x!], { perm: { ints: perm } }),
   lower: {
     kind: "view",
     view: (v, { perm }) => ({ ...v, shape: perm.map((p) => v.shape[p]!), strides: perm.map((p) => v.strides[p]!) }),

@@ -98,8 +98,41 @@ export interface Primitive<C extends (b: Builder, ...args: never[]) => Node = (b
    * the generated entry points check the int32 inputs against them before any kernel runs.
    */
   indexRange?(ins: readonly Shape[], attrs: A): (IndexRange | undefined)[];
+  /**
+   * The op as a PyTorch expression over its operands' Python expressions (`flatgrad export --torch`):
+   * the same value, and autograd's gradient equal to `vjp`'s. Absent: the op cannot be exported yet.
+   */
+  torch?(args: string[], attrs: A, io: TorchIO): string;
+  /**
+   * The op as ONNX nodes (opset 17) over its operands' value names (`flatgrad export --onnx`):
+   * returns the name of the value it computes. Absent: the op cannot be exported to ONNX yet.
+   */
+  onnx?(o: OnnxWriter, args: string[], attrs: A, io: TorchIO): string;
   /** An op whose value depends on the mode: the input each mode reads (src/ir/modes.ts resolves it per entry point). */
   modeBranch?: { train: number; eval: number };
+}
+
+/** What a `torch` rule may need besides its operands: their shapes, the result's, and the model's torch dtype. */
+export interface TorchIO {
+  ins: readonly Shape[];
+  out: Shape;
+  /** `torch.float32` or `torch.float64`. */
+  dtype: string;
+}
+
+/** An ONNX attribute: a float, an int, a list of ints or a string. */
+export type OnnxAttr = { f: number } | { i: number } | { ints: readonly number[] } | { s: string };
+
+/** What an `onnx` rule writes with (src/interop/onnx/export.ts). */
+export interface OnnxWriter {
+  /** Add a node `op(inputs)`; returns the name of its output. */
+  node(op: string, inputs: readonly string[], attrs?: Record<string, OnnxAttr>): string;
+  /** An int64 tensor initializer (shapes, axes, pads, indices), shaped `shape` (default: a list). */
+  ints(values: readonly number[], shape?: readonly number[]): string;
+  /** A scalar initializer in the model's dtype. */
+  scalar(v: number): string;
+  /** The ONNX element type of the model's dtype (1 FLOAT, 11 DOUBLE), for Cast. */
+  readonly floatType: number;
 }
 
 /** A composite: built from other ops by the builder (the differentiator never sees it). */

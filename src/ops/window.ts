@@ -73,6 +73,17 @@ export const window: Primitive<(b: Builder, x: TensorLike, kernel: number | numb
   vjp: ({ inputs: [x], dy, attrs }, b) => [b.apply("overlapAdd", [dy], { shape: [...x!.shape], kernel: attrs.kernel, stride: attrs.stride, dilation: attrs.dilation })],
   math: ([x], { kernel, stride, dilation }) =>
     `window(${x}, ${kernel.join("×")}${stride.some((v) => v !== 1) ? `, stride ${stride.join("×")}` : ""}${dilation.some((v) => v !== 1) ? `, dilation ${dilation.join("×")}` : ""})`,
+  // the same overlapping view, spelled as PyTorch strides over a contiguous x
+  torch: ([x], attrs, { ins: [s], out }) => `${x}.contiguous().as_strided((${out.join(", ")},), (${windowStrides(rowMajorStrides(s!), attrs).join(", ")},))`,
+  // ONNX has no strided view: gather every window's elements by their flat offsets within the windowed axes
+  onnx: (o, [x], attrs, { ins: [s], out }) => {
+    const k = attrs.kernel.length;
+    const lead = s!.slice(0, s!.length - k);
+    const spatial = s!.slice(s!.length - k);
+    const offsets = windowSource(spatial, out.slice(lead.length), attrs);
+    const indices = Array.from({ length: size(out.slice(lead.length)) }, (_, i) => offsets(i));
+    return o.node("Gather", [o.node("Reshape", [x!, o.ints([...lead, size(spatial)])]), o.ints(indices, out.slice(lead.length))], { axis: { i: lead.length } });
+  },
   lower: {
     kind: "view",
     view: (v, attrs, out) => ({ ...v, shape: [...out], strides: windowStrides(v.strides, attrs) }),

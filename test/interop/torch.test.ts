@@ -1,0 +1,360 @@
+/**
+ * `flatgrad export --torch` against the generated module, in float64: the exported nn.Module's loss,
+ * autograd gradients, buffer updates, outputs in both modes and make_optimizer's trajectory equal the
+ * generated module's to 1e-9 relative, for every example model and a model per op family; checkpoints
+ * cross both ways (saveParams → load_state_dict(strict=True), state_dict → loadParams). PyTorch runs
+ * once for all cases (Debian's python3-torch, installed by test/support/torch.ts when missing).
+ */
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineModel, type ModelDefinition } from "../../src/dsl/define.js";
+import { buildModel } from "../../src/front/build.js";
+import { loadModelFile } from "../../src/front/load.js";
+import { exportTorch } from "../../src/interop/torch.js";
+import { registry } from "../../src/ops/index.js";
+import { size } from "../../src/ir/shape.js";
+import { main } from "../../src/cli/main.js";
+import { compileAndLoad, maxRelErr, rng, ROOT, TMP, type GeneratedModel, type GeneratedModule } from "../support/helpers.js";
+import { runPython, torchPython } from "../support/torch.js";
+import { execFileSync } from "node:child_process";
+import type { Builder } from "../../src/dsl/builder.js";
+
+const DIR = path.join(TMP, `torch-${process.pid}`);
+const TOL = 1e-9;
+
+interface Case {
+  name: string;
+  def: ModelDefinition;
+  /** Optimizer steps after the first training call (make_optimizer against model.step). */
+  steps?: number;
+  /** Positive inputs (for ops whose inputs must be > 0, such as bce's probabilities). */
+  inputs?: (name: string, i: number, rand: () => number) => number;
+}
+
+const f64 = (def: ModelDefinition): ModelDefinition => ({ ...def, dtype: "float64" });
+const fileModel = async (rel: string) => (await loadModelFile(path.join(ROOT, rel))).exported as ModelDefinition;
+
+const family = (build: (g: Builder) => unknown, optimizer: ModelDefinition["optimizer"] = { type: "sgd", lr: 0.05, momentum: 0.9 }): ModelDefinition => ({
+  dtype: "float64",
+  optimizer,
+  build: build as ModelDefinition["build"],
+});
+
+async function cases(): Promise<Case[]> {
+  return [
+    { name: "seed_net", def: f64(await fileModel("models/seed-net.model.ts")), steps: 3 },
+    { name: "digits_mlp", def: f64(await fileModel("models/digits-mlp.model.ts")), steps: 3 },
+    { name: "digits_adam", def: f64(await fileModel("examples/models/digits-adam.model.ts")), steps: 3 },
+    {
+      name: "unary",
+      steps: 2,
+      def: family((g) => {
+        const x = g.input("x", [3, 5]);
+        const W = g.param("W", [5, 5], { init: "xavier" });
+        const z = g.linear(x, W);
+        const parts = [g.exp(g.mul(z, 0.5)), g.log(g.softplus(z)), g.sqrt(g.add(g.square(z), 1)), g.abs(z), g.tanh(z), g.sigmoid(z), g.relu(z), g.leakyRelu(z, 0.1), g.pow(g.add(g.square(z), 2), 1.5), g.neg(z), g.mul(g.sign(z), z), g.mul(g.heaviside(z), z)];
+        const total = parts.reduce((a, b) => g.add(a, b));
+        g.output("y", total);
+        return g.mean(g.square(total));
+      }, { type: "adamw", lr: 0.01, weightDecay: 0.1, clipGradNorm: 0.5 }),
+    },
+    {
+      name: "binary",
+      steps: 2,
+      def: family((g) => {
+        const a = g.input("a", [3, 1]);
+        const W = g.param("W", [1, 4], { init: "normal", std: 0.5 });
+        const b = g.param("b", [4], { init: "uniform" });
+        const x = g.add(g.mul(a, W), b);
+        const y = g.sub(g.maximum(x, g.mul(a, 0.5)), g.minimum(x, b));
+        const d = g.div(y, g.add(g.square(b), 1));
+        g.output("d", d);
+        return g.sum(g.mul(g.ge(x, 0), g.square(d)));
+      }, { type: "rmsprop", lr: 0.01, momentum: 0.5, centered: true }),
+    },
+    {
+      name: "reductions",
+      steps: 2,
+      def: family((g) => {
+        const x = g.input("x", [2, 3, 4]);
+        const W = g.param("W", [4, 4], { init: "he" });
+        const z = g.matmul(x, W);
+        const s = g.add(g.sum(z, [0, 2], true), g.mean(z, 1, true));
+        const m = g.max(g.mul(z, s), [1, 2]);
+        const l = g.logSumExp(z, 1);
+        g.output("probs", g.softmax(z, 1));
+        return g.add(g.sum(m), g.add(g.sum(l), g.mean(g.logSoftmax(z, -1))));
+      }, { type: "adam", lr: 0.01 }),
+    },
+    {
+      name: "movement",
+      steps: 1,
+      def: family((g) => {
+        const x = g.input("x", [2, 3, 4]);
+        const W = g.param("W", [4, 3], { init: "xavier" });
+        const t = g.transpose(x, [2, 0, 1]); // [4,2,3]
+        const r = g.reshape(t, [8, 3]);
+        const z = g.matmul(r, g.transpose(W)); // [8,4]
+        const p = g.pad(z, [[1, 0], [0, 2]], 0.5); // [9,6]
+        const s = g.slice(p, 1, 1, -1); // [9,4]
+        const b = g.broadcastTo(g.slice(W, 1, 0, 1), [2, 4, 4]); // [4,1] → [2,4,4]
+        const y = g.mul(g.reshape(s, [9, 1, 4]), g.sum(b, 0));
+        g.output("y", y);
+        return g.mean(g.square(y));
+      }),
+    },
+    {
+      name: "windows",
+      steps: 2,
+      def: family((g) => {
+        const x = g.input("x", [2, 2, 7, 6]);
+        const W = g.param("W", [3, 2 * 3 * 3], { init: "he" });
+        const b = g.param("b", [3]);
+        // conv 3×3, padding 1, stride 2 over [N, C, H, W], then a 2×2 max pool with dilation
+        const cols = g.window(g.pad(x, [[0, 0], [0, 0], [1, 1], [1, 1]]), [3, 3], { stride: 2 }); // [2,2,4,3,3,3]
+        const flat = g.reshape(g.transpose(cols, [0, 2, 3, 1, 4, 5]), [2, 4, 3, 18]);
+        const conv = g.relu(g.linear(flat, W, b)); // [2,4,3,3]
+        const pooled = g.max(g.window(conv, [2, 2], { dilation: [2, 1] }), [4, 5]); // [2,2,2,3]... window over last two axes
+        g.output("pooled", pooled);
+        return g.mean(g.square(pooled));
+      }),
+    },
+    {
+      name: "losses",
+      steps: 2,
+      inputs: (name, _i, rand) => (name === "t" ? rand() : rand() * 2 - 1),
+      def: family((g) => {
+        const x = g.input("x", [4, 3]);
+        const t = g.input("t", [4, 3]);
+        const W = g.param("W", [3, 3], { init: "xavier" });
+        const z = g.linear(x, W);
+        const p = g.sigmoid(z);
+        return g.add(g.add(g.mse(z, t), g.bce(p, t)), g.add(g.bceWithLogits(z, t), g.softmaxCrossEntropy(z, g.softmax(t))));
+      }),
+    },
+    {
+      name: "modes",
+      steps: 2,
+      def: family((g) => {
+        const x = g.input("x", [4, 3]);
+        const W = g.param("W", [3, 3], { init: "xavier" });
+        const running = g.buffer("running", [3]);
+        const z = g.linear(x, W);
+        const batchMean = g.mean(z, 0);
+        g.assign(running, g.add(g.mul(running, 0.9), g.mul(g.stopGradient(batchMean), 0.1)));
+        const centred = g.sub(z, g.byMode(batchMean, running));
+        g.output("c", centred);
+        return g.mean(g.square(g.tanh(centred)));
+      }),
+    },
+  ];
+}
+
+type Tensor = Float32Array | Float64Array | Int32Array;
+interface Prepared {
+  c: Case;
+  mod: GeneratedModule;
+  inputs: Record<string, Tensor>;
+  /** The generated module's numbers, in the same order of calls as the Python runner's. */
+  ours: { loss: number; grads: Record<string, Float64Array>; trainOutputs: Record<string, Float64Array>; buffers: Record<string, Float64Array>; stepped: Record<string, Float64Array>; evalOutputs: Record<string, Float64Array> };
+  model: GeneratedModel;
+  fresh: GeneratedModel;
+}
+
+interface TorchResult {
+  keys: string[];
+  loss?: number;
+  grads?: Record<string, number[]>;
+  train_outputs: Record<string, number[]>;
+  buffers: Record<string, number[]>;
+  stepped?: Record<string, number[]>;
+  eval_outputs: Record<string, number[]>;
+}
+
+const copy = (r: Record<string, ArrayLike<number>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float64Array.from(v)]));
+const asJson = (r: Record<string, Tensor>, spec: GeneratedModule["spec"], shapes: Record<string, number[]>) =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { dtype: spec.inputDtypes[k] ?? spec.dtype, shape: shapes[k], values: Array.from(v) }]));
+
+let prepared: Prepared[] = [];
+let results: TorchResult[] = [];
+
+beforeAll(async () => {
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(DIR, { recursive: true });
+  copyFileSync(path.join(ROOT, "templates/safetensors_io.py"), path.join(DIR, "safetensors_io.py"));
+  const json: unknown[] = [];
+  for (const c of await cases()) {
+    const { mod } = await compileAndLoad(c.def, c.name);
+    const built = buildModel(defineModel(c.def), c.name, `${c.name}.model.ts`);
+    writeFileSync(path.join(DIR, `${c.name}.py`), exportTorch(built, `${c.name}.model.ts`).text);
+    const rand = rng(7);
+    const inputs = Object.fromEntries(Object.entries(mod.spec.inputs).map(([k, s]) => [k, Float64Array.from({ length: size(s) }, (_, i) => (c.inputs ?? ((_n, _i, r) => r() * 2 - 1))(k, i, rand))])) as Record<string, Tensor>;
+    const model = mod.createModel({ seed: 3 });
+    const fresh = mod.createModel({ seed: 3 });
+    const state = { ...model.params, ...model.buffers };
+    const entry = { name: c.name, dir: DIR, module: path.join(DIR, `${c.name}.py`), state: asJson(state, mod.spec, { ...mod.spec.params, ...mod.spec.buffers }), inputs: asJson(inputs, mod.spec, mod.spec.inputs), steps: c.steps ?? 0, save: path.join(DIR, `${c.name}.torch.safetensors`) };
+    // the checkpoint path: our saveParams file, loaded with load_state_dict(strict=True)
+    writeFileSync(path.join(DIR, `${c.name}.ours.safetensors`), model.saveParams());
+    json.push(entry, { ...entry, name: `${c.name}_ckpt`, state: undefined, checkpoint: path.join(DIR, `${c.name}.ours.safetensors`), steps: 0, save: undefined });
+    const loss = model.lossAndGrad(inputs);
+    const ours = { loss, grads: copy(model.grads), trainOutputs: {}, buffers: copy(model.buffers), stepped: {}, evalOutputs: {} } as Prepared["ours"];
+    for (let s = 0; s < (c.steps ?? 0); s++) model.step(inputs);
+    ours.stepped = copy(model.params);
+    ours.evalOutputs = copy(model.forward(inputs));
+    prepared.push({ c, mod, inputs, ours, model, fresh });
+  }
+  const file = path.join(DIR, "cases.json");
+  writeFileSync(file, JSON.stringify(json));
+  results = runPython(path.join(ROOT, "test/interop/run_torch.py"), [file]) as TorchResult[];
+}, 600_000);
+
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+
+describe("export --torch: the exported module computes what the generated module computes (float64, 1e-9)", () => {
+  it("covers every example model and op family", () => {
+    expect(prepared.map((p) => p.c.name)).toEqual(["seed_net", "digits_mlp", "digits_adam", "unary", "binary", "reductions", "movement", "windows", "losses", "modes"]);
+    expect(results).toHaveLength(2 * prepared.length);
+  });
+
+  it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])("case %i: loss, gradients, buffers, optimizer steps and eval outputs", (i) => {
+    const p = prepared[i]!;
+    const r = results[2 * i]!;
+    expect(r.keys).toEqual([...Object.keys(p.mod.spec.params), ...Object.keys(p.mod.spec.buffers)].sort());
+    expect(Math.abs(r.loss! - p.ours.loss) / Math.abs(p.ours.loss)).toBeLessThan(TOL);
+    for (const [k, g] of Object.entries(p.ours.grads)) expect(maxRelErr(r.grads![k]!, g, 1e-6), `d${k}`).toBeLessThan(TOL);
+    for (const [k, b] of Object.entries(p.ours.buffers)) expect(maxRelErr(r.buffers[k]!, b, 1e-6), k).toBeLessThan(TOL);
+    for (const [k, v] of Object.entries(p.ours.stepped)) expect(maxRelErr(r.stepped![k]!, v, 1e-6), `${k} after ${p.c.steps} steps`).toBeLessThan(TOL);
+    for (const [k, o] of Object.entries(p.ours.evalOutputs)) expect(maxRelErr(r.eval_outputs[k]!, o, 1e-6), k).toBeLessThan(TOL);
+    expect(Object.keys(r.eval_outputs).sort()).toEqual(Object.keys(p.mod.spec.outputs).sort());
+  });
+
+  it("a saveParams checkpoint loads into the exported module with strict=True and gives the same numbers", () => {
+    for (let i = 0; i < prepared.length; i++) {
+      const [a, b] = [results[2 * i]!, results[2 * i + 1]!];
+      expect(b.loss).toBe(a.loss);
+      for (const [k, g] of Object.entries(a.grads ?? {})) expect(b.grads![k], `${prepared[i]!.c.name} d${k}`).toEqual(g);
+    }
+  });
+
+  it("a state_dict saved by PyTorch (safetensors_io.save_file) loads into the generated module with loadParams", () => {
+    for (const p of prepared) {
+      const bytes = readFileSync(path.join(DIR, `${p.c.name}.torch.safetensors`));
+      p.fresh.loadParams(new Uint8Array(bytes));
+      // PyTorch saved the params after the optimizer steps, and the buffers after the last training call
+      for (const [k, v] of Object.entries(p.ours.stepped)) expect(maxRelErr(p.fresh.params[k]!, v, 1e-6), `${p.c.name} ${k}`).toBeLessThan(TOL);
+      for (const k of Object.keys(p.mod.spec.buffers)) expect(maxRelErr(p.fresh.buffers[k]!, p.model.buffers[k]!, 1e-6), `${p.c.name} ${k}`).toBeLessThan(TOL);
+    }
+  });
+});
+
+describe("scale-out: DistributedDataParallel on two processes (examples/scale-out/train_ddp.py)", () => {
+  // the seed network at two batch sizes: two processes × 32 rows against one process × 64 rows
+  const net = (batch: number): ModelDefinition => ({
+    dtype: "float64",
+    optimizer: { type: "sgd", lr: 0.1, momentum: 0.9 },
+    build(g) {
+      const x = g.input("x", [batch, 6]);
+      const y = g.input("y", [batch, 1]);
+      const h = g.tanh(g.linear(x, g.param("fc1.weight", [8, 6], { init: "he" }), g.param("fc1.bias", [8], { init: "uniform" })));
+      const z = g.linear(h, g.param("fc2.weight", [1, 8]), g.param("fc2.bias", [1]));
+      g.output("yhat", g.sigmoid(z));
+      return g.bceWithLogits(z, y);
+    },
+  });
+
+  it("3 steps on 2 processes equal 3 steps of one process on the whole batch, and load back into the generated module", async () => {
+    const dir = path.join(DIR, "ddp");
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(ROOT, "templates/safetensors_io.py"), path.join(dir, "safetensors_io.py"));
+    for (const b of [32, 64]) writeFileSync(path.join(dir, `net${b}.py`), exportTorch(buildModel(defineModel(net(b)), `net${b}`, `net${b}.model.ts`), `net${b}.model.ts`).text);
+    const { mod } = await compileAndLoad(net(64), "net64");
+    const model = mod.createModel({ seed: 5 });
+    writeFileSync(path.join(dir, "init.safetensors"), model.saveParams());
+    const rand = rng(11);
+    const rows = 192;
+    const data = { rows, inputs: { x: Array.from({ length: rows * 6 }, () => rand() * 2 - 1), y: Array.from({ length: rows }, () => (rand() < 0.5 ? 0 : 1)) } };
+    writeFileSync(path.join(dir, "data.json"), JSON.stringify(data));
+    const train = (module: string, world: number, out: string) =>
+      execFileSync(torchPython(), [path.join(ROOT, "examples/scale-out/train_ddp.py"), "--module", path.join(dir, module), "--init", path.join(dir, "init.safetensors"), "--data", path.join(dir, "data.json"), "--steps", "3", "--world-size", String(world), "--out", path.join(dir, out), "--port", String(20000 + (process.pid % 20000))], { stdio: "inherit" });
+    train("net32.py", 2, "ddp.safetensors");
+    train("net64.py", 1, "single.safetensors");
+    const ddp = mod.createModel({ seed: 0 });
+    const single = mod.createModel({ seed: 0 });
+    ddp.loadParams(new Uint8Array(readFileSync(path.join(dir, "ddp.safetensors"))));
+    single.loadParams(new Uint8Array(readFileSync(path.join(dir, "single.safetensors"))));
+    // the generated module itself, 3 steps on the same 3 batches of 64 rows
+    for (let s = 0; s < 3; s++) model.step({ x: Float64Array.from(data.inputs.x.slice(s * 64 * 6, (s + 1) * 64 * 6)), y: Float64Array.from(data.inputs.y.slice(s * 64, (s + 1) * 64)) });
+    for (const k of Object.keys(mod.spec.params)) {
+      expect(maxRelErr(ddp.params[k]!, single.params[k]!, 1e-6), k).toBeLessThan(1e-12);
+      expect(maxRelErr(ddp.params[k]!, model.params[k]!, 1e-6), k).toBeLessThan(TOL);
+      expect(maxRelErr(ddp.params[k]!, mod.createModel({ seed: 5 }).params[k]!, 1e-6), `${k} moved`).toBeGreaterThan(1e-4);
+    }
+  });
+});
+
+describe("export --torch: the command", () => {
+  const io = () => {
+    const err: string[] = [];
+    return { err, io: { out: () => {}, err: (s: string) => void err.push(s), isTTY: false, env: { ...process.env, INIT_CWD: ROOT } } };
+  };
+
+  it("writes <out>/<base>.py for several files, with safetensors_io.py beside them", async () => {
+    const out = path.join(DIR, "cli");
+    const { io: o, err } = io();
+    expect(await main(["export", "--torch", "models/seed-net.model.ts", "models/digits-mlp.model.ts", "--out", out], o)).toBe(0);
+    const text = readFileSync(path.join(out, "seed-net.py"), "utf8");
+    expect(text).toMatch(/^# Exported by flatgrad from models\/seed-net\.model\.ts/);
+    expect(text).toContain("class Model(torch.nn.Module):");
+    expect(text).toContain("def make_optimizer(model):");
+    expect(text.match(/^import .*/gm)).toEqual(["import math", "import torch"]);
+    expect(readFileSync(path.join(out, "digits-mlp.py"), "utf8")).toContain("torch.optim.SGD(model.parameters(), lr=0.1");
+    expect(readFileSync(path.join(out, "safetensors_io.py"), "utf8")).toContain("def load_file(path)");
+    expect(err.join("")).toContain("wrote");
+  });
+
+  it("exits 2 on bad usage and 1 on a model error, writing nothing", async () => {
+    const out = path.join(DIR, "nothing");
+    for (const args of [["export"], ["export", "models/seed-net.model.ts"], ["export", "--torch"], ["export", "--torch", "--params", "x", "models/seed-net.model.ts"]]) {
+      const { io: o } = io();
+      expect(await main([...args, "--out", out], o), args.join(" ")).toBe(2);
+    }
+    const { io: o, err } = io();
+    expect(await main(["export", "--torch", "models/seed-net.model.ts", "test/fixtures/bad/add-broadcast.model.ts", "--out", out], o)).toBe(1);
+    expect(err.join("")).toMatch(/error FG\d{3}/);
+    expect(() => readFileSync(path.join(out, "seed-net.py"))).toThrow();
+  });
+
+  it("FG230: an op without a PyTorch form is refused at that op's model line", () => {
+    const def = registry.tanh as { torch?: unknown };
+    const saved = def.torch;
+    delete def.torch;
+    try {
+      const built = buildModel(
+        defineModel({
+          build(g) {
+            const x = g.input("x", [2]);
+            g.output("y", g.tanh(x));
+          },
+        }),
+        "m",
+        "m.model.ts",
+      );
+      const tanhLine = readFileSync(new URL(import.meta.url), "utf8").split("\n").findIndex((l) => l.includes(`g.output("y", g.tanh(x));`)) + 1;
+      let err: unknown;
+      try {
+        exportTorch(built, "m.model.ts");
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: "FG230", message: expect.stringContaining("tanh has no PyTorch form"), site: { file: expect.stringContaining("torch.test.ts"), line: tanhLine } });
+    } finally {
+      def.torch = saved;
+    }
+  });
+
+  it("every primitive has a PyTorch form (argmaxMask and the sources are spelled by the exporter)", () => {
+    const missing = Object.entries(registry).filter(([k, d]) => d.kind === "primitive" && !("torch" in d) && d.lower.kind !== "source" && k !== "argmaxMask").map(([k]) => k);
+    expect(missing).toEqual([]);
+  });
+});
