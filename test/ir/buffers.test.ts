@@ -100,8 +100,9 @@ describe("buffers", () => {
     expect(e2.message).toContain('input: duplicate name "s": buffer "s" is already declared');
   });
 
-  it("names and inits are checked as params' are (FG110, FG164, FG160)", () => {
-    expect(buildError((g) => g.buffer("bn..mean", [3])).code).toBe("FG110");
+  it("names and inits are checked as params' are (FG110, FG171, FG164, FG160)", () => {
+    expect(buildError((g) => g.buffer("bn-mean", [3])).code).toBe("FG110");
+    expect(buildError((g) => g.buffer("bn..mean", [3])).code).toBe("FG171");
     const init = buildError((g) => g.buffer("m", [3], { init: "glorot" as "zeros" }));
     expect([init.code, init.message]).toEqual(["FG164", 'buffer "m": unknown init "glorot" (known: zeros, ones, xavier, he, normal, uniform): did you mean "xavier"?']);
     expect(buildError((g) => g.buffer("m", [0])).code).toBe("FG160");
