@@ -197,6 +197,22 @@ cases["relu'(z) → relu'(relu(z))"] = {
     "outputs: a = %1, mask = %2",
   ),
 };
+cases["custom(x…, f) → f"] = {
+  build: (g) => void g.output("y", g.exp(g.customGrad((g, a) => g.tanh(a), (_g, _ins, _out, dy) => [dy])(x23(g)))),
+  before: lines(
+    '%0 = input "x" : [2, 3] float64',
+    "%1 = tanh(%0) : [2, 3] float64",
+    "%2 = customVjp(%0, %1) {rule: 0, vjp: (_g, _ins, _out, dy) => [dy]} : [2, 3] float64",
+    "%3 = exp(%2) : [2, 3] float64",
+    "outputs: y = %3",
+  ),
+  after: lines(
+    '%0 = input "x" : [2, 3] float64',
+    "%1 = tanh(%0) : [2, 3] float64",
+    "%2 = exp(%1) : [2, 3] float64",
+    "outputs: y = %2",
+  ),
+};
 cases["stop(x) → x"] = {
   build: (g) => void g.output("y", g.exp(g.stopGradient(x23(g)))),
   before: lines(
