@@ -13,7 +13,7 @@ import esbuildPlugin from "../../src/plugin/esbuild.js";
 import rollupPlugin from "../../src/plugin/rollup.js";
 import vitePlugin from "../../src/plugin/vite.js";
 import webpackPlugin from "../../src/plugin/webpack.js";
-import { BROKEN, BROKEN_AT, fixtureProject, read } from "./project.js";
+import { BROKEN, BROKEN_AT, fixtureProject, model, read, until } from "./project.js";
 
 const ESBUILD = import.meta.resolve("esbuild");
 
@@ -104,6 +104,24 @@ describe("bundler plugins", () => {
       expect(r.last).toBeLessThan(r.first * 0.5);
     });
   }
+
+  it("esbuild watch: no watch-change hook, but an edited model rebuilds the bundle (it is a watchFile of its generated module)", async () => {
+    const w = fixtureProject("flatgrad-esbuild-watch-");
+    const { context } = await import("esbuild");
+    const ctx = await context({ absWorkingDir: w, entryPoints: ["src/main.ts"], bundle: true, format: "esm", platform: "node", outfile: "out/main.js", logLevel: "silent", plugins: [esbuildPlugin()] });
+    try {
+      await ctx.watch();
+      await until("the first build", () => existsSync(path.join(w, "out/main.js")) && /rate\(\w+, 0\.5\)/.test(read(w, "out/main.js")));
+      writeFileSync(path.join(w, "models/tiny.model.ts"), model(0.25));
+      // (esbuild renames the generated module's locals: rate(options2, 0.25))
+      await until("the rebuild", () => /rate\(\w+, 0\.25\)/.test(read(w, "out/main.js")));
+      expect(read(w, "generated/tiny.ts")).toContain("rate(options, 0.25)");
+      expect(runNode(path.join(w, "out/main.js")).engine).toBe("wasm-simd");
+    } finally {
+      await ctx.dispose();
+      rmSync(w, { recursive: true, force: true });
+    }
+  });
 
   describe("a model error fails the build with the model file, line and column; nothing is written", () => {
     let bad = "";

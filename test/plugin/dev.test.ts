@@ -12,7 +12,7 @@ import type { ViteDevServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import vitePlugin from "../../src/plugin/vite.js";
 import { launchChromium } from "../support/browser.js";
-import { BROKEN, BROKEN_AT, fixtureProject, model, read, sizes } from "./project.js";
+import { BROKEN, BROKEN_AT, fixtureProject, model, read, sizes, until } from "./project.js";
 
 const PAGE = `import { createModel } from "../generated/tiny.ts";
 
@@ -31,16 +31,6 @@ interface App {
   y: Float32Array;
 }
 const W1 = (page: Page) => page.evaluate(() => Array.from((globalThis as unknown as { app: App }).app.model.params.W1!));
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("Vite dev server: regenerate on change, hot update keeping the trained params", () => {
   let dir = "";

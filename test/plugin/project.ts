@@ -60,3 +60,14 @@ export function fixtureProject(prefix: string): string {
 }
 
 export const read = (dir: string, file: string) => readFileSync(path.join(dir, file), "utf8");
+
+/** Poll `f` every 100 ms until it gives a truthy value (or fail after `ms`). */
+export async function until<T>(what: string, f: () => T | undefined | false, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
