@@ -32,7 +32,7 @@ const PY_RESERVED = new Set(
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A Python literal for a number (repr-exact: JavaScript's shortest round-trip form is Python's too). */
-export const pyNum = (v: number): string => (Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? `${v}.0` : String(v));
+export const pyNum = (v: number): string => (Number.isNaN(v) ? `float("nan")` : !Number.isFinite(v) ? `float("${v > 0 ? "inf" : "-inf"}")` : Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? `${v}.0` : String(v));
 const pyTuple = (xs: readonly number[]) => `(${xs.map((x) => `${x},`).join(" ")})`;
 
 /** Python names for the graph's values: the model file's variable names where it has them, unique, never reserved. */
@@ -127,7 +127,34 @@ const PRELUDE = `def _argmax_mask(x, axes):
     moved = x.permute(*rest, *axes)
     flat = moved.reshape(*moved.shape[: len(rest)], -1)
     mask = torch.zeros_like(flat).scatter_(-1, flat.argmax(dim=-1, keepdim=True), 1.0).reshape(moved.shape)
-    return mask.permute(*sorted(range(x.dim()), key=lambda d: (rest + list(axes)).index(d))).detach()`;
+    return mask.permute(*sorted(range(x.dim()), key=lambda d: (rest + list(axes)).index(d))).detach()
+
+
+def _bn_normalize_grad(x, dy, eps):
+    """dx of batch normalisation (axis 1, the batch's biased statistics) given dy, in closed form."""
+    axes = [d for d in range(x.dim()) if d != 1]
+    mean = x.mean(dim=axes, keepdim=True)
+    s = 1 / torch.sqrt(((x - mean) ** 2).mean(dim=axes, keepdim=True) + eps)
+    xhat = (x - mean) * s
+    return s * (dy - dy.mean(dim=axes, keepdim=True) - xhat * (dy * xhat).mean(dim=axes, keepdim=True))
+
+
+def _ln_normalize_grad(x, dy, dims, eps):
+    """dx of layer normalisation over the last dims axes given dy, in closed form."""
+    axes = list(range(x.dim() - dims, x.dim()))
+    mean = x.mean(dim=axes, keepdim=True)
+    s = 1 / torch.sqrt(((x - mean) ** 2).mean(dim=axes, keepdim=True) + eps)
+    xhat = (x - mean) * s
+    return s * (dy - dy.mean(dim=axes, keepdim=True) - xhat * (dy * xhat).mean(dim=axes, keepdim=True))
+
+
+def _attention_probs(q, k, causal, scale):
+    """softmax(q·kᵀ·scale) over the keys; with causal, query i reads keys j <= i (top-left aligned)."""
+    s = torch.matmul(q, k.transpose(-1, -2)) * scale
+    if causal:
+        lq, lk = s.shape[-2], s.shape[-1]
+        s = s.masked_fill(torch.ones(lq, lk, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.softmax(s, dim=-1)`;
 
 export interface TorchExport {
   /** The Python source of `<base>.py`. */

@@ -41,6 +41,8 @@ export const argmax: Primitive<(b: Builder, x: TensorLike, axis?: number) => Nod
   // an index is piecewise constant: no gradient
   vjp: () => [null],
   math: ([x], { axis }) => `argmax[axis ${axis}](${x})`,
+  torch: ([x], { axis }) => `torch.argmax(${x}, dim=${axis})`,
+  onnx: (o, [x], { axis }) => o.node("Cast", [o.node("ArgMax", [x!], { axis: { i: axis }, keepdims: { i: 0 } })], { to: { i: 6 } }),
   lower: {
     kind: "kernel",
     emit: (w, out, [x], { axis }) => {

@@ -55,6 +55,19 @@ export const attentionProbs: Primitive<(b: Builder, q: TensorLike, k: TensorLike
     return [b.role(b.mul(b.matmul(dS, k!), scale), "dq"), b.role(b.mul(b.matmul(dST, q!), scale), "dk")];
   },
   math: ([q, k], { causal, scale }) => `softmax(S), S = ${q}·${k}ᵀ·${+scale.toPrecision(6)}${causal ? " (causal: keys j ≤ i only)" : ""}`,
+  torch: ([q, k], { causal, scale }) => `_attention_probs(${q}, ${k}, ${causal ? "True" : "False"}, ${scale})`,
+  onnx: (o, [q, k], { causal, scale }, { ins: [qs, ks] }) => {
+    const r = ks!.length;
+    const perm = [...Array(r).keys()];
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+    let s = o.node("Mul", [o.node("MatMul", [q!, o.node("Transpose", [k!], { perm: { ints: perm } })]), o.scalar(scale)]);
+    if (causal) {
+      // the top-left aligned tril as an additive mask (ONNX has no loop bounds): key j > query i gets −∞
+      const [lq, lk] = [qs![qs!.length - 2]!, ks![r - 2]!];
+      s = o.node("Add", [s, o.floats(Array.from({ length: lq * lk }, (_, f) => (f % lk > Math.floor(f / lk) ? -Infinity : 0)), [lq, lk])]);
+    }
+    return o.node("Softmax", [s], { axis: { i: -1 } });
+  },
   lower: {
     kind: "kernel",
     emit: (w, out, [q, k], { causal, scale }) => {

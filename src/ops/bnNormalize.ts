@@ -27,6 +27,8 @@ export const bnNormalize: Primitive<(b: Builder, x: TensorLike, eps?: number) =>
   },
   vjp: ({ inputs: [x], dy, attrs }, b) => [b.bnNormalizeGrad(x!, dy, attrs.eps)],
   math: ([x], { eps }) => `(${x} − μ_B)/√(σ²_B + ${eps})`,
+  // the batch's statistics, as F.batch_norm computes them in training mode without running statistics
+  torch: ([x], { eps }) => `torch.nn.functional.batch_norm(${x}, None, None, training=True, eps=${eps})`,
   lower: {
     kind: "kernel",
     emit: (w, out, [x], { eps }) =>

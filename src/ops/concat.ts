@@ -57,6 +57,8 @@ export const concat: Primitive<(b: Builder, xs: TensorLike[], axis?: number) => 
     return inputs.map((x) => b.slice(dy, axis, at, (at += x.shape[axis]!)));
   },
   math: (xs, { axis }) => `concat[axis ${axis}](${xs.join(", ")})`,
+  torch: (xs, { axis }) => `torch.cat([${xs.join(", ")}], dim=${axis})`,
+  onnx: (o, xs, { axis }) => o.node("Concat", xs, { axis: { i: axis } }),
   lower: {
     kind: "kernel",
     emit: (w, out, ins, { axis }) => {

@@ -47,6 +47,8 @@ export const dropoutMask: Primitive<(b: Builder, shape: number[], p: number) => 
     const keep = Number((1 - p).toPrecision(12));
     return `bernoulli(${keep})/${keep}`;
   },
+  // PyTorch's own generator draws the mask: the same distribution, not the same masks as the generated module's
+  torch: (_args, { shape, p }, { dtype }) => `(torch.rand(${shape.length ? `(${shape.join(", ")},)` : "()"}, dtype=${dtype}) >= ${p}).to(${dtype}) / ${1 - p}`,
   lower: {
     kind: "kernel",
     emit: (w, out, _ins, { shape, p }) => {

@@ -33,6 +33,8 @@ export const embedding: Primitive<(b: Builder, ids: TensorLike, table: TensorLik
   // dtable = scatterAdd(dy, ids): each id's row gets the sum of the gradients of the positions that read it
   vjp: ({ inputs: [ids, table], dy }, b) => [null, b.scatterAdd(dy, ids!, table!.shape[0]!)],
   math: ([ids, table]) => `${table}[${ids}]`,
+  torch: ([ids, table]) => `torch.nn.functional.embedding(${ids}, ${table})`,
+  onnx: (o, [ids, table]) => o.node("Gather", [table!, ids!], { axis: { i: 0 } }),
   lower: {
     kind: "kernel",
     emit: (w, out, [ids, table]) => {

@@ -47,6 +47,8 @@ export const erf = unary("erf", {
   doc: "the error function 2/√π ∫₀ˣ exp(−t²) dt, accurate to float64 rounding",
   f: erf64,
   expr: (x) => `erf(${x})`,
+  torch: (x) => `torch.erf(${x})`,
+  onnx: (o, x) => o.node("Erf", [x]),
   math: (x) => `erf(${x})`,
   // d erf(x) = 2/√π·exp(−x²)·dx
   vjp: ({ inputs: [x], dy }, b) => [b.mul(dy, b.mul(b.exp(b.neg(b.square(x!))), 2 / Math.sqrt(Math.PI)))],

@@ -62,6 +62,12 @@ export const layerNormalize: Primitive<(b: Builder, x: TensorLike, attrs: NormAt
   // closed form, one kernel: dx = (1/σ)·(dy − mean(dy) − x̂·mean(dy ⊙ x̂)) per row
   vjp: ({ inputs: [x], dy, attrs }, b) => [b.layerNormalizeGrad(x!, dy, attrs)],
   math: ([x], { dims, eps }) => `(${x} − μ)/√(σ² + ${eps}) over the last ${dims} ax${dims === 1 ? "is" : "es"}`,
+  torch: ([x], { dims, eps }, { ins: [s] }) => `torch.nn.functional.layer_norm(${x}, (${s!.slice(s!.length - dims).map((d) => `${d},`).join(" ")}), eps=${eps})`,
+  onnx: (o, [x], { dims, eps }, { ins: [s] }) => {
+    const norm = s!.slice(s!.length - dims);
+    const ones = o.floats(new Array<number>(norm.reduce((a, b) => a * b, 1)).fill(1), norm);
+    return o.node("LayerNormalization", [x!, ones], { axis: { i: -dims }, epsilon: { f: eps } });
+  },
   lower: {
     kind: "kernel",
     emit: (w, out, [x], { dims, eps }) =>

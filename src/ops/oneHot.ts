@@ -34,6 +34,14 @@ export const oneHot: Primitive<(b: Builder, labels: TensorLike, numClasses: numb
   // labels are integers: no gradient
   vjp: () => [null],
   math: ([y], { numClasses, ignoreIndex }) => `onehot${numClasses}(${y}${ignoreIndex !== undefined ? `, ignoring ${ignoreIndex}` : ""})`,
+  torch: ([y], { numClasses, ignoreIndex }, { dtype }) =>
+    `((${y}.unsqueeze(-1) == torch.arange(${numClasses}))${ignoreIndex === undefined ? "" : ` & (${y}.unsqueeze(-1) != ${ignoreIndex})`}).to(${dtype})`,
+  onnx: (o, [y], { numClasses, ignoreIndex }) => {
+    const col = o.node("Unsqueeze", [y!, o.ints([-1])]);
+    const hit = o.node("Equal", [col, o.ints(Array.from({ length: numClasses }, (_, i) => i), [numClasses], 6)]);
+    const kept = ignoreIndex === undefined ? hit : o.node("And", [hit, o.node("Not", [o.node("Equal", [col, o.ints([ignoreIndex], [1], 6)])])]);
+    return o.node("Cast", [kept], { to: { i: o.floatType } });
+  },
   lower: {
     kind: "kernel",
     emit: (w, out, [y], { numClasses, ignoreIndex }) => {

@@ -35,7 +35,7 @@ export const pad: Primitive<(b: Builder, x: TensorLike, pads: [number, number][]
   vjp: ({ inputs: [x], dy, attrs: { pads } }, b) => [pads.reduce((d, [before], axis) => (before || d.shape[axis] !== x!.shape[axis] ? b.slice(d, axis, before, before + x!.shape[axis]!) : d), dy)],
   math: ([x], { pads, value }) => `pad(${x}, ${pads.map(([a, b]) => `${a}|${b}`).join(",")}${value ? `, ${value}` : ""})`,
   // F.pad lists the [before, after] pairs from the last axis backwards
-  torch: ([x], { pads, value }) => `torch.nn.functional.pad(${x}, (${[...pads].reverse().flat().join(", ")}), value=${value})`,
+  torch: ([x], { pads, value }) => `torch.nn.functional.pad(${x}, (${[...pads].reverse().flat().join(", ")}), value=${Number.isFinite(value) ? value : `float("${value > 0 ? "inf" : "-inf"}")`})`,
   onnx: (o, [x], { pads, value }) => o.node("Pad", [x!, o.ints([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), o.scalar(value)], { mode: { s: "constant" } }),
   lower: {
     kind: "kernel",

@@ -37,6 +37,7 @@ export const scatterAdd: Primitive<(b: Builder, src: TensorLike, ids: TensorLike
   // scatterAdd is linear in src, and its adjoint is the gather: dsrc = embedding(ids, dy)
   vjp: ({ inputs: [, ids], dy }, b) => [b.embedding(ids!, dy), null],
   math: ([src, ids]) => `scatterAdd(${src} by ${ids})`,
+  torch: ([src, ids], { rows }, { out, dtype }) => `torch.zeros(${rows}, ${out[1]}, dtype=${dtype}).index_add(0, ${ids}.reshape(-1), ${src}.reshape(-1, ${out[1]}))`,
   lower: {
     kind: "kernel",
     emit: (w, out, [src, ids], { rows }) => {

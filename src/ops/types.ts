@@ -127,8 +127,10 @@ export type OnnxAttr = { f: number } | { i: number } | { ints: readonly number[]
 export interface OnnxWriter {
   /** Add a node `op(inputs)`; returns the name of its output. */
   node(op: string, inputs: readonly string[], attrs?: Record<string, OnnxAttr>): string;
-  /** An int64 tensor initializer (shapes, axes, pads, indices), shaped `shape` (default: a list). */
-  ints(values: readonly number[], shape?: readonly number[]): string;
+  /** An int64 tensor initializer (shapes, axes, pads, indices), shaped `shape` (default: a list); `elemType` 6 for int32. */
+  ints(values: readonly number[], shape?: readonly number[], elemType?: number): string;
+  /** A float initializer in the model's dtype, shaped `shape`. */
+  floats(values: readonly number[], shape: readonly number[]): string;
   /** A scalar initializer in the model's dtype. */
   scalar(v: number): string;
   /** The ONNX element type of the model's dtype (1 FLOAT, 11 DOUBLE), for Cast. */

@@ -55,9 +55,14 @@ export function exportOnnx(built: BuiltModel, state: Readonly<Record<string, Arr
       nodes.push({ name: output, opType: op, input: [...ins], output: [output], attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
       return output;
     },
-    ints(values, shape = [values.length]) {
+    ints(values, shape = [values.length], elemType = DT.INT64) {
       const name = fresh(`const_${counter++}`);
-      initializers.push(tensor(name, DT.INT64, shape, values));
+      initializers.push(tensor(name, elemType, shape, values));
+      return name;
+    },
+    floats(values, shape) {
+      const name = fresh(`const_${counter++}`);
+      initializers.push(tensor(name, floatType, shape, values));
       return name;
     },
     scalar(v) {

@@ -143,24 +143,54 @@ export function importOnnx(bytes: Uint8Array, file: string, options: { loss?: Im
     const vals = tensorValues(t, invalid);
     const dt = t.dataType ?? 0;
     let expr: string | undefined;
+    const declare = (kind: "param" | "buffer"): string => {
+      if (expr) return expr;
+      if (dt !== DT.FLOAT && dt !== DT.DOUBLE) return unfit(`initializer "${key}" (${DT_NAMES[dt]}) is used as a tensor: flatgrad params and buffers are floats`);
+      floatTypes.add(dt);
+      const name = sanitiseName(key, names);
+      expr = varName(name, vars);
+      decls.push(`const ${expr} = g.${kind}(${JSON.stringify(name)}, [${dims.join(", ")}]);${name !== key ? ` // ONNX initializer "${key}"` : ""}`);
+      params[name] = { shape: dims, data: dt === DT.FLOAT ? Float32Array.from(vals) : Float64Array.from(vals) };
+      return expr;
+    };
     const operand: Operand = {
       shape: dims,
       values: vals,
       get expr() {
-        if (expr) return expr;
-        if (dt !== DT.FLOAT && dt !== DT.DOUBLE) return unfit(`initializer "${key}" (${DT_NAMES[dt]}) is used as a tensor: flatgrad params are floats`);
-        floatTypes.add(dt);
-        const name = sanitiseName(key, names);
-        expr = varName(name, vars);
-        decls.push(`const ${expr} = g.param(${JSON.stringify(name)}, [${dims.join(", ")}]);${name !== key ? ` // ONNX initializer "${key}"` : ""}`);
-        params[name] = { shape: dims, data: dt === DT.FLOAT ? Float32Array.from(vals) : Float64Array.from(vals) };
-        return expr;
+        return declare("param");
       },
+      buffer: () => declare("buffer"),
     };
     values.set(key, operand);
   }
 
-  for (const [k, node] of (graph.node ?? []).entries()) {
+  // PyTorch's GELU, exported as x·(erf(x/√2) + 1)·0.5 in five nodes, becomes one g.gelu(x)
+  const nodes = graph.node ?? [];
+  const scalarOf = (name: string): number | undefined => {
+    const t = inits.get(name) ?? (nodes.find((n) => n.opType === "Constant" && n.output?.[0] === name)?.attribute?.find((a) => a.name === "value")?.t);
+    if (!t) return undefined;
+    const v = tensorValues(t, invalid);
+    return v.length === 1 ? v[0] : undefined;
+  };
+  const producer = new Map(nodes.flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
+  const uses = (name: string) => nodes.filter((n) => n.input?.includes(name)).length + (graph.output ?? []).filter((o) => o.name === name).length;
+  const other = (n: { input?: string[] }, name: string) => n.input?.find((i) => i !== name) ?? name;
+  const gelus = new Map<string, string>(); // the final Mul's output → x
+  const skipped = new Set<unknown>();
+  for (const erf of nodes.filter((n) => n.opType === "Erf")) {
+    const div = producer.get(erf.input?.[0] ?? "");
+    if (div?.opType !== "Div" || Math.abs((scalarOf(div.input?.[1] ?? "") ?? 0) - Math.SQRT2) > 1e-6) continue;
+    const x = div.input![0]!;
+    const add = nodes.find((n) => n.opType === "Add" && n.input?.includes(erf.output![0]!));
+    if (!add || scalarOf(other(add, erf.output![0]!)) !== 1) continue;
+    const mul = nodes.find((n) => n.opType === "Mul" && n.input?.includes(add.output![0]!) && other(n, add.output![0]!) === x);
+    const half = mul && nodes.find((n) => n.opType === "Mul" && n.input?.includes(mul.output![0]!) && scalarOf(other(n, mul.output![0]!)) === 0.5);
+    if (!mul || !half || [div, erf, add, mul].some((n) => uses(n.output![0]!) !== 1)) continue;
+    gelus.set(half.output![0]!, x);
+    for (const n of [div, erf, add, mul]) skipped.add(n);
+  }
+
+  for (const [k, node] of nodes.entries()) {
     const op = node.opType ?? "";
     const label = `node "${node.name || `#${k}`}" (${op})`;
     const unsupported = (m: string): never => {
@@ -169,6 +199,15 @@ export function importOnnx(bytes: Uint8Array, file: string, options: { loss?: Im
     if (node.domain && node.domain !== "ai.onnx") unsupported(`the op is in domain "${node.domain}"; flatgrad reads the default ONNX domain`);
     const attrs = new Map((node.attribute ?? []).map((a) => [a.name ?? "", attrValue(a)]));
     const outName = node.output?.[0] ?? invalid(`${label} has no output`);
+    if (skipped.has(node)) continue;
+    const geluOf = gelus.get(outName);
+    if (geluOf !== undefined) {
+      const x = values.get(geluOf) ?? invalid(`${label} reads "${geluOf}", which no earlier node, input or initializer defines`);
+      const v = varName(outName, vars);
+      body.push(`const ${v} = g.gelu(${x.expr}); // ${label}: PyTorch's GELU, x·(erf(x/√2) + 1)·0.5`);
+      values.set(outName, { expr: v, shape: x.shape });
+      continue;
+    }
     if (op === "Constant") {
       const t = attrs.get("value");
       if (!t || typeof t !== "object" || Array.isArray(t)) unsupported(`a Constant without a tensor "value" (${[...attrs.keys()].join(", ")})`);

@@ -13,6 +13,8 @@ export interface Operand {
   shape: number[];
   /** The values of a constant operand (an initializer or Constant node), for shapes, axes, pads and exponents. */
   values?: number[];
+  /** For an initializer: declare it as a buffer (state that is not trained: batch norm's running statistics). */
+  buffer?(): string;
 }
 
 export interface NodeArgs {
@@ -81,7 +83,122 @@ const softmax = (fn: "softmax" | "logSoftmax"): Handler => ({
   },
 });
 
+/** A conv or pool's window attributes: kernel, strides, symmetric pads, dilations (ONNX lists pads as begins then ends). */
+function windowAttrs(a: NodeArgs, x: Operand, kernel: number[]) {
+  const k = kernel.length;
+  const autoPad = a.attr("auto_pad");
+  if (autoPad !== undefined && autoPad !== "NOTSET") a.fail(`auto_pad ${JSON.stringify(autoPad)} is not supported (export with explicit pads)`);
+  if ((a.attr("ceil_mode") ?? 0) !== 0) a.fail("ceil_mode 1 is not supported");
+  const pads = (a.attr("pads") as number[] | undefined) ?? new Array<number>(2 * k).fill(0);
+  const begin = pads.slice(0, k);
+  if (begin.some((p, i) => p !== pads[k + i])) a.fail(`pads ${JSON.stringify(pads)} differ before and after (flatgrad pads both sides alike)`);
+  const strides = (a.attr("strides") as number[] | undefined) ?? new Array<number>(k).fill(1);
+  const dilations = (a.attr("dilations") as number[] | undefined) ?? new Array<number>(k).fill(1);
+  const out = x.shape.slice(0, 2).concat(
+    x.shape.slice(2).map((n, i) => Math.floor((n + 2 * begin[i]! - dilations[i]! * (kernel[i]! - 1) - 1) / strides[i]!) + 1),
+  );
+  const one = (v: number[]) => (k === 1 ? String(v[0]) : lit(v));
+  return { k, begin, strides, dilations, out, one };
+}
+
+/** PyTorch's GELU as it exports it: x·(erf(x/√2) + 1)·0.5, recognised by `import` (see import.ts). */
+export const GELU_PATTERN = "Div(x, √2) → Erf → Add 1 → Mul x → Mul 0.5";
+
 export const HANDLERS: Record<string, Handler> = {
+  Erf: unary("erf"),
+  Conv: {
+    since: 1,
+    run: (a) => {
+      const [x, W, b] = [need(a, 0), need(a, 1), a.ins[2]];
+      const kernel = (a.attr("kernel_shape") as number[] | undefined) ?? W.shape.slice(2);
+      if (kernel.length < 1 || kernel.length > 2) a.fail(`a ${kernel.length}-D convolution (flatgrad has conv1d and conv2d)`);
+      const w = windowAttrs(a, x, kernel);
+      const group = (a.attr("group") as number | undefined) ?? 1;
+      const opts = [`stride: ${w.one(w.strides)}`, `padding: ${w.one(w.begin)}`, `dilation: ${w.one(w.dilations)}`, `groups: ${group}`];
+      w.out[1] = W.shape[0]!;
+      return { expr: `g.conv${w.k}d(${x.expr}, ${W.expr}, ${b ? b.expr : "undefined"}, { ${opts.join(", ")} })`, shape: w.out };
+    },
+  },
+  MaxPool: {
+    since: 8,
+    run: (a) => {
+      const x = need(a, 0);
+      const kernel = (a.attr("kernel_shape") as number[] | undefined) ?? a.fail("kernel_shape is missing");
+      if (kernel.length !== 2) a.fail(`a ${kernel.length}-D pooling (flatgrad has maxPool2d)`);
+      if ((a.attr("storage_order") ?? 0) !== 0) a.fail("storage_order 1 is not supported");
+      const w = windowAttrs(a, x, kernel);
+      if (w.dilations.some((d) => d !== 1)) a.fail("dilated pooling is not supported");
+      return { expr: `g.maxPool2d(${x.expr}, ${lit(kernel)}, { stride: ${lit(w.strides)}, padding: ${lit(w.begin)} })`, shape: w.out };
+    },
+  },
+  AveragePool: {
+    since: 7,
+    run: (a) => {
+      const x = need(a, 0);
+      const kernel = (a.attr("kernel_shape") as number[] | undefined) ?? a.fail("kernel_shape is missing");
+      if (kernel.length !== 2) a.fail(`a ${kernel.length}-D pooling (flatgrad has avgPool2d)`);
+      const w = windowAttrs(a, x, kernel);
+      const include = a.attr("count_include_pad") === 1;
+      return { expr: `g.avgPool2d(${x.expr}, ${lit(kernel)}, { stride: ${lit(w.strides)}, padding: ${lit(w.begin)}, countIncludePad: ${include} })`, shape: w.out };
+    },
+  },
+  Pad: {
+    since: 11,
+    run: (a) => {
+      const x = need(a, 0);
+      if ((a.attr("mode") ?? "constant") !== "constant") a.fail(`mode ${JSON.stringify(a.attr("mode"))} (flatgrad pads with a constant)`);
+      const pads = constant(a, 1, "pads");
+      const r = x.shape.length;
+      if (pads.length !== 2 * r || pads.some((p) => p < 0)) a.fail(`pads ${JSON.stringify(pads)}: flatgrad takes one non-negative [before, after] pair per axis`);
+      const value = a.ins[2] ? constant(a, 2, "constant_value")[0] ?? 0 : 0;
+      if (a.ins[3]) a.fail("the axes input is not supported");
+      const pairs = x.shape.map((_, i) => [pads[i]!, pads[r + i]!]);
+      if (pairs.every(([p, q]) => p === 0 && q === 0)) return { expr: x.expr, shape: x.shape };
+      return { expr: `g.pad(${x.expr}, ${JSON.stringify(pairs)}, ${value})`, shape: x.shape.map((d, i) => d + pairs[i]![0]! + pairs[i]![1]!) };
+    },
+  },
+  BatchNormalization: {
+    since: 15,
+    run: (a) => {
+      const [x, scale, bias, mean, variance] = [0, 1, 2, 3, 4].map((i) => need(a, i)) as [Operand, Operand, Operand, Operand, Operand];
+      if ((a.attr("training_mode") ?? 0) !== 0) a.fail("training_mode 1 (an inference graph has running statistics)");
+      if (!mean.buffer || !variance.buffer) a.fail("the running mean and variance must be initializers");
+      const eps = (a.attr("epsilon") as number | undefined) ?? 1e-5;
+      // ONNX: running·momentum + batch·(1 − momentum); PyTorch's (and flatgrad's) momentum is the batch's share
+      const momentum = 1 - ((a.attr("momentum") as number | undefined) ?? 0.9);
+      const stats = `{ weight: ${scale.expr}, bias: ${bias.expr}, runningMean: ${mean.buffer!()}, runningVar: ${variance.buffer!()} }`;
+      return { expr: `g.batchNorm(${x.expr}, ${stats}, { momentum: ${Number(momentum.toPrecision(7))}, eps: ${eps} })`, shape: x.shape };
+    },
+  },
+  LayerNormalization: {
+    since: 17,
+    run: (a) => {
+      const [x, scale, bias] = [need(a, 0), need(a, 1), a.ins[2]];
+      const r = x.shape.length;
+      const axis = normAxis((a.attr("axis") as number | undefined) ?? -1, r);
+      if ((a.attr("stash_type") ?? 1) !== 1) a.fail("stash_type other than float");
+      const eps = (a.attr("epsilon") as number | undefined) ?? 1e-5;
+      return { expr: `g.layerNorm(${x.expr}, ${scale.expr}, ${bias ? bias.expr : "undefined"}, { dims: ${r - axis}, eps: ${eps} })`, shape: x.shape };
+    },
+  },
+  Gather: {
+    since: 13,
+    run: (a) => {
+      const [data, ids] = [need(a, 0), need(a, 1)];
+      if (normAxis((a.attr("axis") as number | undefined) ?? 0, data.shape.length) !== 0 || data.shape.length !== 2) a.fail("only a 2-D table gathered along axis 0 (an embedding) is supported");
+      return { expr: `g.embedding(${ids.expr}, ${data.expr})`, shape: [...ids.shape, data.shape[1]!] };
+    },
+  },
+  Concat: {
+    since: 4,
+    run: (a) => {
+      const xs = a.ins.map((_, i) => need(a, i));
+      const axis = normAxis((a.attr("axis") as number | undefined) ?? a.fail("axis is missing"), xs[0]!.shape.length);
+      const shape = [...xs[0]!.shape];
+      shape[axis] = xs.reduce((n, x) => n + x.shape[axis]!, 0);
+      return { expr: `g.concat([${xs.map((x) => x.expr).join(", ")}], ${axis})`, shape };
+    },
+  },
   Add: binary("add"),
   Sub: binary("sub"),
   Mul: binary("mul"),
@@ -193,6 +310,14 @@ export const HANDLERS: Record<string, Handler> = {
 
 /** The attributes each op's handler reads; any other attribute on a node is refused (FG234). */
 export const KNOWN_ATTRS: Record<string, readonly string[]> = {
+  Conv: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
+  MaxPool: ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"],
+  AveragePool: ["auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"],
+  Pad: ["mode"],
+  BatchNormalization: ["epsilon", "momentum", "training_mode"],
+  LayerNormalization: ["axis", "epsilon", "stash_type"],
+  Gather: ["axis"],
+  Concat: ["axis"],
   LeakyRelu: ["alpha"],
   Dropout: ["seed", "ratio"],
   Gemm: ["transA", "transB", "alpha", "beta"],
