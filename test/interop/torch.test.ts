@@ -5,7 +5,7 @@
  * cross both ways (saveParams → load_state_dict(strict=True), state_dict → loadParams). PyTorch runs
  * once for all cases (Debian's python3-torch, installed by test/support/torch.ts when missing).
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineModel, type ModelDefinition } from "../../src/dsl/define.js";
@@ -21,6 +21,9 @@ import { execFileSync } from "node:child_process";
 import type { Builder } from "../../src/dsl/builder.js";
 
 const DIR = path.join(TMP, `torch-${process.pid}`);
+/** Every example model (examples/models), by its case name. */
+const EXAMPLES = readdirSync(path.join(ROOT, "examples/models")).filter((f) => f.endsWith(".model.ts")).sort().map((f) => f.replace(".model.ts", "").replace(/-/g, "_"));
+const FAMILIES = ["unary", "binary", "reductions", "movement", "windows", "losses", "ints", "conv", "batchnorm", "sequence", "modes"];
 const TOL = 1e-9;
 
 interface Case {
@@ -42,10 +45,11 @@ const family = (build: (g: Builder) => unknown, optimizer: ModelDefinition["opti
 });
 
 async function cases(): Promise<Case[]> {
-  return [
+  const list: (Case | { name: string; steps: number })[] = [
     { name: "seed_net", def: f64(await fileModel("models/seed-net.model.ts")), steps: 3 },
     { name: "digits_mlp", def: f64(await fileModel("models/digits-mlp.model.ts")), steps: 3 },
-    { name: "digits_adam", def: f64(await fileModel("examples/models/digits-adam.model.ts")), steps: 3 },
+    // every example model in examples/models (g.grad ones included: autograd differentiates the derivative again)
+    ...EXAMPLES.map((name) => ({ name, steps: 3 })),
     {
       name: "unary",
       steps: 2,
@@ -211,6 +215,7 @@ async function cases(): Promise<Case[]> {
       }),
     },
   ];
+  return Promise.all(list.map(async (c) => ("def" in c ? c : { ...c, def: f64(await fileModel(`examples/models/${c.name.replace(/_/g, "-")}.model.ts`)) })));
 }
 
 type Tensor = Float32Array | Float64Array | Int32Array;
@@ -276,11 +281,11 @@ afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
 describe("export --torch: the exported module computes what the generated module computes (float64, 1e-9)", () => {
   it("covers every example model and op family", () => {
-    expect(prepared.map((p) => p.c.name)).toEqual(["seed_net", "digits_mlp", "digits_adam", "unary", "binary", "reductions", "movement", "windows", "losses", "ints", "conv", "batchnorm", "sequence", "modes"]);
+    expect(prepared.map((p) => p.c.name)).toEqual(["seed_net", "digits_mlp", ...EXAMPLES, ...FAMILIES]);
     expect(results).toHaveLength(2 * prepared.length);
   });
 
-  it.each([...Array(14).keys()])("case %i: loss, gradients, buffers, optimizer steps and eval outputs", (i) => {
+  it.each([...Array(2 + EXAMPLES.length + FAMILIES.length).keys()])("case %i: loss, gradients, buffers, optimizer steps and eval outputs", (i) => {
     const p = prepared[i]!;
     const r = results[2 * i]!;
     expect(r.keys).toEqual([...Object.keys(p.mod.spec.params), ...Object.keys(p.mod.spec.buffers)].sort());
