@@ -46,15 +46,17 @@ def main():
                     model.state_dict()[k].copy_(v)
         inputs = tensors(case["inputs"], dtypes)
         res = {"keys": sorted(model.state_dict().keys())}
-        model.train()
+        # a model with dropout is compared in eval mode only: PyTorch's generator draws its own masks
+        train = case.get("train", True)
+        model.train(train)
         loss, outs = model(**inputs)
-        if loss is not None:
+        if loss is not None and train:
             loss.backward()
             res["loss"] = loss.item()
             res["grads"] = {k: flat(p.grad) for k, p in model.named_parameters()}
         res["train_outputs"] = {k: flat(v) for k, v in outs.items()}
         res["buffers"] = {k: flat(b) for k, b in model.named_buffers()}
-        if case.get("steps", 0):
+        if case.get("steps", 0) and train:
             opt = mod.make_optimizer(model)
             for _ in range(case["steps"]):
                 opt.zero_grad()
@@ -68,8 +70,10 @@ def main():
             st.save_file(model.state_dict(), case["save"])
         model.eval()
         with torch.no_grad():
-            _, outs = model(**inputs)
+            eval_loss, outs = model(**inputs)
         res["eval_outputs"] = {k: flat(v) for k, v in outs.items()}
+        if eval_loss is not None:
+            res["eval_loss"] = eval_loss.item()
         results.append(res)
     json.dump(results, sys.stdout)
 

@@ -12,6 +12,7 @@ import { defineModel, type ModelDefinition } from "../../src/dsl/define.js";
 import { buildModel } from "../../src/front/build.js";
 import { loadModelFile } from "../../src/front/load.js";
 import { exportTorch } from "../../src/interop/torch.js";
+import { roots, topo } from "../../src/ir/graph.js";
 import { registry } from "../../src/ops/index.js";
 import { size } from "../../src/ir/shape.js";
 import { main } from "../../src/cli/main.js";
@@ -23,7 +24,7 @@ import type { Builder } from "../../src/dsl/builder.js";
 const DIR = path.join(TMP, `torch-${process.pid}`);
 /** Every example model (examples/models), by its case name. */
 const EXAMPLES = readdirSync(path.join(ROOT, "examples/models")).filter((f) => f.endsWith(".model.ts")).sort().map((f) => f.replace(".model.ts", "").replace(/-/g, "_"));
-const FAMILIES = ["unary", "binary", "reductions", "movement", "windows", "losses", "ints", "conv", "batchnorm", "sequence", "modes"];
+const FAMILIES = ["unary", "binary", "reductions", "movement", "windows", "losses", "ints", "conv", "batchnorm", "sequence", "modes", "dropout"];
 const TOL = 1e-9;
 
 interface Case {
@@ -214,6 +215,17 @@ async function cases(): Promise<Case[]> {
         return g.mean(g.square(g.tanh(centred)));
       }),
     },
+    {
+      name: "dropout",
+      def: family((g) => {
+        const x = g.input("x", [8, 5]);
+        const bn = { runningMean: g.buffer("bn.running_mean", [6], { init: "ones" }), runningVar: g.buffer("bn.running_var", [6], { init: "ones" }) };
+        const h = g.dropout(g.relu(g.batchNorm(g.linear(x, g.param("fc1.weight", [6, 5], { init: "he" })), bn)), 0.4);
+        const z = g.linear(h, g.param("fc2.weight", [2, 6], { init: "xavier" }));
+        g.output("z", z);
+        return g.mse(z, g.constant(0.5, [8, 2]));
+      }),
+    },
   ];
   return Promise.all(list.map(async (c) => ("def" in c ? c : { ...c, def: f64(await fileModel(`examples/models/${c.name.replace(/_/g, "-")}.model.ts`)) })));
 }
@@ -227,6 +239,8 @@ interface Prepared {
   ours: { loss: number; grads: Record<string, Float64Array>; trainOutputs: Record<string, Float64Array>; buffers: Record<string, Float64Array>; stepped: Record<string, Float64Array>; evalOutputs: Record<string, Float64Array> };
   model: GeneratedModel;
   fresh: GeneratedModel;
+  /** A model with dropout: compared in eval mode (outputs and the eval loss), not in training. */
+  random: boolean;
 }
 
 interface TorchResult {
@@ -237,6 +251,7 @@ interface TorchResult {
   buffers: Record<string, number[]>;
   stepped?: Record<string, number[]>;
   eval_outputs: Record<string, number[]>;
+  eval_loss?: number;
 }
 
 const copy = (r: Record<string, ArrayLike<number>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float64Array.from(v)]));
@@ -265,12 +280,22 @@ beforeAll(async () => {
     // the checkpoint path: our saveParams file, loaded with load_state_dict(strict=True)
     writeFileSync(path.join(DIR, `${c.name}.ours.safetensors`), model.saveParams());
     json.push(entry, { ...entry, name: `${c.name}_ckpt`, state: undefined, checkpoint: path.join(DIR, `${c.name}.ours.safetensors`), steps: 0, save: undefined });
+    // dropout: PyTorch's generator draws other masks than the module's, so such a model is compared in eval mode
+    const random = topo(roots(buildModel(defineModel(c.def), c.name).graph)).some((n) => n.op === "dropoutMask");
+    if (random) {
+      (entry as Record<string, unknown>).train = false;
+      (json[json.length - 1] as Record<string, unknown>).train = false;
+      (json[json.length - 2] as Record<string, unknown>).train = false;
+      const ours = { loss: (model as unknown as { loss(i: unknown): number }).loss(inputs), grads: {}, trainOutputs: {}, buffers: copy(model.buffers), stepped: copy(model.params), evalOutputs: copy(model.forward(inputs)) };
+      prepared.push({ c, mod, inputs, ours, model, fresh, random });
+      continue;
+    }
     const loss = model.lossAndGrad(inputs);
     const ours = { loss, grads: copy(model.grads), trainOutputs: {}, buffers: copy(model.buffers), stepped: {}, evalOutputs: {} } as Prepared["ours"];
     for (let s = 0; s < (c.steps ?? 0); s++) model.step(inputs);
     ours.stepped = copy(model.params);
     ours.evalOutputs = copy(model.forward(inputs));
-    prepared.push({ c, mod, inputs, ours, model, fresh });
+    prepared.push({ c, mod, inputs, ours, model, fresh, random });
   }
   const file = path.join(DIR, "cases.json");
   writeFileSync(file, JSON.stringify(json));
@@ -289,6 +314,11 @@ describe("export --torch: the exported module computes what the generated module
     const p = prepared[i]!;
     const r = results[2 * i]!;
     expect(r.keys).toEqual([...Object.keys(p.mod.spec.params), ...Object.keys(p.mod.spec.buffers)].sort());
+    if (p.random) {
+      expect(Math.abs(r.eval_loss! - p.ours.loss) / Math.abs(p.ours.loss), "eval loss").toBeLessThan(TOL);
+      for (const [k, o] of Object.entries(p.ours.evalOutputs)) expect(maxRelErr(r.eval_outputs[k]!, o, 1e-6), k).toBeLessThan(TOL);
+      return;
+    }
     expect(Math.abs(r.loss! - p.ours.loss) / Math.abs(p.ours.loss)).toBeLessThan(TOL);
     for (const [k, g] of Object.entries(p.ours.grads)) expect(maxRelErr(r.grads![k]!, g, 1e-6), `d${k}`).toBeLessThan(TOL);
     for (const [k, b] of Object.entries(p.ours.buffers)) expect(maxRelErr(r.buffers[k]!, b, 1e-6), k).toBeLessThan(TOL);
@@ -301,6 +331,8 @@ describe("export --torch: the exported module computes what the generated module
     for (let i = 0; i < prepared.length; i++) {
       const [a, b] = [results[2 * i]!, results[2 * i + 1]!];
       expect(b.loss).toBe(a.loss);
+      // without training (a model with dropout), the eval numbers too
+      if (prepared[i]!.random) expect([b.eval_loss, b.eval_outputs]).toEqual([a.eval_loss, a.eval_outputs]);
       for (const [k, g] of Object.entries(a.grads ?? {})) expect(b.grads![k], `${prepared[i]!.c.name} d${k}`).toEqual(g);
     }
   });
