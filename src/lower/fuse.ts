@@ -18,7 +18,7 @@ export interface Entries {
   /** `lossAndGrad` and `step`, in training mode: the loss and dL/dparam. */
   loss: Node | undefined;
   grads: Map<string, Node>;
-  /** Training mode too: each buffer's new value, written into it after the gradients. */
+  /** Training mode too: each buffer's new value, written into it after the gradients (none without a loss). */
   updates: Map<string, Node>;
 }
 
@@ -53,7 +53,9 @@ export function entriesOf(g: Graph): Entries {
   const outs = [...g.outputs];
   const ev = specialise(g.ctx, [...outs.map(([, n]) => n), ...(g.loss ? [g.loss] : [])], "eval");
   const grads = [...g.grads];
-  const updates = [...g.updates];
+  // training's entry point exists only with a loss (an inference-only model's lossAndGrad and step
+  // throw): without one, no buffer update is a root, so nothing lowers nodes that no entry point runs
+  const updates = g.loss ? [...g.updates] : [];
   const tr = specialise(g.ctx, [...(g.loss ? [g.loss] : []), ...grads.map(([, n]) => n), ...updates.map(([, n]) => n)], "train");
   const at = (i: number) => tr[i + (g.loss ? 1 : 0)]!;
   return {

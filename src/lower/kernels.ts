@@ -46,7 +46,10 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
   /** The writer a kernel op writes its loops with: it tells the op when the build is the readable one. */
   const opWriter = (w: KernelWriter): KernelWriter => (readable ? { ...w, readable: true } : w);
 
+  // fusion and storage decided inlining, buffers and copies only for the nodes that the entry points' roots reach
+  const reached = new Set(f.order);
   const makeKernel = (n: Node, outName: string, copy: boolean): Kernel => {
+    if (!reached.has(n)) throw new Error(`internal: a kernel for ${n.op}, a node that no entry point's roots reach`);
     const k = copy ? "copy" : kindOf(n);
     const reads = new Set<string>();
     const outView = contiguous(outName, n.shape);
