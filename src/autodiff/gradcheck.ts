@@ -98,6 +98,30 @@ export interface CheckableModel {
   lossAndGrad(inputs: Record<string, Float64Array | Float32Array | Int32Array>): number;
 }
 
+/**
+ * `m` with its training randomness held fixed: each `lossAndGrad` runs on a fresh model from `make` (the
+ * same seed, so its generator draws the same first dropout mask every time) with `m`'s params and buffers
+ * copied in, and copies its grads back into `m.grads`. Central differences of a model that draws a new
+ * mask per call would compare losses under different masks.
+ */
+export function withFixedRandomness<M extends CheckableModel & { buffers: Record<string, Float32Array | Float64Array> }>(m: M, make: () => M): CheckableModel {
+  const copy = (from: Record<string, Float32Array | Float64Array>, to: Record<string, Float32Array | Float64Array>) => {
+    for (const [k, v] of Object.entries(from)) to[k]!.set(v);
+  };
+  return {
+    params: m.params,
+    grads: m.grads,
+    lossAndGrad(inputs) {
+      const fresh = make();
+      copy(m.params, fresh.params);
+      copy(m.buffers, fresh.buffers);
+      const loss = fresh.lossAndGrad(inputs);
+      copy(fresh.grads, m.grads);
+      return loss;
+    },
+  };
+}
+
 /** dL/dp of `lossAndGrad` against central differences of its loss, for `samples` elements of every param (restored after). */
 export function checkParamGradients(m: CheckableModel, inputs: Record<string, Float64Array | Float32Array | Int32Array>, samples: number, rand: () => number): CheckRow[] {
   m.lossAndGrad(inputs);

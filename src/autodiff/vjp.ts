@@ -63,8 +63,10 @@ export function vjp(ctx: Ctx, roots: readonly Node[], cotangents: readonly Node[
       const n = order[i]!;
       const parts = contributions.get(n);
       if (!needs.has(n) || !parts) continue;
-      // what this node's derivative is made of is one order above the node (src/ir/graph.ts, Ctx.order)
-      ctx.makingOrder = orderOf(ctx, n, orders) + 1;
+      // what this node's derivative is made of is one order above the node, and never below the cotangent it
+      // carries: at a forward node (t, a param) of g.grad of g.grad, the parts are second derivatives (Ctx.order)
+      const above = orderOf(ctx, n, orders) + 1;
+      ctx.makingOrder = Math.max(above, ...parts.map((p) => orderOf(ctx, p, orders)));
       const site = ctx.sites.get(n);
       const d = ctx.at(site, () => fanIn.combine(b, parts));
       const name = ctx.names.get(n);
@@ -79,7 +81,7 @@ export function vjp(ctx: Ctx, roots: readonly Node[], cotangents: readonly Node[
         if (!v || !needs.has(c)) return;
         // differentiating a gradient again (second order): the part of dW1 that comes of dt_u is dW1_of_dt_u
         const cName = ctx.names.get(c);
-        if (name && cName && ctx.makingOrder > 1 && !opts.name) ctx.name(v, `d${cName}_of_${name}`);
+        if (name && cName && above > 1 && !opts.name) ctx.name(v, `d${cName}_of_${name}`);
         add(c, v);
       });
     }

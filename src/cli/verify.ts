@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createJiti } from "jiti";
-import { checkGradCalls, checkParamGradients, GRADCHECK, inputValues, seeded, type CheckRow, type CheckableModel } from "../autodiff/gradcheck.js";
+import { checkGradCalls, checkParamGradients, withFixedRandomness, GRADCHECK, inputValues, seeded, type CheckRow, type CheckableModel } from "../autodiff/gradcheck.js";
 import { baseName, DEFAULT_MODELS, findRoot, formatDiagnostic, resolveModels, toDiagnostic } from "../compile.js";
 import { isModel } from "../dsl/define.js";
 import { emitModule } from "../emit/emit.js";
@@ -57,7 +57,10 @@ export async function verifyModel(file: string, root: string, opts: VerifyOption
     const line = (s: Site | undefined) => (s ? `${rel(s.file)}:${s.line}` : rel(loaded.file));
     const rows: (CheckRow & { line: string })[] = [];
     const notes: string[] = [];
-    if (built.graph.loss) for (const r of checkParamGradients(m, inputs, opts.samples, rand)) rows.push({ ...r, tensor: `dL/d${r.tensor}`, line: line(built.declaredAt.get(`param:${r.tensor}`)) });
+    // dropout draws a new mask on every training call: the check holds one mask fixed (each call on a fresh model)
+    const random = prog.train.some((k) => k.node.op === "dropoutMask");
+    const checked = random ? withFixedRandomness(m, () => mod.createModel({ seed: opts.seed })) : m;
+    if (built.graph.loss) for (const r of checkParamGradients(checked, inputs, opts.samples, rand)) rows.push({ ...r, tensor: `dL/d${r.tensor}`, line: line(built.declaredAt.get(`param:${r.tensor}`)) });
     else notes.push("no loss: no param gradient to check");
     const names = built.graph.ctx.names;
     // an unnamed y (often g.sum(u)) is written as its op of its named operand

@@ -54,9 +54,10 @@ export class Ctx {
   site: Site | undefined;
   /**
    * Derivative order of nodes made by autodiff: 1 + the order of the node whose derivative they
-   * compute (1: differentiating the forward, 2: differentiating a first derivative again, as
-   * `g.grad` of `g.grad` or the backward of a loss that holds a `g.grad`). Forward nodes have none
-   * (order 0); `explain` infers a node made by a rewrite from its inputs.
+   * compute, and at least the order of the cotangent they carry (1: differentiating the forward,
+   * 2: differentiating a first derivative again, as `g.grad` of `g.grad` — all of it, also the parts
+   * taken at forward nodes such as its result ∂²y/∂t² — or the backward of a loss that holds a
+   * `g.grad`). Forward nodes have none (order 0); `explain` infers a node made by a rewrite from its inputs.
    */
   readonly order = new Map<Node, number>();
   /** The order new nodes are tagged with (0: none), set by `vjp` while it differentiates a node. */

@@ -35,6 +35,25 @@ export default defineModel({
 });
 `;
 
+/** The same custom tanh layer with dropout (p = 0.3) after it: a new mask on every training call. */
+const dropoutModel = (factor: number) => `import { defineModel } from "flatgrad";
+
+export default defineModel({
+  build(g) {
+    const x = g.input("x", [4, 3]);
+    const y = g.input("y", [4, 1]);
+    const W = g.param("W", [5, 3]);
+    const V = g.param("V", [1, 5]);
+    const act = g.customGrad(
+      (g, z) => g.tanh(z),
+      (g, _ins, out, dy) => [g.mul(dy, g.mul(g.sub(1, g.square(out)), ${factor}))],
+    );
+    const h = g.dropout(act(g.linear(x, W)), 0.3);
+    return g.mse(g.linear(h, V), y);
+  },
+});
+`;
+
 function run(cwd: string, args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", INIT_CWD: undefined } });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -67,6 +86,23 @@ describe("flatgrad verify", () => {
     expect(r.out).toMatch(/dL\/dW +8\/15 .*pass/);
     expect(r.out).toMatch(/all 3 tensors pass in 1 model/);
     expect(r.code).toBe(0);
+  }, 240_000);
+
+  it("checks a model with dropout under one mask: a correct rule passes, a planted bug still fails", () => {
+    const d = tempProject("flatgrad-verify-dropout-", { "models/good.model.ts": dropoutModel(1), "models/bad.model.ts": dropoutModel(1.01) });
+    dirs.push(d);
+    const r = run(d, ["verify", "--samples", "0"]);
+    expect(r.err).toBe("");
+    const [bad, good] = r.out.split(/\n(?=models\/)/).slice(1);
+    expect(good).toMatch(/^models\/good\.model\.ts\n/);
+    // every element of both params: a new mask per call would fail them (the differences straddle two masks)
+    expect(good).toMatch(/dL\/dW +15\/15 .*pass/);
+    expect(good).toMatch(/dL\/dV +5\/5 .*pass/);
+    expect(good).not.toMatch(/FAIL/);
+    expect(bad).toMatch(/dL\/dW .*FAIL +models\/bad\.model\.ts:7\n/);
+    expect(bad).toMatch(/dL\/dV .*pass/);
+    expect(r.out).toMatch(/flatgrad verify: 1 failure \(4 tensors checked in 2 models\)/);
+    expect(r.code).toBe(1);
   }, 240_000);
 
   it("bad usage is exit 2; a missing file is exit 1", () => {
