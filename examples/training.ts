@@ -6,9 +6,15 @@ import { Batcher, type Dataset, type DType, type FloatArrayOf, type Split } from
 
 /** The part of a generated model that training uses. */
 export interface TrainableModel {
-  forward(inputs: Record<string, Float32Array | Float64Array>): Record<string, Float32Array | Float64Array>;
-  step(inputs: Record<string, Float32Array | Float64Array>, options?: { lr?: number }): number;
+  forward(inputs: Record<string, Float32Array | Float64Array>): Record<string, Float32Array | Float64Array | Int32Array>;
+  step(inputs: Record<string, Float32Array | Float64Array | Int32Array>, options?: { lr?: number }): number;
 }
+
+/**
+ * How a model takes its targets `y`: `"onehot"`, the batch's one-hot (or 0/1) rows in the model's
+ * dtype, `[batch, targets]`; `"int32"`, the class indices as an Int32Array `[batch]`.
+ */
+export type Labels = "onehot" | "int32";
 
 /** One epoch's record. */
 export interface EpochLog {
@@ -31,6 +37,8 @@ export interface FitOptions<D extends DType> {
   seed: number;
   /** The output holding probabilities (width 1) or class scores. */
   output: string;
+  /** How `y` is given (default "onehot"). */
+  labels?: Labels;
   /** A learning-rate schedule: the lr of an epoch (undefined: the model's configured lr). */
   lr?: (epoch: number) => number | undefined;
   onEpoch?: (log: EpochLog) => void;
@@ -80,6 +88,8 @@ export function fit<D extends DType>(model: TrainableModel, split: Split, o: Fit
   const start = performance.now();
   const batcher = new Batcher(split.train, o.batchSize, o.dtype);
   const logs: EpochLog[] = [];
+  // int32 labels: one preallocated Int32Array, refilled from the batch's rows
+  const labels = o.labels === "int32" ? new Int32Array(o.batchSize) : undefined;
   let steps = 0;
   for (let e = 0; e < o.epochs; e++) {
     const lr = o.lr?.(e);
@@ -88,7 +98,8 @@ export function fit<D extends DType>(model: TrainableModel, split: Split, o: Fit
     let n = 0;
     const t0 = performance.now();
     for (const batch of batcher.epoch({ shuffleSeed: o.seed * 100_003 + e, remainder: "drop" })) {
-      const loss = model.step({ x: batch.x, y: batch.y }, options);
+      if (labels) for (let i = 0; i < o.batchSize; i++) labels[i] = split.train.labels[batch.index[i]!]!;
+      const loss = model.step({ x: batch.x, y: labels ?? batch.y }, options);
       if (!Number.isFinite(loss)) throw new Error(`epoch ${e + 1}, batch ${batch.number}: the loss is ${loss}`);
       sum += loss;
       n++;

@@ -4,6 +4,7 @@ import { size, type Site } from "../ir/shape.js";
 import type { Kernel } from "../lower/program.js";
 import type { KernelWriter } from "../lower/view.js";
 import type { Namer } from "../lower/namer.js";
+import { fans } from "../ops/sources.js";
 import type { Attrs } from "../ops/types.js";
 
 /** Text that is safe inside a line comment. */
@@ -45,8 +46,7 @@ export function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undef
 
 export function emitInit(w: KernelWriter, buf: string, shape: readonly number[], init: Attrs, rand: string): void {
   const kind = init.init as string;
-  const fanIn = shape.length ? shape[shape.length - 1]! : 1;
-  const fanOut = shape.length ? size(shape) / fanIn : 1;
+  const { fanIn, fanOut } = fans(shape);
   switch (kind) {
     case "zeros":
       return w.line(`// ${buf}: zeros (the arena starts at zero)`);

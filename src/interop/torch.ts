@@ -10,6 +10,7 @@ import type { BuiltModel } from "../front/build.js";
 import { topo, type Graph, type Node } from "../ir/graph.js";
 import { FlatgradError, size, type Site } from "../ir/shape.js";
 import { primitive } from "../ops/index.js";
+import { fans } from "../ops/sources.js";
 import { OPTIMIZERS } from "../optim/index.js";
 import { pipeline } from "../passes/pipeline.js";
 
@@ -65,8 +66,7 @@ const TORCH_DTYPE = { float32: "torch.float32", float64: "torch.float64", int32:
 /** The init of a param or buffer as PyTorch calls on `t` (the same distributions as the generated module's `createModel`). */
 function initCall(t: string, shape: readonly number[], init: Record<string, unknown> | undefined, dflt: string): string {
   const kind = (init?.init as string | undefined) ?? dflt;
-  const fanIn = shape.length ? shape[shape.length - 1]! : 1;
-  const fanOut = shape.length ? size(shape) / fanIn : 1;
+  const { fanIn, fanOut } = fans(shape);
   switch (kind) {
     case "zeros":
       return `torch.nn.init.zeros_(${t})`;

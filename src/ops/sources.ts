@@ -48,6 +48,19 @@ export const input: Primitive<(b: Builder, name: string, shape: number[], option
 
 export const INITS = ["zeros", "ones", "xavier", "he", "normal", "uniform"] as const;
 export type Init = (typeof INITS)[number];
+
+/**
+ * The fans of an init, as PyTorch computes them (`torch.nn.init._calculate_fan_in_and_fan_out`):
+ * with two or more axes, fan_in = prod(shape[1:]) and fan_out = shape[0]·prod(shape[2:]), so a
+ * `[out, in]` weight has fan_in = in, fan_out = out, and a conv weight `[O, C, kh, kw]` has
+ * fan_in = C·kh·kw, fan_out = O·kh·kw. One axis: fan_in = its length, fan_out = 1; none: 1, 1.
+ */
+export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
+  if (shape.length === 1) return { fanIn: shape[0]!, fanOut: 1 };
+  const receptive = size(shape.slice(2));
+  return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
+}
 export interface ParamOptions {
   init?: Init;
   /** std of `normal` (default 0.01). */

@@ -1,7 +1,9 @@
 /**
  * The demo's runs (`npm run demo`, examples/demo.ts) reach their held-out accuracy targets:
- * the seed net with SGD on breast cancer and the digits MLP with Adam, ≥ 96 % each, with the
- * demo's own epochs, seeds and splits. And the curves it draws are a well-formed SVG.
+ * the seed net with SGD on breast cancer and the digits MLP with Adam, ≥ 96 % each, and the
+ * digits CNN with AdamW (int32 labels, conv/batch norm/max-pool/dropout), ≥ 98.5 % (issue 12),
+ * with the demo's own epochs, seeds, schedules and splits. And the curves it draws are a
+ * well-formed SVG.
  */
 import { describe, expect, it } from "vitest";
 import type { Dataset } from "../../examples/data.js";
@@ -34,7 +36,7 @@ function heldOutRight(model: TrainableModel, data: Dataset, run: DemoRun): numbe
 describe("npm run demo", () => {
   const results: { run: (typeof RUNS)[number]; result: FitResult }[] = [];
 
-  it.each(RUNS)("$name with $optimizer: held-out accuracy ≥ 96 %", async (run) => {
+  it.each(RUNS)("$name with $optimizer: held-out accuracy ≥ its target", async (run) => {
     // keep the model the demo trains, to measure it here
     const loaded = await loadRun(run);
     let model: TrainableModel | undefined;
@@ -45,6 +47,7 @@ describe("npm run demo", () => {
     expect(heldOutRight(model!, test, run) / test.rows).toBe(result.accuracy);
     expect(result.accuracy).toBeGreaterThanOrEqual(0.96); // the documented target, not the demo's own setting
     expect(result.accuracy).toBeGreaterThanOrEqual(run.target);
+    if (run.name === "digits CNN") expect(result.accuracy).toBeGreaterThanOrEqual(0.985); // issue 12's documented target
     expect(result.logs).toHaveLength(run.epochs);
     expect(result.logs.at(-1)!.loss).toBeLessThan(0.5 * result.logs[0]!.loss);
     // seeded: a second run trains the same

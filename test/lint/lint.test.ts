@@ -3,7 +3,7 @@
  * no warning; warnings never fail the build unless --strict; docs/errors.md lists every code.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../src/compile.js";
@@ -96,7 +96,10 @@ describe("lints", () => {
   it("the committed, example, bench and README models have no warning", async () => {
     const res = await compile({ root: ROOT, models: ["models/*.model.ts", "examples/models/*.model.ts", "bench/models/*.model.ts"], mode: "dry-run", format: false });
     expect(res.diagnostics).toEqual([]);
-    expect(res.files.filter((f) => f.model).length).toBe(10);
+    // every model file of those folders was compiled (the count followed by hand had fallen behind: 6, then 10 files)
+    const files = ["models", "examples/models", "bench/models"].flatMap((d) => readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith(".model.ts")));
+    expect(files.length).toBeGreaterThanOrEqual(11);
+    expect(res.files.filter((f) => f.model).length).toBe(files.length);
     expect(res.warnings).toEqual([]);
     const snippets = Object.fromEntries([...readmeSnippets()].filter(([f]) => f.startsWith("models/")));
     const readme = await compile({ root: project(snippets), mode: "dry-run", format: false });

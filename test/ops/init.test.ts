@@ -7,7 +7,8 @@
  *   normal N(0, std²) by Box–Muller, a pair at a time: r = √(−2·ln(1 − u₁)), θ = 2π·u₂,
  *     a[i] = std·r·cos θ, a[i+1] = std·r·sin θ (an odd length drops the last sine)
  *   xavier = uniform ±√(6/(fan_in + fan_out)); he = normal with std √(2/fan_in);
- *   fan_in = the last axis, fan_out = the product of the others.
+ *   fans as PyTorch's: with ≥ 2 axes fan_in = prod(shape[1:]), fan_out = shape[0]·prod(shape[2:])
+ *   (a [out, in] weight: fan_in = in; a conv weight [O, C, kh, kw]: fan_in = C·kh·kw).
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -16,13 +17,14 @@ import { compileAndLoad, rng } from "../support/helpers.js";
 const SHAPES = {
   X: [300, 200], // default for ≥ 2 axes: xavier, fan_in 200, fan_out 300
   H: [250, 160], // he, fan_in 160
-  X3: [10, 30, 200], // xavier on 3 axes: fan_in 200, fan_out 300
+  X3: [10, 30, 200], // xavier on 3 axes: fan_in 30·200 = 6000, fan_out 10·200 = 2000
   N: [50001], // normal, std 0.3 (odd length)
   N0: [40000], // normal, default std 0.01
   U: [60000], // uniform [-2, 3]
   U0: [60000], // uniform, default ±0.05
   Z: [7], // default for 1 axis: zeros
   O: [3, 4], // ones
+  C: [64, 16, 5, 5], // he on a conv weight: fan_in 16·5·5 = 400 (not kw = 5)
 } as const;
 
 async function load(dtype: "float32" | "float64") {
@@ -40,9 +42,10 @@ async function load(dtype: "float32" | "float64") {
         const U0 = g.param("U0", [...SHAPES.U0], { init: "uniform" });
         const Z = g.param("Z", [...SHAPES.Z]);
         const O = g.param("O", [...SHAPES.O], { init: "ones" });
+        const C = g.param("C", [...SHAPES.C], { init: "he" });
         const s = (t: Parameters<typeof g.sum>[0]) => g.sum(t);
         // a loss that uses every param
-        return g.add(g.add(g.add(s(g.linear(x, X)), s(H)), g.add(s(X3), s(N))), g.add(g.add(s(N0), s(U)), g.add(g.add(s(U0), s(Z)), s(O))));
+        return g.add(g.add(g.add(s(g.linear(x, X)), s(H)), g.add(s(X3), s(N))), g.add(g.add(s(N0), s(U)), g.add(g.add(s(U0), s(Z)), g.add(s(O), s(C)))));
       },
     },
     `init-${dtype}`,
@@ -93,13 +96,15 @@ describe.each(["float64", "float32"] as const)("init, %s", (dtype) => {
     };
     uniform(p.X!, -Math.sqrt(6 / 500), Math.sqrt(6 / 500));
     normal(p.H!, Math.sqrt(2 / 160));
-    uniform(p.X3!, -Math.sqrt(6 / 500), Math.sqrt(6 / 500));
+    uniform(p.X3!, -Math.sqrt(6 / 8000), Math.sqrt(6 / 8000));
     normal(p.N!, 0.3);
     normal(p.N0!, 0.01);
     uniform(p.U!, -2, 3);
     uniform(p.U0!, -0.05, 0.05);
     expect([...p.Z!]).toEqual(new Array(7).fill(0));
     expect([...p.O!]).toEqual(new Array(12).fill(1));
+    // a conv weight's empirical std is √(2/fan_in) with fan_in = C·kh·kw = 400 (PyTorch's kaiming_normal_)
+    normal(p.C!, Math.sqrt(2 / 400));
   });
 
   it("exactly the documented generator and formulas, in declaration order", async () => {
@@ -121,11 +126,12 @@ describe.each(["float64", "float32"] as const)("init, %s", (dtype) => {
     const expected: Record<string, number[]> = {
       X: uniform(60000, -lim, lim),
       H: normal(40000, Math.sqrt(2 / 160)),
-      X3: uniform(60000, -lim, lim),
+      X3: uniform(60000, -Math.sqrt(6 / 8000), Math.sqrt(6 / 8000)),
       N: normal(50001, 0.3),
       N0: normal(40000, 0.01),
       U: uniform(60000, -2, 3),
       U0: uniform(60000, -0.05, 0.05),
+      C: normal(25600, Math.sqrt(2 / 400)),
     };
     for (const [k, v] of Object.entries(expected)) expect(Array.from(m.params[k]!), k).toEqual(v);
   });
