@@ -7,7 +7,7 @@ import { Batcher, type Dataset, type DType, type FloatArrayOf, type Split } from
 /** The part of a generated model that training uses. */
 export interface TrainableModel {
   forward(inputs: Record<string, Float32Array | Float64Array>): Record<string, Float32Array | Float64Array>;
-  step(inputs: Record<string, Float32Array | Float64Array>, options?: { lr?: number }): number;
+  step(inputs: Record<string, Float32Array | Float64Array | Int32Array>, options?: { lr?: number }): number;
 }
 
 /** One epoch's record. */
@@ -31,6 +31,8 @@ export interface FitOptions<D extends DType> {
   seed: number;
   /** The output holding probabilities (width 1) or class scores. */
   output: string;
+  /** The name of an int32 labels input (`[batch]`, the class of each row) fed instead of the one-hot `y`. */
+  labels?: string;
   /** A learning-rate schedule: the lr of an epoch (undefined: the model's configured lr). */
   lr?: (epoch: number) => number | undefined;
   onEpoch?: (log: EpochLog) => void;
@@ -80,6 +82,7 @@ export function fit<D extends DType>(model: TrainableModel, split: Split, o: Fit
   const start = performance.now();
   const batcher = new Batcher(split.train, o.batchSize, o.dtype);
   const logs: EpochLog[] = [];
+  const labels = new Int32Array(o.batchSize);
   let steps = 0;
   for (let e = 0; e < o.epochs; e++) {
     const lr = o.lr?.(e);
@@ -88,7 +91,8 @@ export function fit<D extends DType>(model: TrainableModel, split: Split, o: Fit
     let n = 0;
     const t0 = performance.now();
     for (const batch of batcher.epoch({ shuffleSeed: o.seed * 100_003 + e, remainder: "drop" })) {
-      const loss = model.step({ x: batch.x, y: batch.y }, options);
+      if (o.labels) for (let i = 0; i < o.batchSize; i++) labels[i] = split.train.labels[batch.index[i]!]!;
+      const loss = model.step(o.labels ? { x: batch.x, [o.labels]: labels } : { x: batch.x, y: batch.y }, options);
       if (!Number.isFinite(loss)) throw new Error(`epoch ${e + 1}, batch ${batch.number}: the loss is ${loss}`);
       sum += loss;
       n++;
