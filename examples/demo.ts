@@ -126,9 +126,12 @@ export function curves(results: { run: DemoRun; result: FitResult }[]): string {
 }
 
 export async function main(args: string[] = []): Promise<number> {
-  // `npm run demo -- <name>`: one of the second-order examples (examples/secondOrder.ts)
+  // `npm run demo -- <name>`: one of the second-order examples (examples/secondOrder.ts) or the
+  // sequence examples (examples/sequence.ts)
   if (args.length) {
-    const { EXAMPLES } = await import("./secondOrder.js");
+    const { EXAMPLES: secondOrder } = await import("./secondOrder.js");
+    const { SEQUENCE_EXAMPLES } = await import("./sequence.js");
+    const EXAMPLES = { ...secondOrder, ...SEQUENCE_EXAMPLES };
     const run = EXAMPLES[args[0]!];
     if (!run || args.length > 1) {
       console.error(`usage: npm run demo [-- <${Object.keys(EXAMPLES).join(" | ")}>]`);
