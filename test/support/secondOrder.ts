@@ -45,6 +45,7 @@ export const NOT_TWICE: Partial<Record<OpName, NotTwice>> = {
   sign: { reason: "piecewise constant: its derivative is 0 almost everywhere (and not a function at 0), so is its second" },
   ge: { reason: "piecewise constant (a comparison): derivatives 0 almost everywhere" },
   argmaxMask: { reason: "piecewise constant (the first-maximum mask): derivatives 0 almost everywhere" },
+  maxPool2d: { reason: "built on max: each window's gradient goes to its first maximum (argmaxMask), which jumps where two elements tie; second derivatives are 0 off ties" },
 };
 
 /** Which cases of each op the second-order table runs: the first two (a plain and a broadcast or reduced one where the op has them). */
