@@ -254,6 +254,17 @@ interface TorchResult {
   eval_loss?: number;
 }
 
+/**
+ * Params whose gradient is zero up to rounding (|g| ≤ 1e-12·max |g| of the model: attention's key bias,
+ * to which softmax is invariant). An optimizer that normalises the gradient (Adam, RMSprop) moves them by
+ * about lr in a direction that rounding picks, and no two engines round alike: their trajectories are
+ * not compared (their gradients, ≈ 0, are).
+ */
+function roundingOnly(grads: Record<string, ArrayLike<number>>): Set<string> {
+  const top = Math.max(...Object.values(grads).map((g) => Math.max(...Array.from(g, Math.abs))));
+  return new Set(Object.entries(grads).filter(([, g]) => Math.max(...Array.from(g, Math.abs)) <= 1e-12 * top).map(([k]) => k));
+}
+
 const copy = (r: Record<string, ArrayLike<number>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float64Array.from(v)]));
 const asJson = (r: Record<string, Tensor>, spec: GeneratedModule["spec"], shapes: Record<string, number[]>) =>
   Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { dtype: spec.inputDtypes[k] ?? spec.dtype, shape: shapes[k], values: Array.from(v) }]));
@@ -305,6 +316,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
 describe("export --torch: the exported module computes what the generated module computes (float64, 1e-9)", () => {
+  it("skips trajectories only for params whose gradient is rounding noise (the transformer's key biases)", () => {
+    const skipped = prepared.flatMap((p) => [...roundingOnly(p.ours.grads)].map((k) => `${p.c.name}:${k}`));
+    expect(skipped.every((k) => /^sort_transformer:blocks\.\d\.attn\.k\.bias$/.test(k)), skipped.join(", ")).toBe(true);
+  });
+
   it("covers every example model and op family", () => {
     expect(prepared.map((p) => p.c.name)).toEqual(["seed_net", "digits_mlp", ...EXAMPLES, ...FAMILIES]);
     expect(results).toHaveLength(2 * prepared.length);
@@ -322,7 +338,8 @@ describe("export --torch: the exported module computes what the generated module
     expect(Math.abs(r.loss! - p.ours.loss) / Math.abs(p.ours.loss)).toBeLessThan(TOL);
     for (const [k, g] of Object.entries(p.ours.grads)) expect(maxRelErr(r.grads![k]!, g, 1e-6), `d${k}`).toBeLessThan(TOL);
     for (const [k, b] of Object.entries(p.ours.buffers)) expect(maxRelErr(r.buffers[k]!, b, 1e-6), k).toBeLessThan(TOL);
-    for (const [k, v] of Object.entries(p.ours.stepped)) expect(maxRelErr(r.stepped![k]!, v, 1e-6), `${k} after ${p.c.steps} steps`).toBeLessThan(TOL);
+    const noise = roundingOnly(p.ours.grads);
+    for (const [k, v] of Object.entries(p.ours.stepped)) if (!noise.has(k)) expect(maxRelErr(r.stepped![k]!, v, 1e-6), `${k} after ${p.c.steps} steps`).toBeLessThan(TOL);
     for (const [k, o] of Object.entries(p.ours.evalOutputs)) expect(maxRelErr(r.eval_outputs[k]!, o, 1e-6), k).toBeLessThan(TOL);
     expect(Object.keys(r.eval_outputs).sort()).toEqual(Object.keys(p.mod.spec.outputs).sort());
   });
@@ -342,7 +359,8 @@ describe("export --torch: the exported module computes what the generated module
       const bytes = readFileSync(path.join(DIR, `${p.c.name}.torch.safetensors`));
       p.fresh.loadParams(new Uint8Array(bytes));
       // PyTorch saved the params after the optimizer steps, and the buffers after the last training call
-      for (const [k, v] of Object.entries(p.ours.stepped)) expect(maxRelErr(p.fresh.params[k]!, v, 1e-6), `${p.c.name} ${k}`).toBeLessThan(TOL);
+      const noise = roundingOnly(p.ours.grads);
+      for (const [k, v] of Object.entries(p.ours.stepped)) if (!noise.has(k)) expect(maxRelErr(p.fresh.params[k]!, v, 1e-6), `${p.c.name} ${k}`).toBeLessThan(TOL);
       for (const k of Object.keys(p.mod.spec.buffers)) expect(maxRelErr(p.fresh.buffers[k]!, p.model.buffers[k]!, 1e-6), `${p.c.name} ${k}`).toBeLessThan(TOL);
     }
   });
