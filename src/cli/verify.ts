@@ -14,6 +14,7 @@ import { baseName, DEFAULT_MODELS, findRoot, formatDiagnostic, resolveModels, to
 import { isModel } from "../dsl/define.js";
 import { emitModule } from "../emit/emit.js";
 import { buildModel } from "../front/build.js";
+import { drawsRandom } from "../ops/index.js";
 import { loadModelFile } from "../front/load.js";
 import type { Site } from "../ir/shape.js";
 import type { Node } from "../ir/graph.js";
@@ -58,7 +59,7 @@ export async function verifyModel(file: string, root: string, opts: VerifyOption
     const rows: (CheckRow & { line: string })[] = [];
     const notes: string[] = [];
     // dropout draws a new mask on every training call: the check holds one mask fixed (each call on a fresh model)
-    const random = prog.train.some((k) => k.node.op === "dropoutMask");
+    const random = prog.train.some((k) => drawsRandom(k.node.op));
     const checked = random ? withFixedRandomness(m, () => mod.createModel({ seed: opts.seed })) : m;
     if (built.graph.loss) for (const r of checkParamGradients(checked, inputs, opts.samples, rand)) rows.push({ ...r, tensor: `dL/d${r.tensor}`, line: line(built.declaredAt.get(`param:${r.tensor}`)) });
     else notes.push("no loss: no param gradient to check");

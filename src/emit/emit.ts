@@ -9,6 +9,7 @@ import type { OptimizerConfig } from "../dsl/define.js";
 import { size, type Site } from "../ir/shape.js";
 import { BYTES, type Node } from "../ir/graph.js";
 import type { Attrs } from "../ops/types.js";
+import { drawsRandom } from "../ops/index.js";
 import { sharedMemory } from "../lower/memory.js";
 import type { Kernel, Program } from "../lower/program.js";
 import { emitUpdate, type UpdateTarget } from "../optim/update.js";
@@ -78,7 +79,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     "memory", "rand", "forward", "lossAndGrad", "evalLoss", "step", "resetOptimizer", "inputs", "lr", "lossValue", "paramTensors", "stateTensors",
   ].map(claim) as [string, string, string, string, string, string, string, string, string, string, string, string];
   // training-time randomness (dropout's masks) draws from a generator of its own, seeded apart from the init's
-  const random = prog.train.some((k) => k.node.op === "dropoutMask") ? claim("dropoutRandom") : undefined;
+  const random = prog.train.some((k) => drawsRandom(k.node.op)) ? claim("dropoutRandom") : undefined;
   const debug: DebugNames | undefined = opts.debug ? { watch: claim("watch"), step: claim("debugStep"), lastStats: claim("lastStats"), stats: claim("stats") } : undefined;
   // one typed view of the arena per dtype that a buffer has: the model's own is `arena`
   const dtypes = [...new Set([g.dtype, ...prog.buffers.map((b) => b.dtype)])];

@@ -11,11 +11,12 @@ import { primitive } from "../ops/index.js";
 export function indexRanges(g: Graph): Map<string, IndexRange> {
   const out = new Map<string, IndexRange>();
   for (const n of topo(roots(g))) {
-    if (n.op === "input" || n.op === "param" || n.op === "buffer" || n.op === "constant") continue;
+    if (primitive(n.op).lower.kind === "source") continue;
     const ranges = primitive(n.op).indexRange?.(n.inputs.map((i) => i.shape), n.attrs);
     n.inputs.forEach((x, k) => {
       const r = ranges?.[k];
-      if (!r || x.op !== "input" || x.dtype !== "int32") return;
+      const def = primitive(x.op).lower;
+      if (!r || def.kind !== "source" || def.source !== "input" || x.dtype !== "int32") return;
       const name = x.attrs.name as string;
       const prev = out.get(name);
       if (!prev) return out.set(name, { ...r });

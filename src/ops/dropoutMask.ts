@@ -51,6 +51,7 @@ export const dropoutMask: Primitive<(b: Builder, shape: number[], p: number) => 
   torch: (_args, { shape, p }, { dtype }) => `(torch.rand(${shape.length ? `(${shape.join(", ")},)` : "()"}, dtype=${dtype}) >= ${p}).to(${dtype}) / ${1 - p}`,
   lower: {
     kind: "kernel",
+    random: true,
     emit: (w, out, _ins, { shape, p }) => {
       if (!w.random) throw new Error("internal: dropoutMask needs the model's generator (KernelWriter.random)");
       const i = w.local("i");

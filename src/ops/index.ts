@@ -103,6 +103,12 @@ export type Registry = typeof registry;
 export type OpName = keyof Registry;
 export type PrimitiveName = { [K in OpName]: Registry[K]["kind"] extends "primitive" ? K : never }[OpName];
 
+/** Whether an op's kernel draws from the model's seeded generator (it declares `random` in its lowering). */
+export function drawsRandom(op: string): boolean {
+  const l = primitive(op).lower;
+  return l.kind === "kernel" && l.random === true;
+}
+
 export function primitive(op: string) {
   const def = (registry as Record<string, OpDef>)[op];
   if (!def || def.kind !== "primitive") throw new Error(`internal: ${op} is not a primitive op`);

@@ -55,6 +55,8 @@ export type Lowering<A extends Attrs = Attrs> =
       emit(w: KernelWriter, out: View, ins: View[], attrs: A, epilogue?: Epilogue): void;
       /** Whether an elementwise tail (bias, activation, mask) may be applied as it stores, for these operand shapes. */
       fusesEpilogue?(ins: readonly Shape[]): boolean;
+      /** Whether it draws from the model's seeded generator (dropout's masks): the module then provides one. */
+      random?: boolean;
       /** A WebAssembly SIMD plan for a float32 model, from the operands' views (undefined: the loops only). */
       simd?(ins: readonly View[], attrs: A): SimdMatmul | undefined;
     };
