@@ -130,18 +130,9 @@ const PRELUDE = `def _argmax_mask(x, axes):
     return mask.permute(*sorted(range(x.dim()), key=lambda d: (rest + list(axes)).index(d))).detach()
 
 
-def _bn_normalize_grad(x, dy, eps):
-    """dx of batch normalisation (axis 1, the batch's biased statistics) given dy, in closed form."""
-    axes = [d for d in range(x.dim()) if d != 1]
-    mean = x.mean(dim=axes, keepdim=True)
-    s = 1 / torch.sqrt(((x - mean) ** 2).mean(dim=axes, keepdim=True) + eps)
-    xhat = (x - mean) * s
-    return s * (dy - dy.mean(dim=axes, keepdim=True) - xhat * (dy * xhat).mean(dim=axes, keepdim=True))
-
-
-def _ln_normalize_grad(x, dy, dims, eps):
-    """dx of layer normalisation over the last dims axes given dy, in closed form."""
-    axes = list(range(x.dim() - dims, x.dim()))
+def _normalize_grad(x, dy, axes, eps):
+    """dx of (x − mean)/√(var + eps) over \`axes\` (biased variance) given dy, in closed form: batch norm's
+    axes are all but 1, layer norm's the last ones."""
     mean = x.mean(dim=axes, keepdim=True)
     s = 1 / torch.sqrt(((x - mean) ** 2).mean(dim=axes, keepdim=True) + eps)
     xhat = (x - mean) * s

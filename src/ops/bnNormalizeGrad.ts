@@ -59,7 +59,7 @@ export const bnNormalizeGrad: Primitive<(b: Builder, x: TensorLike, dy: TensorLi
     return [dx, u];
   },
   math: ([x, dy], { eps }) => `(${dy} − mean(${dy}) − x̂⊙mean(${dy}⊙x̂))/√(σ²_B + ${eps}), x̂ = (${x} − μ_B)/√(σ²_B + ${eps})`,
-  torch: ([x, dy], { eps }) => `_bn_normalize_grad(${x}, ${dy}, ${eps})`,
+  torch: ([x, dy], { eps }, { ins: [s] }) => `_normalize_grad(${x}, ${dy}, (${s!.flatMap((_, i) => (i === 1 ? [] : [`${i},`])).join(" ")}), ${eps})`,
   lower: {
     kind: "kernel",
     emit: (w, out, [x, dy], { eps }) =>

@@ -50,7 +50,7 @@ export const layerNormalizeGrad: Primitive<(b: Builder, x: TensorLike, dy: Tenso
     return [b.add(b.add(first, second), third), b.layerNormalizeGrad(x!, u, attrs)];
   },
   math: ([x, dy], { dims }) => `rstd·(${dy} − mean(${dy}) − x̂·mean(${dy} ⊙ x̂)), x̂ = layerNormalize(${x}) over the last ${dims} ax${dims === 1 ? "is" : "es"} (closed form)`,
-  torch: ([x, dy], { dims, eps }) => `_ln_normalize_grad(${x}, ${dy}, ${dims}, ${eps})`,
+  torch: ([x, dy], { dims, eps }, { ins: [s] }) => `_normalize_grad(${x}, ${dy}, (${s!.map((_, i) => i).slice(s!.length - dims).map((i) => `${i},`).join(" ")}), ${eps})`,
   lower: {
     kind: "kernel",
     emit: (w, out, [x, g], { dims, eps }) =>
