@@ -56,9 +56,9 @@ describe("sequence ops against PyTorch 1.13 (float64)", () => {
     expect(helper.length).toBeGreaterThan(500);
     expect(helper).toBe(body("src/ops/erf.ts", "export function erf64(x: number): number {"));
     // the rest of the range, in a function of its own in both
-    const tail = body("templates/module.ts", "function erfTail(x: number, a: number): number {");
+    const tail = body("templates/module.ts", "function erfTail(): void {");
     expect(tail.length).toBeGreaterThan(500);
-    expect(tail).toBe(body("src/ops/erf.ts", "function erfTail(x: number, a: number): number {"));
+    expect(tail).toBe(body("src/ops/erf.ts", "function erfTail(): void {"));
   });
 
   it("gelu (erf and tanh forms), erf and silu on [−7, 7]: the generated code within 1e-7 relative of torch", async () => {
