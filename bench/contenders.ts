@@ -7,6 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { createJiti } from "jiti";
 import { createHandwritten } from "./handwritten.js";
 import { jaxLenet, tfjsLenet } from "./lenet.js";
+import { jaxTransformer, tfjsTransformer } from "./transformer.js";
 import { generatedFile, paramSpecs, REPO_DIR, type Batch, type Params, type Workload } from "./workloads.js";
 
 export const CONTENDER_IDS = ["flatgrad", "flatgrad-loops", "flatgrad-baseline", "handwritten", "tfjs-cpu", "tfjs-wasm", "tfjs-wasm-cg", "jax-js"] as const;
@@ -59,9 +60,9 @@ export function packageVersion(name: string): string {
 interface GeneratedModel {
   params: Params;
   grads: Params;
-  lossAndGrad(inputs: { x: Float32Array; y: Float32Array }): number;
-  forward(inputs: { x: Float32Array; y: Float32Array }): Record<string, Float32Array>;
-  step(inputs: { x: Float32Array; y: Float32Array }, options?: { lr?: number }): number;
+  lossAndGrad(inputs: { x: Float32Array; y: Float32Array | Int32Array }): number;
+  forward(inputs: { x: Float32Array; y: Float32Array | Int32Array }): Record<string, Float32Array>;
+  step(inputs: { x: Float32Array; y: Float32Array | Int32Array }, options?: { lr?: number }): number;
   readonly engine: string;
 }
 interface GeneratedModule {
@@ -112,7 +113,7 @@ async function flatgrad(w: Workload, init: Params, batch: Batch, simd: boolean, 
 }
 
 async function handwritten(w: Workload, init: Params, batch: Batch): Promise<Contender> {
-  if (w.cnn) throw new Error("the hand-written contender is an MLP: there is no hand-written CNN");
+  if (w.cnn || w.seq) throw new Error("the hand-written contender is an MLP: there is no hand-written CNN or transformer");
   const model = createHandwritten(w, init);
   const lr = w.lr;
   return {
@@ -144,6 +145,8 @@ async function tfjs(w: Workload, init: Params, batch: Batch, backend: "cpu" | "w
   }
   await tf.ready();
   if (tf.getBackend() !== backend) throw new Error(`tfjs backend is ${tf.getBackend()}, wanted ${backend}`);
+  const libs = [packageVersion("@tensorflow/tfjs-core"), packageVersion(backend === "cpu" ? "@tensorflow/tfjs-backend-cpu" : "@tensorflow/tfjs-backend-wasm")].join(", ");
+  if (w.seq) return tfjsTransformer(tf, w, init, batch, note, libs);
   if (w.cnn) return tfjsLenet(tf, w, init, batch, customGrad, note, [packageVersion("@tensorflow/tfjs-core"), packageVersion(backend === "cpu" ? "@tensorflow/tfjs-backend-cpu" : "@tensorflow/tfjs-backend-wasm")].join(", "));
 
   // Weights in tfjs-layers' Dense layout, kernel [in, out] (y = x·kernel + bias): the transpose of
@@ -210,6 +213,7 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
 
 async function jaxjs(w: Workload, init: Params, batch: Batch): Promise<Contender> {
   if (w.cnn) return jaxLenet(w, init, batch);
+  if (w.seq) return jaxTransformer(w, init, batch);
   const jax = await import("@jax-js/jax");
   const { numpy: np, nn, tree } = jax;
   type Arr = InstanceType<typeof jax.Array>;

@@ -349,7 +349,7 @@ export function createHandwritten(w: Workload, init: Params): HandwrittenModel {
   // through lossOut, not through return values, so that few calls return a (boxed) float64
   function run(batch: Batch, lr: number, update: boolean): number {
     forward(batch.x);
-    loss(batch.y);
+    loss(batch.y as Float32Array); // an MLP workload: one-hot or 0/1 rows
     backward(batch.x, lr, update);
     return lossOut[0]!;
   }

@@ -5,7 +5,7 @@ import { mulberry32 } from "../examples/data.js";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
-export type WorkloadId = "w1" | "w2" | "w3" | "w4";
+export type WorkloadId = "w1" | "w2" | "w3" | "w4" | "w5";
 export type LossKind = "bce" | "softmaxCE";
 
 export interface Workload {
@@ -26,6 +26,12 @@ export interface Workload {
   dataSeed: number;
   /** A convolutional network (W4): its input's shape [N, C, H, W] (sizes[0] is C·H·W), its params and its step's FLOPs, which are not an MLP's. */
   cnn?: { input: number[]; params: ParamSpec[]; flops: number; forwardFlops: number };
+  /**
+   * A sequence model (W5): its input's shape, the shape of its int32 labels, its params and its step's
+   * FLOPs; `noise` names the tensors whose reference gradient is rounding noise (their true value is 0),
+   * which the numeric check judges against the scale of all gradients (or params) instead of their own.
+   */
+  seq?: { input: number[]; labels: number[]; params: ParamSpec[]; flops: number; noise: { names: string[]; why: string } };
 }
 
 export const WORKLOADS: Record<WorkloadId, Workload> = {
@@ -87,6 +93,43 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
       forwardFlops: 2 * 64 * 24 * 24 * 8 * 25 + 2 * 64 * 8 * 8 * 16 * 200 + 2 * 64 * 256 * 10,
     },
   },
+  w5: {
+    id: "w5",
+    title: "W5 transformer block",
+    network:
+      "x[8,32,64] → layerNorm → q, k, v linears → 4 heads of 16 → causal attention → merge → linear → residual → layerNorm → 64→256 GELU → 64 → residual → 10, CE on [8,32] int32 labels",
+    batch: 8,
+    sizes: [64, 10],
+    loss: "softmaxCE",
+    lr: 0.01,
+    seed: 5,
+    dataSeed: 105,
+    seq: {
+      input: [8, 32, 64],
+      labels: [8, 32],
+      params: [
+        ...["ln1"].flatMap((p) => [{ name: `${p}.weight`, shape: [64] }, { name: `${p}.bias`, shape: [64] }]),
+        ...["attn.q", "attn.k", "attn.v", "attn.proj"].flatMap((p) => [{ name: `${p}.weight`, shape: [64, 64] }, { name: `${p}.bias`, shape: [64] }]),
+        { name: "ln2.weight", shape: [64] },
+        { name: "ln2.bias", shape: [64] },
+        { name: "mlp.fc1.weight", shape: [256, 64] },
+        { name: "mlp.fc1.bias", shape: [256] },
+        { name: "mlp.fc2.weight", shape: [64, 256] },
+        { name: "mlp.fc2.bias", shape: [64] },
+        { name: "head.weight", shape: [10, 64] },
+        { name: "head.bias", shape: [10] },
+      ],
+      // 2·m·n·k per product, 256 rows per linear: forward, dW and dX of every linear (q, k and v's dX feed
+      // ln1's parameters, so none is skipped), Σ in·out = 4·64·64 + 2·64·256 + 64·10 = 49,792; attention per
+      // (sequence, head): q·kᵀ and P·v forward, dP = dO·vᵀ, dv = Pᵀ·dO, dq = dS·k, dk = dSᵀ·q backward, each
+      // 2·32·32·16, counted in full although the causal loop bounds skip the upper triangle. 82.8 MFLOP.
+      flops: 3 * (2 * 256 * 49_792) + 6 * (8 * 4 * 2 * 32 * 32 * 16),
+      noise: {
+        names: ["attn.k.bias"],
+        why: "softmax ignores a constant added to a row of scores, and k's bias adds q_i·b_k to every score of row i: its gradient is 0, computed as rounding noise",
+      },
+    },
+  },
 };
 
 export const WORKLOAD_IDS = Object.keys(WORKLOADS) as WorkloadId[];
@@ -109,8 +152,8 @@ export type Params = Record<string, Float32Array>;
 export interface Batch {
   /** [batch × sizes[0]] */
   x: Float32Array;
-  /** [batch × out]: 0/1 labels for BCE, one-hot rows for softmax CE. */
-  y: Float32Array;
+  /** [batch × out]: 0/1 labels for BCE, one-hot rows for softmax CE; a sequence model's int32 class labels. */
+  y: Float32Array | Int32Array;
 }
 
 export interface ParamSpec {
@@ -121,6 +164,7 @@ export interface ParamSpec {
 /** W1 [h1, in], b1 [h1], W2 [h2, h1], … in the order flatgrad declares them. */
 export function paramSpecs(w: Workload): ParamSpec[] {
   if (w.cnn) return w.cnn.params;
+  if (w.seq) return w.seq.params;
   const out: ParamSpec[] = [];
   for (let l = 1; l < w.sizes.length; l++) {
     out.push({ name: `W${l}`, shape: [w.sizes[l]!, w.sizes[l - 1]!] });
@@ -133,6 +177,15 @@ export function paramSpecs(w: Workload): ParamSpec[] {
 /** The workload's batch: x ~ U(−1, 1), labels drawn uniformly (0/1 for BCE, a one-hot class for softmax CE). */
 export function makeBatch(w: Workload): Batch {
   const rand = mulberry32(w.dataSeed);
+  if (w.seq) {
+    // x ~ U(−1, 1); labels uniform over the classes
+    const x = new Float32Array(w.seq.input.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < x.length; i++) x[i] = 2 * rand() - 1;
+    const classes = w.sizes[w.sizes.length - 1]!;
+    const y = new Int32Array(w.seq.labels.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < y.length; i++) y[i] = Math.min(classes - 1, Math.floor(rand() * classes));
+    return { x, y };
+  }
   const inDim = w.sizes[0]!;
   const outDim = w.sizes[w.sizes.length - 1]!;
   const x = new Float32Array(w.batch * inDim);
@@ -151,6 +204,7 @@ export function makeBatch(w: Workload): Batch {
  */
 export function stepFlops(w: Workload): number {
   if (w.cnn) return w.cnn.flops;
+  if (w.seq) return w.seq.flops;
   let flops = 0;
   for (let l = 1; l < w.sizes.length; l++) {
     const mnk = 2 * w.batch * w.sizes[l]! * w.sizes[l - 1]!;

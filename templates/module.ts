@@ -127,6 +127,9 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
+/** erfTail's argument and result (see erf). */
+const erfIo = new Float64Array(2);
+
 /** erf(x) in float64, accurate to rounding: fdlibm's method (the same function as src/ops/erf.ts's erf64). */
 function erf(x: number): number {
   // fdlibm's s_erf.c (Sun, 1993): rational fits on [0, 0.84375), [0.84375, 1.25), [1.25, 1/0.35),
@@ -141,6 +144,18 @@ function erf(x: number): number {
     const s = 1 + z * (3.97917223959155352819e-1 + z * (6.50222499887672944485e-2 + z * (5.08130628187576562776e-3 + z * (1.32494738004321644526e-4 + z * -3.96022827877536812320e-6))));
     return x + x * (r / s);
   }
+  // the rest of the range in a function of its own: this part stays small enough for V8 to inline at
+  // every call; the tail's argument and result go through erfIo, since a call V8 does not inline
+  // boxes every float64 it passes or returns (an allocation each)
+  erfIo[0] = x;
+  erfTail();
+  return erfIo[1]!;
+}
+
+/** erf(x) for 0.84375 ≤ |x| < 6, x read from erfIo[0], the result written to erfIo[1]. */
+function erfTail(): void {
+  const x = erfIo[0]!;
+  const a = Math.abs(x);
   let y: number;
   if (a < 1.25) {
     const s = a - 1;
@@ -162,7 +177,7 @@ function erf(x: number): number {
     const h = Math.floor(a * scale) / scale;
     y = 1 - (Math.exp(-h * h - 0.5625) * Math.exp((h - a) * (h + a) + r / q)) / a;
   }
-  return x < 0 ? -y : y;
+  erfIo[1] = x < 0 ? -y : y;
 }
 
 /** The WebAssembly SIMD kernels, base64: one function per matmul, over the model's arena as their memory. (filled in) */

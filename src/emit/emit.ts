@@ -277,7 +277,10 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
 
   // template helpers this model never calls are left out (a user's tsconfig may have noUnusedLocals)
   const body = sf.getFunctionOrThrow("createModel").getBodyText() ?? "";
-  for (const helper of ["rate", "prng", "fillUniform", "fillNormal", "checkIndices", "erf"]) if (!new RegExp(`\\b${helper}\\(`).test(body)) sf.getFunctionOrThrow(helper).remove();
+  // a helper the body does not call goes, with the helpers only it calls (erf's tail)
+  const only: Record<string, string[]> = { erf: ["erfTail", "erfIo"] };
+  for (const helper of ["rate", "prng", "fillUniform", "fillNormal", "checkIndices", "erf"])
+    if (!new RegExp(`\\b${helper}\\(`).test(body)) for (const h of [helper, ...(only[helper] ?? [])]) (sf.getFunction(h) ?? sf.getVariableStatementOrThrow(h)).remove();
   let text = sf.getFullText().replace("MODEL_FILE", safe(opts.file)).replace(/ \(filled in\)/g, "");
   if (wasm) text += `\n/*\n * The WebAssembly SIMD kernels, as text (WAT): the module that WASM_KERNELS holds, byte for byte.\n * Addresses are bytes: 4 × the arena offsets of the buffers above.\n *\n${wasm.wat.split("\n").map((l) => ` * ${l}`.trimEnd()).join("\n")}\n */\n`;
   // the template's own explanation is for flatgrad's developers, not for the generated file

@@ -5,6 +5,9 @@
  */
 import { unary } from "./family.js";
 
+/** erfTail's argument and result (see erf). */
+const erfIo = new Float64Array(2);
+
 /** erf in float64, fdlibm's method (the template's `erf` helper is this function, line for line). */
 export function erf64(x: number): number {
   // fdlibm's s_erf.c (Sun, 1993): rational fits on [0, 0.84375), [0.84375, 1.25), [1.25, 1/0.35),
@@ -19,6 +22,18 @@ export function erf64(x: number): number {
     const s = 1 + z * (3.97917223959155352819e-1 + z * (6.50222499887672944485e-2 + z * (5.08130628187576562776e-3 + z * (1.32494738004321644526e-4 + z * -3.96022827877536812320e-6))));
     return x + x * (r / s);
   }
+  // the rest of the range in a function of its own: this part stays small enough for V8 to inline at
+  // every call; the tail's argument and result go through erfIo, since a call V8 does not inline
+  // boxes every float64 it passes or returns (an allocation each)
+  erfIo[0] = x;
+  erfTail();
+  return erfIo[1]!;
+}
+
+/** erf(x) for 0.84375 ≤ |x| < 6, x read from erfIo[0], the result written to erfIo[1]. */
+function erfTail(): void {
+  const x = erfIo[0]!;
+  const a = Math.abs(x);
   let y: number;
   if (a < 1.25) {
     const s = a - 1;
@@ -40,7 +55,7 @@ export function erf64(x: number): number {
     const h = Math.floor(a * scale) / scale;
     y = 1 - (Math.exp(-h * h - 0.5625) * Math.exp((h - a) * (h + a) + r / q)) / a;
   }
-  return x < 0 ? -y : y;
+  erfIo[1] = x < 0 ? -y : y;
 }
 
 export const erf = unary("erf", {

@@ -56,6 +56,13 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
     const g2 = dy.shape.length === batch.length + 2 ? dy : b.reshape(dy, [...batch, m, nn]);
     const swap = (t: Node) => b.transpose(t, t.shape.map((_, i) => (i < t.shape.length - 2 ? i : t.shape.length * 2 - 3 - i)));
     const back = (d: Node, promoted: number[], orig: Node) => b.reshape(b.unbroadcast(d, promoted), [...orig.shape]);
+    // b broadcast along every batch axis (x[..., m, k]·W, a linear layer): dB = Σ_batch aᵀ·dy is one product
+    // over the batch's rows, [B·m, k]ᵀ·[B·m, n], not a product per batch and their sum
+    if (batch.length && x.shape.length > 2 && size(b2.slice(0, -2)) === 1) {
+      const rows = size(batch) * m;
+      const k = a2[a2.length - 1]!;
+      return [back(b.matmul(g2, swap(yb)), a2, x), b.reshape(b.matmul(b.transpose(b.reshape(xa, [rows, k])), b.reshape(g2, [rows, nn])), [...y.shape])];
+    }
     return [back(b.matmul(g2, swap(yb)), a2, x), back(b.matmul(swap(xa), g2), b2, y)];
   },
   math: ([a, c]) => `${a}·${c}`,
@@ -67,10 +74,10 @@ export const matmul: Primitive<(b: Builder, a: TensorLike, b2: TensorLike) => No
     emit: (w, out, [av, bv], _attrs, epilogue) => emitMatmul(w, out, av!, bv!, matmulDims(av!.shape, bv!.shape), epilogue),
     // z = x·Wᵀ + b, a = relu(z) is one kernel: the tail is applied as each element is stored
     fusesEpilogue: (ins) => ins.every((s) => s.length >= 2),
-    // f32x4 kernels (src/wasm/matmul.ts) for 2-D (or 1-D) operands without batch axes
+    // f32x4 kernels (src/wasm/matmul.ts), batched ones looping over the batch axes (stride 0 where an operand broadcasts)
     simd: ([av, bv]) => {
       const { a2, b2, batch, m, k, n } = matmulDims(av!.shape, bv!.shape);
-      return batch.length ? undefined : planSimd(promote(av!, a2, []), promote(bv!, b2, []), m, k, n);
+      return planSimd(promote(av!, a2, batch), promote(bv!, b2, batch), m, k, n);
     },
   },
 };

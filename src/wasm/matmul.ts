@@ -9,6 +9,10 @@
  *            at the end; the k mod 4 tail is added in scalar f32.
  * Every address is a pointer local plus the operand's arena offset as a literal, so the function
  * takes no arguments. Rows and columns that do not fill a block get smaller blocks.
+ * Batched products ([..., m, k]·[..., k, n]) loop over the batch axes around the 2-D kernel, each
+ * operand's pointer stepping by its batch stride (0 where it broadcasts); a batch axis along which B
+ * is broadcast and A's and C's rows run on contiguously is folded into m instead (x[8,32,64]·Wᵀ is
+ * one [256,64]·[64,n] product), and adjacent batch axes that step alike are merged.
  * Unlike the JavaScript loops (which sum in float64 and round once), these sum in float32, as
  * XNNPACK and float32 BLAS do.
  */
@@ -18,9 +22,11 @@ import { f32const, f32x4const, f32zero, Func, i32, lane, mem, op, v128zero, type
 
 export interface SimdMatmul {
   mode: "along-j" | "along-k";
-  /** A as [m, k] and B as [k, n] (1-D operands promoted); C is contiguous [m, n]. */
+  /** A as [...batch, m, k] and B as [...batch, k, n] (1-D operands promoted, stride 0 on the batch axes where one broadcasts); C is contiguous [...batch, m, n]. */
   a: View;
   b: View;
+  /** The batch axes' extents (none for a 2-D product). */
+  batch: number[];
   m: number;
   k: number;
   n: number;
@@ -30,7 +36,7 @@ export interface SimdMatmul {
 
 /** An elementwise epilogue in lanes: the stored value from the product and the values of `leaves`. */
 export interface LaneEpilogue {
-  /** What the epilogue reads, each as a view shaped [m, n] (stride 0 where it broadcasts). */
+  /** What the epilogue reads, each as a view shaped [...batch, m, n] (stride 0 where it broadcasts). */
   leaves: View[];
   build<V>(L: Lanes<V>, acc: V, leaf: (index: number) => V): V;
 }
@@ -62,47 +68,94 @@ export const bufferReads = (p: SimdMatmul): string[] => [p.a.base, p.b.base, ...
 
 /** Whether the kernel can apply an epilogue reading `leaves`: along the columns, each leaf is contiguous or broadcast there. */
 export function epilogueFits(p: SimdMatmul, leaves: readonly View[]): boolean {
-  return p.mode === "along-k" || leaves.every((v) => v.strides[1] === 0 || v.strides[1] === 1);
+  return p.mode === "along-k" || leaves.every((v) => v.strides[v.strides.length - 1] === 0 || v.strides[v.strides.length - 1] === 1);
 }
 
 const ROWS = 4;
 
-/** The SIMD plan for C = A·B, or undefined when neither operand layout suits four lanes. */
+/** The SIMD plan for C = A·B (views shaped [...batch, m, k] and [...batch, k, n]), or undefined when neither operand layout suits four lanes. */
 export function planSimd(a: View, b: View, m: number, k: number, n: number): SimdMatmul | undefined {
-  const [, sAk] = a.strides as [number, number];
-  const [sBk, sBj] = b.strides as [number, number];
+  const [sAk] = a.strides.slice(-1) as [number];
+  const [sBk, sBj] = b.strides.slice(-2) as [number, number];
+  const batch = a.shape.slice(0, -2);
   const alongJ = sBj === 1 && n >= 4;
   const alongK = sAk === 1 && sBk === 1 && k >= 4;
-  if (alongJ && (n >= 8 || !alongK)) return { mode: "along-j", a, b, m, k, n };
-  if (alongK) return { mode: "along-k", a, b, m, k, n };
+  if (alongJ && (n >= 8 || !alongK)) return { mode: "along-j", a, b, batch, m, k, n };
+  if (alongK) return { mode: "along-k", a, b, batch, m, k, n };
   return undefined;
+}
+
+/** An operand's strides in elements: per batch axis, then its row and column strides. */
+interface Strides {
+  batch: number[];
+  row: number;
+  col: number;
+}
+const stridesOf = (v: View, axes: number): Strides => ({ batch: v.strides.slice(0, axes), row: v.strides[axes]!, col: v.strides[axes + 1]! });
+
+/**
+ * The batch loop the kernel runs: batch axes along which B is broadcast and every other operand's rows
+ * run on (A, C and the epilogue's leaves: batch stride = m · row stride) are folded into m, last axis
+ * first; the remaining adjacent axes are merged where every operand steps alike.
+ */
+export function batchLoop(batch: number[], m: number, n: number, a: Strides, b: Strides, leaves: Strides[]): { m: number; extents: number[]; a: number[]; b: number[]; c: number[]; leaves: number[][] } {
+  const c = { batch: batch.map((_, i) => m * n * batch.slice(i + 1).reduce((x, y) => x * y, 1)), row: n, col: 1 };
+  // axes of extent 1 are no loop
+  const keep = (st: number[]) => st.filter((_, i) => batch[i] !== 1);
+  let ext = keep(batch);
+  let ops = [a, c, ...leaves].map((s) => ({ ...s, batch: keep(s.batch) }));
+  let bs = keep(b.batch);
+  let rows = m;
+  while (ext.length && bs[ext.length - 1] === 0 && ops.every((s) => s.batch[ext.length - 1] === rows * s.row)) {
+    rows *= ext[ext.length - 1]!;
+    ext = ext.slice(0, -1);
+    bs = bs.slice(0, -1);
+    ops = ops.map((s) => ({ ...s, batch: s.batch.slice(0, -1) }));
+  }
+  const all = () => [bs, ...ops.map((s) => s.batch)];
+  for (let i = ext.length - 2; i >= 0; i--) {
+    if (all().every((st) => st[i] === st[i + 1]! * ext[i + 1]!)) {
+      ext = [...ext.slice(0, i), ext[i]! * ext[i + 1]!, ...ext.slice(i + 2)];
+      bs = [...bs.slice(0, i), bs[i + 1]!, ...bs.slice(i + 2)];
+      ops = ops.map((s) => ({ ...s, batch: [...s.batch.slice(0, i), s.batch[i + 1]!, ...s.batch.slice(i + 2)] }));
+    }
+  }
+  return { m: rows, extents: ext, a: ops[0]!.batch, b: bs, c: ops[1]!.batch, leaves: ops.slice(2).map((s) => s.batch) };
 }
 
 /** The kernel as a function named `name`; `addr(base)` is the arena byte offset of a buffer, `c` that of C. */
 export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string) => number, c: number): Func {
   const f = new Func(name);
-  const { m, k, n } = p;
-  const [sAi, sAk] = p.a.strides as [number, number];
-  const [sBk, sBj] = p.b.strides as [number, number];
+  const { k, n } = p;
+  const axes = p.batch.length;
+  const [sAi, sAk] = p.a.strides.slice(axes) as [number, number];
+  const [sBk, sBj] = p.b.strides.slice(axes) as [number, number];
+  const loop = batchLoop(p.batch, p.m, n, stridesOf(p.a, axes), stridesOf(p.b, axes), (p.epilogue?.leaves ?? []).map((v) => stridesOf(v, axes)));
+  const m = loop.m;
   const A = addr(p.a.base) + p.a.offset * 4;
   const B = addr(p.b.base) + p.b.offset * 4;
   const C = c;
   for (const l of ["pa", "pc", "pb", "pcj", "qa", "qb"]) f.local(l, "i32");
+  const batched = loop.extents.length > 0;
+  /** `dst = base + delta`: base is the batch's pointer (ba, bb, bc, bl…), which a 2-D product does not have (0). */
+  const from = (dst: string, base: string, delta: number) => (batched ? f.from(dst, base, delta) : f.set(dst, i32(delta)));
   // each leaf of the epilogue gets pointers like pc and pcj: its row block and its column block
   const epi = p.epilogue;
   const leaves = (epi?.leaves ?? []).map((v, l) => ({
     at: addr(v.base) + v.offset * 4,
-    si: v.strides[0]!,
-    sj: v.strides[1]!,
+    si: v.strides[axes]!,
+    sj: v.strides[axes + 1]!,
     row: f.local(`pr${l}`, "i32"),
     col: f.local(`pl${l}`, "i32"),
+    batch: `bl${l}`,
     base: v.base,
   }));
   /** The value stored for product `acc` (lanes L), with leaf l read by `load(l)`. */
   const store = (L: Lanes<Ins>, acc: Ins, load: (l: (typeof leaves)[number]) => Ins) => (epi ? epi.build(L, acc, (i) => load(leaves[i]!)) : acc);
   const leafColumns = (col: number) => leaves.forEach((l) => f.from(l.col, l.row, col * l.sj * 4));
   const advanceLeafColumns = (cols: number) => leaves.forEach((l) => f.advance(l.col, cols * l.sj * 4));
-  f.comment(`C[${m}×${n}] = A·B, k = ${k}: ${p.mode === "along-j" ? "f32x4 along the columns of C" : "f32x4 along k"}`);
+  const perBatch = batched ? `, for each of [${loop.extents.join("×")}] batch (byte strides A ${loop.a.map((s) => s * 4).join("×")}, B ${loop.b.map((s) => s * 4).join("×")}, C ${loop.c.map((s) => s * 4).join("×")})` : "";
+  f.comment(`C[${m}×${n}] = A·B, k = ${k}${perBatch}: ${p.mode === "along-j" ? "f32x4 along the columns of C" : "f32x4 along k"}`);
   f.comment(`A: ${p.a.base} at byte ${A}, row stride ${sAi}, k stride ${sAk}; B: ${p.b.base} at byte ${B}, k stride ${sBk}, column stride ${sBj}; C at byte ${C}`);
   for (const [i, l] of leaves.entries()) f.comment(`epilogue leaf ${i}: ${l.base} at byte ${l.at}, row stride ${l.si}, column stride ${l.sj}`);
   const get = (nm: string) => f.get(nm);
@@ -117,8 +170,9 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
     for (const [start, R, count] of parts) {
       if (!R || !count) continue;
       f.comment(`rows ${start}…${start + R * count - 1}, ${R} at a time`);
-      f.set("pa", i32(start * sAi * 4)).set("pc", i32(start * n * 4));
-      for (const l of leaves) f.set(l.row, i32(start * l.si * 4));
+      from("pa", "ba", start * sAi * 4);
+      from("pc", "bc", start * n * 4);
+      for (const l of leaves) from(l.row, l.batch, start * l.si * 4);
       f.repeat("ci", count, () => {
         body(R);
         f.advance("pa", R * sAi * 4).advance("pc", R * n * 4);
@@ -127,7 +181,9 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
     }
   };
 
-  if (p.mode === "along-j") {
+  /** The 2-D product of one batch: C[m×n] = A[m×k]·B[k×n] from the batch's pointers. */
+  const product = () => (p.mode === "along-j" ? alongJ() : alongK());
+  const alongJ = () =>
     rows((R) => {
       const tail = n % 4;
       // vector blocks: 8 columns (two vectors), then 4 (one)
@@ -135,7 +191,8 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
       for (const [col, V, count] of blocks) {
         if (!count) continue;
         f.comment(`columns ${col}…${col + 4 * V * count - 1}, ${4 * V} at a time`);
-        f.set("pb", i32(col * 4)).from("pcj", "pc", col * 4);
+        from("pb", "bb", col * 4);
+        f.from("pcj", "pc", col * 4);
         leafColumns(col);
         f.repeat("cj", count, () => {
           for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) f.set(acc(r, v), v128zero());
@@ -162,7 +219,8 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
         f.comment(`columns ${col}…${n - 1}, one lane each`);
         const s = (r: number, t: number) => f.local(`s${r}${t}`, "f32");
         for (let r = 0; r < R; r++) for (let t = 0; t < tail; t++) f.set(s(r, t), f32zero());
-        f.from("qa", "pa", 0).set("qb", i32(col * 4));
+        f.from("qa", "pa", 0);
+        from("qb", "bb", col * 4);
         f.repeat("cp", k, () => {
           for (let r = 0; r < R; r++) f.set(f.local(`x${r}`, "f32"), mem("f32.load", A + r * sAi * 4, get("qa")));
           for (let t = 0; t < tail; t++) f.set(f.local(`y${t}`, "f32"), mem("f32.load", B + t * 4, get("qb")));
@@ -176,7 +234,7 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
           }
       }
     });
-  } else {
+  const alongK = () =>
     rows((R) => {
       const kv = Math.floor(k / 4);
       const tail = k % 4;
@@ -184,7 +242,8 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
       for (const [col, J, count] of blocks) {
         if (!count) continue;
         f.comment(`columns ${col}…${col + J * count - 1}, ${J} at a time`);
-        f.set("pb", i32(col * sBj * 4)).from("pcj", "pc", col * 4);
+        from("pb", "bb", col * sBj * 4);
+        f.from("pcj", "pc", col * 4);
         leafColumns(col);
         f.repeat("cj", count, () => {
           for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(acc(r, j), v128zero());
@@ -210,6 +269,18 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
         });
       }
     });
-  }
+  // the batch loop: each operand's batch pointer steps by its batch stride, and rewinds after an inner axis
+  const bases: [string, number[]][] = [["ba", loop.a], ["bb", loop.b], ["bc", loop.c], ...leaves.map((l, i): [string, number[]] => [l.batch, loop.leaves[i]!])];
+  if (batched) for (const [b] of bases) f.local(b, "i32");
+  const nest = (d: number): void => {
+    if (d === loop.extents.length) return product();
+    const count = loop.extents[d]!;
+    f.repeat(`bt${d}`, count, () => {
+      nest(d + 1);
+      for (const [b, st] of bases) f.advance(b, st[d]! * 4);
+    });
+    if (d > 0) for (const [b, st] of bases) f.advance(b, -count * st[d]! * 4);
+  };
+  nest(0);
   return f;
 }
