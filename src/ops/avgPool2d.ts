@@ -9,10 +9,10 @@
  * input), else the number of real cells of o's window. Padding is the loops' bounds, never a copy.
  */
 import { size } from "../ir/shape.js";
-import { at, read, type KernelWriter } from "../lower/view.js";
+import { at, type KernelWriter } from "../lower/view.js";
 import { sameDtype } from "./family.js";
 import { poolAttrs } from "./maxPool2d.js";
-import { eachWindow, emitWindows, fmtPool, onnxPool, pooledShape, torchPool, type PoolAttrs, type WindowVars } from "./poolWindows.js";
+import { eachWindow, emitWindows, fmtPool, onnxPool, onnxWindowMean, pooledShape, span, torchPool, type PoolAttrs, type WindowVars } from "./poolWindows.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 export type AvgPoolAttrs = PoolAttrs & { countIncludePad: boolean };
@@ -51,7 +51,15 @@ export const avgPool2d: Primitive<(b: Builder, x: TensorLike, kernel: number | n
   vjp: ({ inputs: [x], dy, attrs }, b) => [b.apply("avgPool2dGrad", [dy], { ...attrs, shape: [...x!.shape] })],
   math: ([x], attrs) => `avgpool(${x}, ${fmtPool(attrs)}${attrs.countIncludePad ? "" : ", real cells counted"})`,
   torch: ([x], attrs) => `torch.nn.functional.avg_pool2d(${x}, ${torchPool(attrs)}, count_include_pad=${attrs.countIncludePad ? "True" : "False"})`,
-  onnx: (o, [x], attrs, { ins: [s] }) => onnxPool(o, "AveragePool", x!, attrs, s!.length, { count_include_pad: { i: attrs.countIncludePad ? 1 : 0 } }),
+  // onnxruntime has AveragePool for FLOAT only: a float64 model exports the windows' sums scaled by 1/count
+  onnx: (o, [x], attrs, { ins: [s] }) =>
+    o.floatType === 1
+      ? onnxPool(o, "AveragePool", x!, attrs, s!.length, { count_include_pad: { i: attrs.countIncludePad ? 1 : 0 } })
+      : onnxWindowMean(o, x!, s!, attrs, (oh, ow) => {
+          const [h0, h1] = span(oh, 0, attrs, s![s!.length - 2]!);
+          const [w0, w1] = span(ow, 1, attrs, s![s!.length - 1]!);
+          return 1 / countOf(attrs, h0, h1, w0, w1);
+        }),
   lower: {
     kind: "kernel",
     emit: (w, out, [x], attrs) => {

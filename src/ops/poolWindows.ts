@@ -134,6 +134,25 @@ export function planeIndex(v: View, lead: readonly string[], plane: string): str
 /** `(kh, kw), (sh, sw), (ph, pw)`: a pooling's window as F.max_pool2d / F.avg_pool2d take it. */
 export const torchPool = ({ kernel, stride, padding }: PoolAttrs): string => [kernel, stride, padding].map(([h, w]) => `(${h}, ${w})`).join(", ");
 
+/**
+ * Average pooling in ONNX without AveragePool, which onnxruntime implements for FLOAT only: the
+ * windows of the zero-padded x gathered by their flat offsets (as `window` exports), summed, and
+ * scaled by 1/count per output position.
+ */
+export function onnxWindowMean(o: OnnxWriter, x: string, s: Shape, a: PoolAttrs, inv: (oh: number, ow: number) => number): string {
+  const lead = s.slice(0, -2);
+  const [Hp, Wp] = [0, 1].map((ax) => s[s.length - 2 + ax]! + 2 * a.padding[ax]!) as [number, number];
+  const [OH, OW] = pooledShape(s, a).slice(-2) as [number, number];
+  const [kh, kw] = a.kernel as [number, number];
+  const padded = a.padding.some((p) => p) ? o.node("Pad", [x, o.ints([...lead.map(() => 0), ...a.padding, ...lead.map(() => 0), ...a.padding]), o.scalar(0)], { mode: { s: "constant" } }) : x;
+  const offsets: number[] = [];
+  for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) offsets.push((oh * a.stride[0]! + u) * Wp + ow * a.stride[1]! + v);
+  const windows = o.node("Gather", [o.node("Reshape", [padded, o.ints([...lead, Hp * Wp])]), o.ints(offsets, [OH, OW, kh, kw])], { axis: { i: lead.length } });
+  const sums = o.node("ReduceSum", [windows, o.ints([lead.length + 2, lead.length + 3])], { keepdims: { i: 0 } });
+  const scale = Array.from({ length: OH * OW }, (_, i) => inv(Math.floor(i / OW), i % OW));
+  return o.node("Mul", [sums, o.floats(scale, [OH, OW])]);
+}
+
 /** An ONNX MaxPool / AveragePool node (which take [N, C, H, W]: a [C, H, W] x gets an axis 0 and loses it after). */
 export function onnxPool(o: OnnxWriter, op: string, x: string, { kernel, stride, padding }: PoolAttrs, rank: number, extra: Record<string, OnnxAttr> = {}): string {
   const x4 = rank === 3 ? o.node("Unsqueeze", [x, o.ints([0])]) : x;
