@@ -11,8 +11,7 @@
 import { size } from "../ir/shape.js";
 import { at, type KernelWriter } from "../lower/view.js";
 import { sameDtype } from "./family.js";
-import { poolAttrs } from "./maxPool2d.js";
-import { eachWindow, emitWindows, fmtPool, onnxPool, onnxWindowMean, pooledShape, span, torchPool, type PoolAttrs, type WindowVars } from "./poolWindows.js";
+import { eachWindow, emitWindows, fmtPool, onnxPool, onnxWindowMean, poolAttrs, pooledShape, span, torchPool, type PoolAttrs, type WindowVars } from "./poolWindows.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 export type AvgPoolAttrs = PoolAttrs & { countIncludePad: boolean };

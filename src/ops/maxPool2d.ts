@@ -9,20 +9,13 @@
  * writes no index; training records each window's first maximum (row-major window order, ties to
  * the first, as PyTorch) in an int32 buffer, gathers Y through it and scatters dY back through it.
  */
-import { poolArgs } from "./convArgs.js";
-import { emitWindows, fmtPool, onnxPool, pooledShape, torchPool, type PoolAttrs } from "./poolWindows.js";
+import { emitWindows, fmtPool, onnxPool, poolAttrs, pooledShape, torchPool, type PoolAttrs } from "./poolWindows.js";
 import { firstMaximum } from "./maxPool2dIndex.js";
 import { sameDtype } from "./family.js";
 import { at } from "../lower/view.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 type Options = { stride?: number | number[]; padding?: number | number[] };
-
-/** The checked window of a pooling call: kernel, stride and padding (one number per spatial axis). */
-export function poolAttrs(op: string, x: Node, kernel: unknown, options?: Options): PoolAttrs {
-  const { kernel: k, stride, pads } = poolArgs(op, x.shape, kernel, options);
-  return { kernel: k, stride, padding: pads.map(([p]) => p) };
-}
 
 export const maxPool2d: Primitive<(b: Builder, x: TensorLike, kernel: number | number[], options?: Options) => Node, PoolAttrs> = {
   kind: "primitive",

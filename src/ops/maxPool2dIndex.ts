@@ -40,7 +40,7 @@ export const maxPool2dIndex: Primitive<(b: Builder, x: TensorLike, attrs: PoolAt
   eval: ([x], [s], attrs) => firstMaximum(x!, s!, attrs),
   // an index is piecewise constant: no gradient
   vjp: () => [null],
-  math: ([x], attrs) => `argmax over maxpool windows(${x}, ${fmtPool(attrs)})`,
+  math: ([x], attrs) => `argmax of maxpool(${x}, ${fmtPool(attrs)})`,
   torch: ([x], attrs) => `torch.nn.functional.max_pool2d(${x}, ${torchPool(attrs)}, return_indices=True)[1].to(torch.int32)`,
   lower: {
     kind: "kernel",

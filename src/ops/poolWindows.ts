@@ -6,7 +6,8 @@
  */
 import { size, type Shape } from "../ir/shape.js";
 import { affine, type KernelWriter, type View } from "../lower/view.js";
-import type { OnnxAttr, OnnxWriter } from "./types.js";
+import { poolArgs } from "./convArgs.js";
+import type { Node, OnnxAttr, OnnxWriter } from "./types.js";
 
 /** kernel [kh, kw], stride [sh, sw], padding [ph, pw] (the same before and after, as PyTorch pads). */
 export interface PoolAttrs {
@@ -14,6 +15,12 @@ export interface PoolAttrs {
   stride: number[];
   padding: number[];
   [key: string]: unknown;
+}
+
+/** The checked window of a pooling call (poolArgs: FG180, FG182–FG185 at the call's line), one number per spatial axis. */
+export function poolAttrs(op: string, x: Node, kernel: unknown, options?: { stride?: number | number[]; padding?: number | number[] }): PoolAttrs {
+  const { kernel: k, stride, pads } = poolArgs(op, x.shape, kernel, options);
+  return { kernel: k, stride, padding: pads.map(([p]) => p) };
 }
 
 /** x [..., H, W] → [..., OH, OW], OH = ⌊(H + 2·ph − kh)/sh⌋ + 1. */
@@ -82,7 +89,8 @@ export function emitWindows(w: KernelWriter, x: View, ys: Shape, a: PoolAttrs, b
   const r = xs.length;
   const W = xs[r - 1]!;
   const [kh, kw] = a.kernel as [number, number];
-  const unrolled = a.padding.every((p) => p === 0) && kh * kw <= UNROLL;
+  // the readable build (--readable) keeps the plain loops
+  const unrolled = !w.readable && a.padding.every((p) => p === 0) && kh * kw <= UNROLL;
   const lead = xs.slice(0, -2).map((_, i) => w.local(`i${i}`));
   const [oh, ow, h0, h1, w0, w1, c] = ["oh", "ow", "h0", "h1", "w0", "w1", "c"].map((n) => w.local(n)) as [string, string, string, string, string, string, string];
   const bounds = (o: string, lo: string, hi: string, ax: number) => {
