@@ -24,7 +24,7 @@ export const maxPool2d: Primitive<(b: Builder, x: TensorLike, kernel: number | n
     const xn = b.lift(x, "maxPool2d", "x");
     const attrs = poolAttrs("maxPool2d", xn, kernel, options);
     // training reads Y through the recorded index, which the gradient reuses; eval needs no index
-    const argmax = b.apply("maxPool2dIndex", [xn], attrs);
+    const argmax = b.role(b.apply("maxPool2dIndex", [xn], attrs), "argmax");
     return b.byMode(b.apply("maxPool2dGather", [xn, argmax]), b.apply("maxPool2d", [xn], attrs));
   },
   dtype: sameDtype("maxPool2d", ["x"]),
