@@ -52,6 +52,10 @@ import { conv1d } from "./conv1d.js";
 import { conv2d } from "./conv2d.js";
 import { maxPool2d } from "./maxPool2d.js";
 import { avgPool2d } from "./avgPool2d.js";
+import { maxPool2dIndex } from "./maxPool2dIndex.js";
+import { maxPool2dGather } from "./maxPool2dGather.js";
+import { maxPool2dGrad } from "./maxPool2dGrad.js";
+import { avgPool2dGrad } from "./avgPool2dGrad.js";
 import { bnNormalize } from "./bnNormalize.js";
 import { bnNormalizeGrad } from "./bnNormalizeGrad.js";
 import { batchNorm } from "./batchNorm.js";
@@ -91,6 +95,8 @@ export const registry = {
   argmax, oneHot, crossEntropy, embedding, scatterAdd,
   // convolution and pooling (composites of pad → window → matmul / max / sum)
   conv1d, conv2d, maxPool2d, avgPool2d,
+  // pooling's own kernels: training's max pool records its argmax (int32) and scatters dY to it; avg pool's adjoint
+  maxPool2dIndex, maxPool2dGather, maxPool2dGrad, avgPool2dGrad,
   // state and modes: batch norm (running statistics) and dropout (the model's generator)
   batchNorm, bnNormalize, bnNormalizeGrad, dropout, dropoutMask,
   // sequence models (issue 13): activations, joining, layer norm, attention, recurrent cells

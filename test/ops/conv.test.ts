@@ -9,6 +9,7 @@ import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import type { ModelDefinition } from "../../src/dsl/define.js";
 import { compileAndLoad, maxRelErr, rng } from "../support/helpers.js";
+import { pool2dRef } from "../support/convRef.js";
 
 /** conv2d on NCHW with W [O, C, KH, KW], as the compiler sees it: windows of the padded input times the flattened kernel. */
 function conv2d(g: Builder, x: Node, W: Node, b: Node, pad: number, stride: number): Node {
@@ -105,4 +106,87 @@ describe("conv and pooling from the window family", () => {
     const ref = reference(Float64Array.from(x), Float64Array.from(m.params.W!), Float64Array.from(m.params.b!), Float64Array.from(r));
     expect(maxRelErr(m.forward({ x, r }).p!, ref.p, 1e-3)).toBeLessThan(1e-5);
   });
+});
+
+/**
+ * The pooling sweep: maxPool2d and avgPool2d (their own kernels, not the window family) over kernels,
+ * strides (stride < kernel: overlapping windows), paddings and odd sizes, each compiled into one float64
+ * model whose loss is Σ pool(x) ⊙ r. Eval-mode outputs against direct loops (test/support/convRef.ts),
+ * training's loss and dX against the gradient written from the definition: r scattered to each window's
+ * first maximum (ties included: x on a coarse grid makes equal values in most windows), or spread as
+ * r/count over the window's real cells.
+ */
+const POOLS: { x: number[]; k: [number, number]; s: [number, number]; p: [number, number] }[] = [
+  { x: [2, 3, 6, 6], k: [2, 2], s: [2, 2], p: [0, 0] },
+  { x: [1, 2, 7, 5], k: [3, 3], s: [2, 2], p: [1, 1] },
+  { x: [1, 2, 5, 7], k: [2, 3], s: [1, 2], p: [1, 0] },
+  { x: [2, 5, 5], k: [3, 3], s: [1, 1], p: [1, 1] },
+  { x: [1, 1, 6, 7], k: [2, 2], s: [1, 1], p: [0, 0] },
+  { x: [1, 2, 9, 8], k: [4, 3], s: [3, 1], p: [2, 1] },
+  { x: [3, 4, 4], k: [1, 2], s: [1, 1], p: [0, 1] },
+];
+
+/** dX of Σ pool(x) ⊙ r from the definitions: the first maximum of each window gets r, or each real cell r/count. */
+function poolGradRef(kind: "max" | "avg", x: Float64Array, shape: number[], k: [number, number], st: [number, number], pad: [number, number], r: Float64Array, countIncludePad: boolean) {
+  const [H, W] = shape.slice(-2) as [number, number];
+  const lead = shape.slice(0, -2).reduce((a, d) => a * d, 1);
+  const [OH, OW] = [0, 1].map((a) => Math.floor((shape[shape.length - 2 + a]! + 2 * pad[a]! - k[a]!) / st[a]!) + 1) as [number, number];
+  const dx = new Float64Array(x.length);
+  for (let l = 0; l < lead; l++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++) {
+        const cells: number[] = [];
+        for (let u = 0; u < k[0]; u++)
+          for (let v = 0; v < k[1]; v++) {
+            const [yy, xx] = [i * st[0] - pad[0] + u, j * st[1] - pad[1] + v];
+            if (yy >= 0 && yy < H && xx >= 0 && xx < W) cells.push((l * H + yy) * W + xx);
+          }
+        const g = r[(l * OH + i) * OW + j]!;
+        if (kind === "max") {
+          const first = cells.reduce((b, c) => (x[c]! > x[b]! ? c : b), cells[0]!);
+          dx[first] = dx[first]! + g;
+        } else for (const c of cells) dx[c] = dx[c]! + g / (countIncludePad ? k[0] * k[1] : cells.length);
+      }
+  return dx;
+}
+
+describe("pooling's own kernels over a sweep", () => {
+  for (const kind of ["max", "avg"] as const)
+    for (const countIncludePad of kind === "max" ? [true] : [true, false])
+      it(`${kind}Pool2d${kind === "avg" ? ` (countIncludePad ${countIncludePad})` : ""}: eval outputs and training's dX equal direct loops, ${kind === "max" ? "ties to the first maximum" : "padding counted or not"}, overlaps adding`, async () => {
+        const { mod } = await compileAndLoad(
+          {
+            dtype: "float64",
+            build(g) {
+              const terms = POOLS.map((c, i) => {
+                const x = g.param(`x${i}`, c.x, { init: "zeros" });
+                const y = kind === "max" ? g.maxPool2d(x, c.k, { stride: c.s, padding: c.p }) : g.avgPool2d(x, c.k, { stride: c.s, padding: c.p, countIncludePad });
+                g.output(`y${i}`, y);
+                return g.sum(g.mul(y, g.input(`r${i}`, [...y.shape])));
+              });
+              return terms.reduce((a, t) => g.add(a, t));
+            },
+          },
+          `poolsweep-${kind}-${countIncludePad}`,
+        );
+        const m = mod.createModel();
+        const rand = rng(kind === "max" ? 3 : countIncludePad ? 4 : 5);
+        const inputs: Record<string, Float64Array> = {};
+        let loss = 0;
+        const refs = POOLS.map((c, i) => {
+          // a coarse grid of values: windows with equal maxima (ties) are common
+          const x = m.params[`x${i}`]!;
+          for (let j = 0; j < x.length; j++) x[j] = Math.round(rand() * 4) / 4 - 0.5;
+          const ref = pool2dRef(kind, x, c.x, c.k, c.s, c.p, countIncludePad);
+          const r = Float64Array.from(ref.y, () => rand() * 2 - 1);
+          inputs[`r${i}`] = r;
+          loss += ref.y.reduce((a, v, o) => a + v * r[o]!, 0);
+          return { y: ref.y, dx: poolGradRef(kind, Float64Array.from(x), c.x, c.k, c.s, c.p, r, countIncludePad) };
+        });
+        const out = m.forward(inputs);
+        // the kernels multiply by 1/count where the loops divide, and add in another order: rounding apart
+        refs.forEach((ref, i) => expect(maxRelErr(out[`y${i}`]!, ref.y), `y${i}`).toBeLessThan(1e-13));
+        expect(maxRelErr([m.lossAndGrad(inputs)], [loss])).toBeLessThan(1e-13);
+        refs.forEach((ref, i) => expect(maxRelErr(m.grads[`x${i}`]!, ref.dx), `dx${i}`).toBeLessThan(1e-13));
+      });
 });

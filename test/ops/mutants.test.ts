@@ -81,6 +81,33 @@ const swapGate = (name: string, op: "lstmCell" | "gruCell", call: (b: Builder, a
   },
 });
 
+/**
+ * Plant a bug in the lines a primitive's kernel writes (`plant` rewrites one line; the lines it
+ * changes are counted, so a mutant that matched nothing fails instead of passing as "caught").
+ */
+function plantInKernel(name: string, op: keyof typeof registry, check: "value" | "gradient", ops: (keyof typeof cases)[], plant: (line: string) => string): Mutant {
+  return {
+    name,
+    ops,
+    ...(check === "value" && { check }),
+    apply: () => {
+      const lower = (registry[op] as unknown as Primitive).lower as { emit: (w: KernelWriter, ...rest: never[]) => void };
+      const orig = lower.emit;
+      let planted = 0;
+      const edit = (t: string) => {
+        const u = plant(t);
+        if (u !== t) planted++;
+        return u;
+      };
+      lower.emit = (w, ...rest) => orig(Object.assign(Object.create(w) as KernelWriter, { line: (t: string) => w.line(edit(t)), block: (head: string, body: () => void) => w.block(edit(head), body) }), ...rest);
+      return () => {
+        lower.emit = orig;
+        if (!planted) throw new Error(`the ${op} mutant matched no line of the kernel`);
+      };
+    },
+  };
+}
+
 /** The forward values of a case against its plain-loop reference (the op table's check): the failures. */
 async function valueCheck(op: string, c: (typeof cases)[keyof typeof cases][number], ci: number): Promise<string[]> {
   const { mod } = await compileCase(op, c, ci);
@@ -154,6 +181,11 @@ const mutants: Mutant[] = [
       };
     },
   },
+  // pooling's kernels: the first maximum and the scatter-add of overlapping windows
+  plantInKernel("maxPool2dIndex: gradient to the last maximum instead of the first (>= instead of >)", "maxPool2dIndex", "value", ["maxPool2dIndex"], (t) => t.replace(/^if \((\w+) > /, "if ($1 >= ")),
+  plantInKernel("maxPool2dGrad: overlapping windows overwrite instead of add (= instead of +=)", "maxPool2dGrad", "gradient", ["maxPool2d", "maxPool2dGrad"], (t) => t.replace(/\]! \+= /, "] = ")),
+  plantInKernel("avgPool2dGrad: overlapping windows overwrite instead of add (= instead of +=)", "avgPool2dGrad", "gradient", ["avgPool2d", "avgPool2dGrad"], (t) => t.replace(/\]! \+= /, "] = ")),
+  replace("avgPool2d: gradient divided by kh·kw where the real cells count (countIncludePad ignored)", "avgPool2d", ({ inputs: [x], dy, attrs }, b) => [b.apply("avgPool2dGrad", [dy], { ...attrs, countIncludePad: true, shape: [...x!.shape] })]),
   {
     name: "crossEntropy: ignored labels still pull on their logits (the loss masked, its gradient not)",
     ops: ["crossEntropy"],

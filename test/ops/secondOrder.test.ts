@@ -16,10 +16,13 @@ import { fillParams, finiteDifferences, sample } from "../support/gradcheck.js";
 import { compileSecondOrder, NOT_TWICE, secondOrderCases } from "../support/secondOrder.js";
 
 /** Ops whose derivative is 0 almost everywhere: a first derivative that reads one of them has a jump. */
-const STEP_OPS = new Set(["heaviside", "sign", "ge", "argmaxMask"]);
+const STEP_OPS = new Set(["heaviside", "sign", "ge", "argmaxMask", "maxPool2dIndex"]);
 
 /** Ops whose output is an int32 tensor: no gradient flows through them, so there is no derivative to differentiate again. */
-const NO_GRADIENT: Record<string, string> = { argmax: "an int32 index: its gradient is null, so the second-order table has nothing to check" };
+const NO_GRADIENT: Record<string, string> = {
+  argmax: "an int32 index: its gradient is null, so the second-order table has nothing to check",
+  maxPool2dIndex: "an int32 index (each pooling window's first maximum): its gradient is null, so the second-order table has nothing to check",
+};
 
 describe("second derivatives of every op", () => {
   it("skips only ops whose output is int32 (no gradient)", async () => {
@@ -56,7 +59,7 @@ describe("not twice differentiable here", () => {
     }
   });
 
-  it("lists every op whose first derivative reads a step (heaviside, sign, ge, argmaxMask) of its operands", () => {
+  it("lists every op whose first derivative reads a step (heaviside, sign, ge, argmaxMask, maxPool2dIndex) of its operands", () => {
     const found: string[] = [];
     for (const [op, list] of Object.entries(cases)) {
       if (op === "customVjp") continue; // the user's rule decides

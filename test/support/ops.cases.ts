@@ -181,6 +181,60 @@ function scatterRef(src: Float64Array, ids: Float64Array, rows: number, dim: num
 /** A label in [0, n), or `ignore` with probability `p`. */
 const label = (n: number, ignore?: number, p = 0.25) => (r: () => number) => (ignore !== undefined && r() < p ? ignore : Math.floor(r() * n));
 
+// ---------------------------------------------------------------- pooling's own kernels: plain references
+/** Each pooling window's first maximum (strictly greater moves it: ties stay at the first), as h·W + w in its plane. */
+function poolArgmaxRef(x: ArrayLike<number>, shape: number[], k: number[], st: number[], pad: number[]) {
+  const [H, W] = shape.slice(-2) as [number, number];
+  const planes = count(shape) / (H * W);
+  const [OH, OW] = [0, 1].map((a) => Math.floor((shape[shape.length - 2 + a]! + 2 * pad[a]! - k[a]!) / st[a]!) + 1) as [number, number];
+  const res = new Float64Array(planes * OH * OW);
+  for (let p = 0; p < planes; p++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++) {
+        let best = -Infinity;
+        let where = -1;
+        for (let u = 0; u < k[0]!; u++)
+          for (let v = 0; v < k[1]!; v++) {
+            const [r, c] = [i * st[0]! - pad[0]! + u, j * st[1]! - pad[1]! + v];
+            if (r < 0 || r >= H || c < 0 || c >= W) continue;
+            if (where < 0 || x[p * H * W + r * W + c]! > best) [best, where] = [x[p * H * W + r * W + c]!, r * W + c];
+          }
+        res[(p * OH + i) * OW + j] = where;
+      }
+  return res;
+}
+/** y[o] = x[plane of o, idx[o]] (x row-major [..., H·W]). */
+const planeGatherRef = (x: ArrayLike<number>, idx: ArrayLike<number>, HW: number, per: number) => Float64Array.from({ length: idx.length }, (_, o) => x[Math.floor(o / per) * HW + idx[o]!]!);
+/** dx = 0; dx[plane of o, idx[o]] += dy[o]. */
+function planeScatterRef(dy: ArrayLike<number>, idx: ArrayLike<number>, HW: number, per: number, n: number) {
+  const res = new Float64Array(n);
+  for (let o = 0; o < idx.length; o++) {
+    const j = Math.floor(o / per) * HW + idx[o]!;
+    res[j] = res[j]! + dy[o]!;
+  }
+  return res;
+}
+/** The adjoint of average pooling by its definition ⟨avgpool(x), dy⟩ = ⟨x, dx⟩: column j of the pooling matrix. */
+function avgPoolGradRef(dy: Float64Array, shape: number[], k: [number, number], st: [number, number], pad: [number, number], countIncludePad = true) {
+  const res = new Float64Array(count(shape));
+  for (let j = 0; j < res.length; j++) {
+    const e = new Float64Array(count(shape));
+    e[j] = 1;
+    res[j] = pool2dRef("avg", e, shape, k, st, pad, countIncludePad).y.reduce((acc, v, i) => acc + v * dy[i]!, 0);
+  }
+  return res;
+}
+/** [..., A, B] row-major → its transpose [..., B, A], row-major. */
+const swapLast = (x: ArrayLike<number>, shape: number[]) => {
+  const [A, B] = shape.slice(-2) as [number, number];
+  return Float64Array.from({ length: x.length }, (_, o) => {
+    const p = Math.floor(o / (A * B));
+    const [b, a] = [Math.floor((o % (A * B)) / A), o % A];
+    return x[p * A * B + a * B + b]!;
+  });
+};
+const pw = (kernel: number[], stride: number[], padding: number[]) => ({ kernel, stride, padding });
+
 // ---------------------------------------------------------------- cases
 const unaryCases = (op: (g: Builder, x: Node) => Node, f: (v: number) => number, domain: Domain = "any"): OpCase[] =>
   [[7], [3, 4], [2, 1, 3]].map((s) => ({ shapes: [s], domains: [domain], build: (g, [x]) => op(g, x!), shape: s, ref: ew([s], s, f) }));
@@ -494,11 +548,37 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[1, 2, 4, 4]], build: (g, [x]) => g.maxPool2d(x!, 2), shape: [1, 2, 2, 2], ref: ([x]) => pool2dRef("max", x!, [1, 2, 4, 4], [2, 2], [2, 2], [0, 0]).y },
     { shapes: [[2, 5, 5]], build: (g, [x]) => g.maxPool2d(x!, 3, { stride: 2, padding: 1 }), shape: [2, 3, 3], ref: ([x]) => pool2dRef("max", x!, [2, 5, 5], [3, 3], [2, 2], [1, 1]).y },
     { shapes: [[1, 1, 5, 7]], build: (g, [x]) => g.maxPool2d(x!, [2, 3], { stride: [1, 2], padding: [1, 0] }), shape: [1, 1, 6, 3], ref: ([x]) => pool2dRef("max", x!, [1, 1, 5, 7], [2, 3], [1, 2], [1, 0]).y },
+    // stride 1 < kernel 3: overlapping windows share maxima, whose gradients add
+    { shapes: [[2, 4, 5]], build: (g, [x]) => g.maxPool2d(x!, 3, { stride: 1 }), shape: [2, 2, 3], ref: ([x]) => pool2dRef("max", x!, [2, 4, 5], [3, 3], [1, 1], [0, 0]).y },
   ],
   avgPool2d: [
     { shapes: [[1, 2, 4, 4]], build: (g, [x]) => g.avgPool2d(x!, 2), shape: [1, 2, 2, 2], ref: ([x]) => pool2dRef("avg", x!, [1, 2, 4, 4], [2, 2], [2, 2], [0, 0]).y },
     { shapes: [[2, 5, 5]], build: (g, [x]) => g.avgPool2d(x!, 3, { stride: 2, padding: 1 }), shape: [2, 3, 3], ref: ([x]) => pool2dRef("avg", x!, [2, 5, 5], [3, 3], [2, 2], [1, 1]).y },
     { shapes: [[1, 1, 5, 7]], build: (g, [x]) => g.avgPool2d(x!, [2, 3], { stride: [1, 2], padding: [1, 1], countIncludePad: false }), shape: [1, 1, 6, 4], ref: ([x]) => pool2dRef("avg", x!, [1, 1, 5, 7], [2, 3], [1, 2], [1, 1], false).y },
+  ],
+  // pooling's own kernels: training's max pool (the first maximum's index, the gather through it, its
+  // scatter-add adjoint) and average pooling's adjoint; g.minimum(x, 0) makes constant regions (ties)
+  maxPool2dIndex: [
+    { shapes: [[1, 2, 4, 4]], build: (g, [x]) => g.maxPool2dIndex(x!, pw([2, 2], [2, 2], [0, 0])), shape: [1, 2, 2, 2], ref: ([x]) => poolArgmaxRef(x!, [1, 2, 4, 4], [2, 2], [2, 2], [0, 0]) },
+    { shapes: [[2, 5, 5]], build: (g, [x]) => g.maxPool2dIndex(g.minimum(x!, 0), pw([3, 3], [2, 2], [1, 1])), shape: [2, 3, 3], ref: ([x]) => poolArgmaxRef(x!.map((v) => Math.min(v, 0)), [2, 5, 5], [3, 3], [2, 2], [1, 1]) },
+    { shapes: [[1, 1, 5, 7]], build: (g, [x]) => g.maxPool2dIndex(g.minimum(x!, 0), pw([2, 3], [1, 2], [1, 0])), shape: [1, 1, 6, 3], ref: ([x]) => poolArgmaxRef(x!.map((v) => Math.min(v, 0)), [1, 1, 5, 7], [2, 3], [1, 2], [1, 0]) },
+    { shapes: [[1, 2, 4, 5]], build: (g, [x]) => g.maxPool2dIndex(g.transpose(x!, [0, 1, 3, 2]), pw([2, 2], [1, 1], [1, 1])), shape: [1, 2, 6, 5], ref: ([x]) => poolArgmaxRef(swapLast(x!, [1, 2, 4, 5]), [1, 2, 5, 4], [2, 2], [1, 1], [1, 1]) },
+  ],
+  maxPool2dGather: [
+    { shapes: [[1, 2, 4, 4]], ints: { argmax: label(16) }, build: (g, [x]) => g.maxPool2dGather(x!, g.input("argmax", [1, 2, 2, 2], { dtype: "int32" })), shape: [1, 2, 2, 2], ref: ([x], { argmax }) => planeGatherRef(x!, argmax!, 16, 4) },
+    { shapes: [[2, 5, 5]], ints: { argmax: label(25) }, build: (g, [x]) => g.maxPool2dGather(x!, g.input("argmax", [2, 3, 3], { dtype: "int32" })), shape: [2, 3, 3], ref: ([x], { argmax }) => planeGatherRef(x!, argmax!, 25, 9) },
+    { shapes: [[1, 2, 3, 4]], ints: { argmax: label(12) }, build: (g, [x]) => g.maxPool2dGather(g.transpose(x!, [0, 1, 3, 2]), g.input("argmax", [1, 2, 2, 2], { dtype: "int32" })), shape: [1, 2, 2, 2], ref: ([x], { argmax }) => planeGatherRef(swapLast(x!, [1, 2, 3, 4]), argmax!, 12, 4) },
+  ],
+  maxPool2dGrad: [
+    { shapes: [[1, 2, 2, 2]], ints: { argmax: label(16) }, build: (g, [dy]) => g.maxPool2dGrad(dy!, g.input("argmax", [1, 2, 2, 2], { dtype: "int32" }), { shape: [1, 2, 4, 4] }), shape: [1, 2, 4, 4], ref: ([dy], { argmax }) => planeScatterRef(dy!, argmax!, 16, 4, 32) },
+    // 9 positions per plane scattered into 4 cells: repeated positions must add
+    { shapes: [[2, 3, 3]], ints: { argmax: label(4) }, build: (g, [dy]) => g.maxPool2dGrad(dy!, g.input("argmax", [2, 3, 3], { dtype: "int32" }), { shape: [2, 2, 2] }), shape: [2, 2, 2], ref: ([dy], { argmax }) => planeScatterRef(dy!, argmax!, 4, 9, 8) },
+    { shapes: [[1, 1, 3, 2]], ints: { argmax: label(20) }, build: (g, [dy]) => g.maxPool2dGrad(g.transpose(dy!, [0, 1, 3, 2]), g.input("argmax", [1, 1, 2, 3], { dtype: "int32" }), { shape: [1, 1, 4, 5] }), shape: [1, 1, 4, 5], ref: ([dy], { argmax }) => planeScatterRef(swapLast(dy!, [1, 1, 3, 2]), argmax!, 20, 6, 20) },
+  ],
+  avgPool2dGrad: [
+    { shapes: [[1, 2, 2, 2]], build: (g, [dy]) => g.avgPool2dGrad(dy!, { ...pw([2, 2], [2, 2], [0, 0]), countIncludePad: true, shape: [1, 2, 4, 4] }), shape: [1, 2, 4, 4], ref: ([dy]) => avgPoolGradRef(dy!, [1, 2, 4, 4], [2, 2], [2, 2], [0, 0]) },
+    { shapes: [[2, 3, 3]], build: (g, [dy]) => g.avgPool2dGrad(dy!, { ...pw([3, 3], [2, 2], [1, 1]), countIncludePad: true, shape: [2, 5, 5] }), shape: [2, 5, 5], ref: ([dy]) => avgPoolGradRef(dy!, [2, 5, 5], [3, 3], [2, 2], [1, 1]) },
+    { shapes: [[1, 1, 6, 4]], build: (g, [dy]) => g.avgPool2dGrad(dy!, { ...pw([2, 3], [1, 2], [1, 1]), countIncludePad: false, shape: [1, 1, 5, 7] }), shape: [1, 1, 5, 7], ref: ([dy]) => avgPoolGradRef(dy!, [1, 1, 5, 7], [2, 3], [1, 2], [1, 1], false) },
   ],
   // sequence ops (issue 13)
   ...seqCases,

@@ -45,7 +45,11 @@ export const NOT_TWICE: Partial<Record<OpName, NotTwice>> = {
   sign: { reason: "piecewise constant: its derivative is 0 almost everywhere (and not a function at 0), so is its second" },
   ge: { reason: "piecewise constant (a comparison): derivatives 0 almost everywhere" },
   argmaxMask: { reason: "piecewise constant (the first-maximum mask): derivatives 0 almost everywhere" },
-  maxPool2d: { reason: "built on max: each window's gradient goes to its first maximum (argmaxMask), which jumps where two elements tie; second derivatives are 0 off ties" },
+  maxPool2d: {
+    reason: "each window's gradient is scattered to its first maximum, an int32 index (maxPool2dIndex) that jumps where two elements tie: the index has no derivative, so second derivatives are 0 off ties",
+    // a 1×2 window over [p, 0.25]: the maximum moves from 0.25 to p at p = 0.25
+    kink: { f: (g, p) => g.sum(g.maxPool2d(g.reshape(g.add(g.mul(p, g.constant([1, 0])), g.constant([0, 0.25])), [1, 1, 2]), [1, 2])), at: 0.25 },
+  },
 };
 
 /** Which cases of each op the second-order table runs: the first two (a plain and a broadcast or reduced one where the op has them). */
