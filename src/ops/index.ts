@@ -50,6 +50,9 @@ import { scatterAdd } from "./scatterAdd.js";
 import { crossEntropy } from "./crossEntropy.js";
 import { conv1d } from "./conv1d.js";
 import { conv2d } from "./conv2d.js";
+import { conv } from "./conv.js";
+import { convInputGrad } from "./convInputGrad.js";
+import { convWeightGrad } from "./convWeightGrad.js";
 import { maxPool2d } from "./maxPool2d.js";
 import { avgPool2d } from "./avgPool2d.js";
 import { bnNormalize } from "./bnNormalize.js";
@@ -91,6 +94,8 @@ export const registry = {
   argmax, oneHot, crossEntropy, embedding, scatterAdd,
   // convolution and pooling (composites of pad → window → matmul / max / sum)
   conv1d, conv2d, maxPool2d, avgPool2d,
+  // the convolution primitive and its two gradients (conv1d/conv2d pad, then conv, then add the bias)
+  conv, convInputGrad, convWeightGrad,
   // state and modes: batch norm (running statistics) and dropout (the model's generator)
   batchNorm, bnNormalize, bnNormalizeGrad, dropout, dropoutMask,
   // sequence models (issue 13): activations, joining, layer norm, attention, recurrent cells
