@@ -7,7 +7,7 @@ import { wasmModule } from "../wasm/module.js";
 export function wasmKernelsOf(prog: Program, arenaBytes: number): { names: Map<Kernel, string>; bytes: Uint8Array; wat: string } | undefined {
   const simd = [...new Set([...prog.forward, ...prog.train].filter((k) => k.simd))];
   if (!simd.length) return undefined;
-  const names = new Map(simd.map((k) => [k, `mm_${k.out}`]));
+  const names = new Map(simd.map((k) => [k, `${k.simd!.plan.kind === "conv" ? "conv" : "mm"}_${k.out}`]));
   const offsetOf = new Map(prog.buffers.map((b) => [b.name, b.offset]));
   for (const [input, copy] of prog.inputCopies) offsetOf.set(input, offsetOf.get(copy)!);
   const addr = (b: string): number => {
