@@ -42,7 +42,7 @@ const net = (c: Case) => ({
     const conv = c.x.length === 3 ? g.conv1d : g.conv2d;
     const a = g.relu(conv(x, W, b, c.options));
     g.output("a", a);
-    const r = g.input("r", a.shape);
+    const r = g.input("r", [...a.shape]);
     return g.sum(g.mul(a, r));
   },
 });
