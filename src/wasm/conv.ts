@@ -9,7 +9,8 @@
  *                vectors of dX are read, added to and stored (kw outermost, so consecutive
  *                stores do not overlap).
  *   weight grad  dW = dZ ⋆ X: blocks of 4 output channels × 2 kernel columns, each an f32x4 of
- *                partial sums over (n, oh, ow), summed across lanes at the end.
+ *                partial sums over (n, oh, ow), summed across lanes and added to dW once per chunk
+ *                of samples small enough that its dZ stays in the L1 cache.
  * A row whose width is not a multiple of 4 ends with one vector at OW − 4, overlapping the one
  * before: the forward pass stores the same values twice; the gradients mask the lanes already done.
  * Plans need a column stride of 1, rows of at least 4 and contiguous operands; else the
@@ -19,7 +20,7 @@ import { isContiguous, type View } from "../lower/view.js";
 import type { ConvGeom } from "../ops/convGeom.js";
 import type { Lanes } from "../ops/types.js";
 import type { LaneEpilogue } from "./matmul.js";
-import { f32x4const, Func, i32, i32x4const, lane, mem, op, v128zero, type Ins } from "./module.js";
+import { f32x4const, f32zero, Func, i32, i32x4const, lane, mem, op, v128zero, type Ins } from "./module.js";
 
 export interface SimdConv {
   kind: "conv";
@@ -73,7 +74,8 @@ class Nest {
     this.cur = Object.fromEntries(ptrs.map((p) => [p, f.local(`${p}0`, "i32")]));
     for (const p of ptrs) f.set(`${p}0`, i32(0));
   }
-  level(counter: string, count: number, step: Record<string, number>, body: () => void, start: Record<string, number> = {}): void {
+  /** `unroll`: the body written `count` times, the pointers advanced between (no loop, no branch). */
+  level(counter: string, count: number, step: Record<string, number>, body: () => void, start: Record<string, number> = {}, unroll = false): void {
     if (count < 1) return;
     const saved = { ...this.cur };
     const moved = Object.keys(this.cur).filter((p) => (count > 1 && step[p]) || start[p]);
@@ -82,10 +84,19 @@ class Nest {
       this.f.from(nm, this.cur[p]!, start[p] ?? 0);
       this.cur[p] = nm;
     }
-    this.f.repeat(counter, count, () => {
-      body();
+    const advance = () => {
       if (count > 1) for (const p of moved) this.f.advance(this.cur[p]!, step[p] ?? 0);
-    });
+    };
+    if (unroll)
+      for (let i = 0; i < count; i++) {
+        body();
+        if (i < count - 1) advance();
+      }
+    else
+      this.f.repeat(counter, count, () => {
+        body();
+        advance();
+      });
     this.cur = saved;
   }
   get(p: string): Ins {
@@ -122,7 +133,8 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
   const [ZN, ZO, ZH] = [G.O * G.OH * G.OW * 4, G.OH * G.OW * 4, G.OW * 4];
   const v = (nm: string) => f.local(nm, "v128");
   const fma = (acc: string, x: Ins, y: Ins) => f.set(acc, op("f32x4.add", f.get(acc), op("f32x4.mul", x, y)));
-  f.comment(`${p.mode}: x [${G.N}, ${G.C}, ${G.H}, ${G.W}], W [${G.O}, ${G.Cg}, ${G.KH}, ${G.KW}], Z [${G.N}, ${G.O}, ${G.OH}, ${G.OW}], ${G.G} group(s), stride ${G.sh}×${G.sw}, dilation ${G.dh}×${G.dw}`);
+  const math = { forward: `Z = X ⋆ W${p.epilogue ? ", then the rest of the equation in lanes" : ""}`, "input-grad": "dX = conv_transpose(dZ, W)", "weight-grad": "dW = dZ ⋆ X" }[p.mode];
+  f.comment(`${math}: X [${G.N}, ${G.C}, ${G.H}, ${G.W}], W [${G.O}, ${G.Cg}, ${G.KH}, ${G.KW}], Z [${G.N}, ${G.O}, ${G.OH}, ${G.OW}], ${G.G} group(s), stride ${G.sh}×${G.sw}, dilation ${G.dh}×${G.dw}`);
   f.comment(`${p.a.base} at byte ${A}, ${p.b.base} at byte ${B}, output at byte ${out}`);
 
   if (p.mode === "forward") {
@@ -163,10 +175,7 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
     );
   } else if (p.mode === "input-grad") {
     // dX = 0, then the scatter
-    const size = G.N * G.C * G.H * G.W;
-    const zero = new Nest(f, ["d"]);
-    zero.level("cz", Math.floor(size / 4), { d: 16 }, () => f.emit(mem("v128.store", out, zero.get("d"), v128zero())));
-    if (size % 4) f.emit(mem("v128.store", out + (size - 4) * 4, i32(0), v128zero()));
+    zeroFill(f, out, G.N * G.C * G.H * G.W);
     const nest = new Nest(f, ["x", "w", "z"]);
     nest.level("cn", G.N, { x: XN, z: ZN }, () =>
       nest.level("cg", G.G, { x: G.Cg * XC, w: G.Og * K * 4, z: G.Og * ZO }, () =>
@@ -186,7 +195,7 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
                         const at = out + (j * 4 + k * G.dw) * 4;
                         f.emit(mem("v128.store", at, nest.get("x"), op("f32x4.add", mem("v128.load", at, nest.get("x")), sum)));
                       }
-                    }),
+                    }, {}, G.KH <= 8),
                   ),
                 );
               }, { x: col * 4, z: col * 4 });
@@ -196,45 +205,64 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
       ),
     );
   } else {
-    // dW[o, c, kh, kw] = Σ_{n, oh, ow} dZ[n, o, oh, ow] · x[n, g·Cg + c, oh·sh + kh·dh, ow + kw·dw]
+    // dW[o, c, kh, kw] = Σ_{n, oh, ow} dZ[n, o, oh, ow] · x[n, g·Cg + c, oh·sh + kh·dh, ow + kw·dw]: dW = 0, then for each
+    // chunk of nb samples (four channels of its dZ, about 16 KiB, stay in the L1 cache across all of (c, kh, kw)) dW += its sum
+    zeroFill(f, out, G.O * K);
+    const nb = Math.max(1, Math.min(G.N, Math.floor(16384 / (16 * G.OH * G.OW))));
     const nest = new Nest(f, ["x", "w", "z"]);
-    nest.level("cg", G.G, { x: G.Cg * XC, w: G.Og * K * 4, z: G.Og * ZO }, () =>
-      rowBlocks(nest, G.Og, (R) => ({ w: R * K * 4, z: R * ZO }), (R) =>
-        nest.level("cc", G.Cg, { x: XC, w: G.KH * G.KW * 4 }, () =>
-          nest.level("cq", G.KH, { x: G.dh * XH, w: G.KW * 4 }, () => {
-            for (let k0 = 0; k0 < G.KW; k0 += 2) {
-              const J = Math.min(2, G.KW - k0);
-              f.comment(`kernel columns ${k0}${J > 1 ? `…${k0 + 1}` : ""}`);
-              for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(v(`acc${r}${j}`), v128zero());
-              nest.level("cn", G.N, { x: XN, z: ZN }, () =>
-                nest.level("ch", G.OH, { x: G.sh * XH, z: ZH }, () => {
-                  for (const [col, V, count, mask] of columnBlocks(G.OW))
-                    nest.level(V === 2 ? "cj" : "ck", count, { x: V * 16, z: V * 16 }, () => {
-                      for (let t = 0; t < V; t++) {
-                        for (let r = 0; r < R; r++) f.set(v(`g${r}`), mem("v128.load", A + r * ZO + t * 16, nest.get("z")));
-                        for (let j = 0; j < J; j++) f.set(v(`b${j}`), mem("v128.load", B + ((k0 + j) * G.dw + t * 4) * 4, nest.get("x")));
-                        for (let r = 0; r < R; r++)
-                          for (let j = 0; j < J; j++) {
-                            const prod = op("f32x4.mul", f.get(`g${r}`), f.get(`b${j}`));
-                            f.set(`acc${r}${j}`, op("f32x4.add", f.get(`acc${r}${j}`), mask ? op("v128.and", prod, mask) : prod));
-                          }
-                      }
-                    }, { x: col * 4, z: col * 4 });
-                }),
-              );
-              for (let r = 0; r < R; r++)
-                for (let j = 0; j < J; j++) {
-                  const a = f.get(`acc${r}${j}`);
-                  const sum = op("f32.add", op("f32.add", lane(0, a), lane(1, a)), op("f32.add", lane(2, f.get(`acc${r}${j}`)), lane(3, f.get(`acc${r}${j}`))));
-                  f.emit(mem("f32.store", out + (r * K + k0 + j) * 4, nest.get("w"), sum));
-                }
-            }
-          }),
+    const chunk = (samples: number) =>
+      nest.level("cg", G.G, { x: G.Cg * XC, w: G.Og * K * 4, z: G.Og * ZO }, () =>
+        rowBlocks(nest, G.Og, (R) => ({ w: R * K * 4, z: R * ZO }), (R) =>
+          nest.level("cc", G.Cg, { x: XC, w: G.KH * G.KW * 4 }, () =>
+            nest.level("cq", G.KH, { x: G.dh * XH, w: G.KW * 4 }, () => {
+              for (let k0 = 0; k0 < G.KW; k0 += 2) {
+                const J = Math.min(2, G.KW - k0);
+                f.comment(`kernel columns ${k0}${J > 1 ? `…${k0 + 1}` : ""}`);
+                for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(v(`acc${r}${j}`), v128zero());
+                nest.level("cn", samples, { x: XN, z: ZN }, () =>
+                  nest.level("ch", G.OH, { x: G.sh * XH, z: ZH }, () => {
+                    for (const [col, V, count, mask] of columnBlocks(G.OW))
+                      nest.level(V === 2 ? "cj" : "ck", count, { x: V * 16, z: V * 16 }, () => {
+                        for (let t = 0; t < V; t++) {
+                          for (let r = 0; r < R; r++) f.set(v(`g${r}`), mem("v128.load", A + r * ZO + t * 16, nest.get("z")));
+                          for (let j = 0; j < J; j++) f.set(v(`b${j}`), mem("v128.load", B + ((k0 + j) * G.dw + t * 4) * 4, nest.get("x")));
+                          for (let r = 0; r < R; r++)
+                            for (let j = 0; j < J; j++) {
+                              const prod = op("f32x4.mul", f.get(`g${r}`), f.get(`b${j}`));
+                              f.set(`acc${r}${j}`, op("f32x4.add", f.get(`acc${r}${j}`), mask ? op("v128.and", prod, mask) : prod));
+                            }
+                        }
+                      }, { x: col * 4, z: col * 4 });
+                  }),
+                );
+                for (let r = 0; r < R; r++)
+                  for (let j = 0; j < J; j++) {
+                    const a = (i: number) => lane(i, f.get(`acc${r}${j}`));
+                    const at = out + (r * K + k0 + j) * 4;
+                    const sum = op("f32.add", op("f32.add", a(0), a(1)), op("f32.add", a(2), a(3)));
+                    f.emit(mem("f32.store", at, nest.get("w"), op("f32.add", mem("f32.load", at, nest.get("w")), sum)));
+                  }
+              }
+            }),
+          ),
         ),
-      ),
-    );
+      );
+    const chunks = Math.floor(G.N / nb);
+    nest.level("cb", chunks, { x: nb * XN, z: nb * ZN }, () => chunk(nb));
+    if (G.N % nb) nest.level("cm", 1, {}, () => chunk(G.N % nb), { x: chunks * nb * XN, z: chunks * nb * ZN });
   }
   return f;
+}
+
+/** `size` float32 zeros from byte `out`: vectors, then one vector ending at the last element (or single floats when fewer than 4). */
+function zeroFill(f: Func, out: number, size: number): void {
+  if (size < 4) {
+    for (let t = 0; t < size; t++) f.emit(mem("f32.store", out + t * 4, i32(0), f32zero()));
+    return;
+  }
+  const zero = new Nest(f, ["d"]);
+  zero.level("cz", Math.floor(size / 4), { d: 16 }, () => f.emit(mem("v128.store", out, zero.get("d"), v128zero())));
+  if (size % 4) f.emit(mem("v128.store", out + (size - 4) * 4, i32(0), v128zero()));
 }
 
 /** The kernel columns: unrolled (literal offsets) up to 16, else a loop whose pointers step by `step`. */

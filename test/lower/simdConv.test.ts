@@ -8,10 +8,12 @@
  */
 import { describe, expect, it } from "vitest";
 import wabtInit from "wabt";
+import path from "node:path";
+import { analyse, explainText } from "../../src/explain/explain.js";
 import { interpret } from "../../src/interp/interp.js";
 import type { Builder } from "../../src/dsl/builder.js";
 import type { ConvOptions } from "../../src/ops/conv2d.js";
-import { compileAndLoad, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
+import { compileAndLoad, ROOT, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
 
 interface Case {
   x: number[];
@@ -27,6 +29,8 @@ const cases: Case[] = [
   { x: [1, 3, 7, 11], W: [4, 3, 2, 3], options: { stride: [2, 1] }, simd: true }, // OW 9: 8, masked 1; row stride 2
   { x: [2, 3, 20], W: [7, 3, 4], options: { dilation: 2, padding: "same" }, simd: true }, // conv1d, OW 20
   { x: [1, 2, 5, 7], W: [2, 1, 1, 3], options: { groups: 2 }, simd: true }, // OW 5: 4, masked 1; 1 channel per group
+  { x: [3, 1, 22, 22], W: [5, 1, 3, 3], options: {}, simd: true }, // OH·OW 400: dW sums chunks of 2 samples, then the 1 left
+  { x: [1, 1, 3, 6], W: [1, 1, 1, 3], options: {}, simd: true }, // dW has 3 elements (zeroed one float at a time); OW 4
   { x: [2, 3, 16], W: [9, 3, 3], options: { stride: 2 }, simd: false }, // column stride 2: the loops
   { x: [1, 2, 6, 5], W: [3, 2, 3, 3], options: {}, simd: false }, // OW 3: the loops
 ];
@@ -95,5 +99,17 @@ describe("WebAssembly SIMD convolution kernels", () => {
       mod.destroy();
       expect(Buffer.from(theirs).equals(Buffer.from(bytes))).toBe(true);
     }
+  });
+
+  it("explain prints every conv kernel's math in the tutorial's notation (Z = X ⋆ W + b, dX = conv_transpose(dZ, W), dW = dZ ⋆ X, db = Σ dZ) with its shape and model line, and its SIMD plan", async () => {
+    const text = explainText(await analyse(path.join(ROOT, "bench", "models", "w4.model.ts"), ROOT));
+    const at = (line: number) => `bench/models/w4.model.ts:${line}`;
+    expect(text).toContain(`p1_relu = relu((x ⋆ W1) + (reshape(b1, [8,1,1])))   [64×8×24×24]   ${at(16)}`);
+    expect(text).toContain(`p2_relu = relu((p1 ⋆ W2) + (reshape(b2, [16,1,1])))   [64×16×8×8]   ${at(17)}`);
+    expect(text).toContain(`dp1 = conv_transpose(dp2_add, W2)   [64×8×12×12]   ${at(17)}`);
+    expect(text).toContain(`dW2 = dp2_add ⋆ p1   [16×8×5×5]   ${at(17)}`);
+    expect(text).toContain(`dW1 = dp1_add ⋆ x   [8×1×5×5]   ${at(16)}`);
+    expect(text).toContain(`db1 = Σ[axes 0,2,3](dp1_add)   [8]   ${at(16)}`);
+    for (const k of ["p1_relu", "p2_relu", "dW2", "dp1", "dW1"]) expect(text).toMatch(new RegExp(`simd: ${k} ← .* in WebAssembly, .*f32x4 along the rows`));
   });
 });
