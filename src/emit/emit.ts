@@ -13,7 +13,7 @@ import { drawsRandom } from "../ops/index.js";
 import { sharedMemory } from "../lower/memory.js";
 import type { Kernel, Program } from "../lower/program.js";
 import { emitUpdate, type UpdateTarget } from "../optim/update.js";
-import { bufferReads } from "../wasm/matmul.js";
+import { bufferReads } from "../wasm/plan.js";
 import { addDebugTypes, emitStats, emitWatch, prop, type DebugNames } from "./debug.js";
 import { dims, emitInit, emitKernel, safe, writerFor } from "./kernel.js";
 import { ARRAY_OF, templateText } from "./template.js";

@@ -6,6 +6,7 @@ import type { KernelWriter } from "../lower/view.js";
 import type { Namer } from "../lower/namer.js";
 import { fans } from "../ops/sources.js";
 import type { Attrs } from "../ops/types.js";
+import { simdHow } from "../wasm/plan.js";
 
 /** Text that is safe inside a line comment. */
 export const safe = (s: string) => s.replace(/[\r\n\u2028\u2029]/g, " ");
@@ -36,7 +37,7 @@ export function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undef
   if (!simd || !k.simd) return loops();
   const { plan, product, epilogue } = k.simd;
   w.block(`if (${simd.kernels})`, () => {
-    const how = plan.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+    const how = simdHow(plan);
     w.line(`// ${k.out} ← ${safe(product)} in WebAssembly SIMD (${how})${epilogue ? ", then the rest of the equation in place" : ""}`);
     w.line(`${simd.kernels}.${simd.name}();`);
     if (epilogue) epilogue(w);

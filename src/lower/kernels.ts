@@ -5,7 +5,8 @@
  */
 import type { Graph, Node } from "../ir/graph.js";
 import type { Lanes, Lowering } from "../ops/types.js";
-import { epilogueFits, type LaneEpilogue } from "../wasm/matmul.js";
+import type { LaneEpilogue } from "../wasm/matmul.js";
+import { epilogueFits } from "../wasm/plan.js";
 import { isScalarConst, type Storage } from "./buffers.js";
 import { kindOf, lowering, type Fusion } from "./fuse.js";
 import { broadcastView, collectReads, emitElementwise, emitReduce, leaves, readAccFrom, render, type Expr } from "./loops.js";

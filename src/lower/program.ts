@@ -6,7 +6,7 @@ import type { DType, Graph, Node } from "../ir/graph.js";
 import type { Site } from "../ir/shape.js";
 import type { Namer } from "./namer.js";
 import type { KernelWriter } from "./view.js";
-import type { SimdMatmul } from "../wasm/matmul.js";
+import type { SimdPlan } from "../wasm/plan.js";
 import type { Schedule } from "./schedule.js";
 
 /**
@@ -54,7 +54,7 @@ export interface Kernel {
    * stores (`plan.epilogue`) when its ops are written in lanes; otherwise the function stores the
    * product and `epilogue` applies the rest in place, in JavaScript. `emit` stays the fallback.
    */
-  simd?: { plan: SimdMatmul; product: string; epilogue?: (w: KernelWriter) => void };
+  simd?: { plan: SimdPlan; product: string; epilogue?: (w: KernelWriter) => void };
 }
 
 /** Optimizer state of one param: torch's state name → buffer. */

@@ -6,7 +6,7 @@
  */
 import { topo, type Graph, type Node } from "../ir/graph.js";
 import { size } from "../ir/shape.js";
-import { bufferReads } from "../wasm/matmul.js";
+import { bufferReads } from "../wasm/plan.js";
 import type { Storage } from "./buffers.js";
 import { kindOf, type Fusion } from "./fuse.js";
 import type { Kernels } from "./kernels.js";

@@ -50,6 +50,9 @@ import { scatterAdd } from "./scatterAdd.js";
 import { crossEntropy } from "./crossEntropy.js";
 import { conv1d } from "./conv1d.js";
 import { conv2d } from "./conv2d.js";
+import { conv } from "./conv.js";
+import { convInputGrad } from "./convInputGrad.js";
+import { convWeightGrad } from "./convWeightGrad.js";
 import { maxPool2d } from "./maxPool2d.js";
 import { avgPool2d } from "./avgPool2d.js";
 import { maxPool2dIndex } from "./maxPool2dIndex.js";
@@ -93,8 +96,10 @@ export const registry = {
   softmax, logSoftmax, mse, bce, bceTerm, bceWithLogits, softmaxCrossEntropy,
   // integer tensors: labels and token ids
   argmax, oneHot, crossEntropy, embedding, scatterAdd,
-  // convolution and pooling (composites of pad → window → matmul / max / sum)
+  // convolution and pooling (conv1d/conv2d: pad → conv → add the bias; the pools as kernels of their own)
   conv1d, conv2d, maxPool2d, avgPool2d,
+  // the convolution primitive and its two gradients (conv1d/conv2d pad, then conv, then add the bias)
+  conv, convInputGrad, convWeightGrad,
   // pooling's own kernels: training's max pool records its argmax (int32) and scatters dY to it; avg pool's adjoint
   maxPool2dIndex, maxPool2dGather, maxPool2dGrad, avgPool2dGrad,
   // state and modes: batch norm (running statistics) and dropout (the model's generator)

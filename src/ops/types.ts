@@ -2,7 +2,7 @@ import type { DType, FloatDType, Node } from "../ir/graph.js";
 import type { Shape } from "../ir/shape.js";
 import type { Builder } from "../dsl/builder.js";
 import type { Epilogue, KernelWriter, View } from "../lower/view.js";
-import type { SimdMatmul } from "../wasm/matmul.js";
+import type { SimdPlan } from "../wasm/plan.js";
 import type { IndexRange } from "./indices.js";
 
 export type Attrs = Record<string, unknown>;
@@ -58,7 +58,7 @@ export type Lowering<A extends Attrs = Attrs> =
       /** Whether it draws from the model's seeded generator (dropout's masks): the module then provides one. */
       random?: boolean;
       /** A WebAssembly SIMD plan for a float32 model, from the operands' views (undefined: the loops only). */
-      simd?(ins: readonly View[], attrs: A): SimdMatmul | undefined;
+      simd?(ins: readonly View[], attrs: A): SimdPlan | undefined;
     };
 
 /** Where a source's values come from: data, trained params, state that is not trained, or literals. */

@@ -21,6 +21,7 @@ import type { Lanes } from "../ops/types.js";
 import { f32const, f32x4const, f32zero, Func, i32, lane, mem, op, v128zero, type Ins } from "./module.js";
 
 export interface SimdMatmul {
+  kind: "matmul";
   mode: "along-j" | "along-k";
   /** A as [...batch, m, k] and B as [...batch, k, n] (1-D operands promoted, stride 0 on the batch axes where one broadcasts); C is contiguous [...batch, m, n]. */
   a: View;
@@ -80,8 +81,8 @@ export function planSimd(a: View, b: View, m: number, k: number, n: number): Sim
   const batch = a.shape.slice(0, -2);
   const alongJ = sBj === 1 && n >= 4;
   const alongK = sAk === 1 && sBk === 1 && k >= 4;
-  if (alongJ && (n >= 8 || !alongK)) return { mode: "along-j", a, b, batch, m, k, n };
-  if (alongK) return { mode: "along-k", a, b, batch, m, k, n };
+  if (alongJ && (n >= 8 || !alongK)) return { kind: "matmul", mode: "along-j", a, b, batch, m, k, n };
+  if (alongK) return { kind: "matmul", mode: "along-k", a, b, batch, m, k, n };
   return undefined;
 }
 

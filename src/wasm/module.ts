@@ -23,6 +23,7 @@ const PLAIN = {
   "f32.div": [0x95],
   select: [0x1b],
   "f32x4.gt": [0xfd, ...uleb(0x44)],
+  "v128.and": [0xfd, ...uleb(0x4e)],
   "v128.bitselect": [0xfd, ...uleb(0x52)],
   "f32x4.neg": [0xfd, ...uleb(0xe1)],
   "f32x4.add": [0xfd, ...uleb(0xe4)],
@@ -94,6 +95,11 @@ export function f32const(c: number): Ins {
 export function f32x4const(c: number): Ins {
   const { text, bytes } = f32(c);
   return ins(`v128.const f32x4 ${text} ${text} ${text} ${text}`, [0xfd, ...uleb(0x0c), ...bytes, ...bytes, ...bytes, ...bytes]);
+}
+/** A v128 of four i32 lanes (masks: 0 or -1 per lane). */
+export function i32x4const(lanes: readonly [number, number, number, number]): Ins {
+  const bytes = [...new Uint8Array(Int32Array.from(lanes).buffer)];
+  return ins(`v128.const i32x4 ${lanes.join(" ")}`, [0xfd, ...uleb(0x0c), ...bytes]);
 }
 export const lane = (i: number, v: Ins): Ins => ins(`f32x4.extract_lane ${i}`, [0xfd, ...uleb(0x1f), i], v);
 /** A load (operands: address) or store (address, value) at the address plus a literal byte offset; addresses are multiples of 4. */

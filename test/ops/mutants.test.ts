@@ -142,14 +142,17 @@ const mutants: Mutant[] = [
     return x.shape.length === 2 && y.shape.length === 2 && y.shape[0] === y.shape[1] ? [b.matmul(g, y), b.matmul(b.transpose(x), g)] : [b.matmul(g, b.transpose(y)), null];
   }, ["matmul", "linear"]),
   replace("transpose: gradient permuted by perm instead of its inverse", "transpose", ({ dy, attrs }, b) => [b.transpose(dy, attrs.perm as number[])]),
-  // conv backward (conv2d is pad → window → transpose → matmul): the conv op table must catch each
-  replace("conv backward: dX = conv_transpose(dZ, W) with the kernel transposed (kh ↔ kw)", "window", ({ inputs: [x], dy, attrs }, b) => {
-    const r = dy.shape.length;
-    const k = attrs.kernel as number[];
-    const swapped = k.length === 2 && k[0] === k[1] ? b.transpose(dy, [...dy.shape.slice(0, r - 2).map((_, i) => i), r - 1, r - 2]) : dy;
-    return [b.apply("overlapAdd", [swapped], { shape: [...x!.shape], kernel: attrs.kernel, stride: attrs.stride, dilation: attrs.dilation })];
+  // conv backward (conv2d is pad → conv → add; conv's vjp is convInputGrad and convWeightGrad): the conv op table must catch each
+  replace("conv backward: dX = conv_transpose(dZ, W) with the kernel transposed (kh ↔ kw)", "conv", ({ inputs: [x, W], dy, attrs }, b) => {
+    const k = W!.shape.slice(2);
+    const Wt = k.length === 2 && k[0] === k[1] ? b.transpose(W!, [0, 1, 3, 2]) : W!;
+    return [b.apply("convInputGrad", [dy, Wt], { ...attrs, shape: [...x!.shape] }), b.apply("convWeightGrad", [dy, x!], { ...attrs, shape: [...W!.shape] })];
   }, ["conv2d"]),
-  replace("conv backward: the im2col transpose's gradient permuted by perm instead of its inverse", "transpose", ({ dy, attrs }, b) => [b.transpose(dy, attrs.perm as number[])], ["conv2d"]),
+  replace("conv backward: dW = dZ ⋆ X with the kernel transposed (kh ↔ kw)", "conv", ({ inputs: [x, W], dy, attrs }, b) => {
+    const k = W!.shape.slice(2);
+    const dW = b.apply("convWeightGrad", [dy, x!], { ...attrs, shape: [...W!.shape] });
+    return [b.apply("convInputGrad", [dy, W!], { ...attrs, shape: [...x!.shape] }), k.length === 2 && k[0] === k[1] ? b.transpose(dW, [0, 1, 3, 2]) : dW];
+  }, ["conv2d"]),
   // wrong reduction axis
   replace("sum: gradient reduced over the kept axes instead of broadcast (wrong axis)", "sum", ({ inputs: [x], dy }, b) => [b.broadcastTo(b.mean(dy), [...x!.shape])], ["sum", "mean"]),
   replace("max: gradient to every element instead of the first maximum", "max", ({ inputs: [x], dy, attrs }, b) => {

@@ -68,3 +68,24 @@ export function pool2dRef(kind: "max" | "avg", x: ArrayLike<number>, shape: numb
       }
   return { y, shape: [...shape.slice(0, -2), OH, OW] };
 }
+
+/** The unpadded convolution (the `conv` primitive) of x [N, C, H, W] with W [O, C/G, KH, KW] (1-D as H = 1). */
+export const convPrim = (x: ArrayLike<number>, xs: number[], w: ArrayLike<number>, ws: number[], stride: [number, number], dilation: [number, number], groups: number) =>
+  conv2dRef(x, xs, w, ws, undefined, { stride, pad: [0, 0, 0, 0], dilation, groups }).y;
+
+/**
+ * The convolution's adjoints by their definition, one basis vector at a time: for "x",
+ * conv_transpose(dZ, W)[j] = ⟨dZ, conv(e_j, W)⟩; for "W", (dZ ⋆ x)[j] = ⟨dZ, conv(x, e_j)⟩.
+ * `other` is W (for "x") or x (for "W"); xs and ws are the 4-D shapes of x and W.
+ */
+export function convAdjoint(of: "x" | "W", dz: ArrayLike<number>, xs: number[], other: ArrayLike<number>, ws: number[], stride: [number, number], dilation: [number, number], groups: number): Float64Array {
+  const n = (of === "x" ? xs : ws).reduce((a, b) => a * b, 1);
+  const res = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const e = new Float64Array(n);
+    e[j] = 1;
+    const z = of === "x" ? convPrim(e, xs, other, ws, stride, dilation, groups) : convPrim(other, xs, e, ws, stride, dilation, groups);
+    res[j] = z.reduce((s, v, i) => s + v * dz[i]!, 0);
+  }
+  return res;
+}

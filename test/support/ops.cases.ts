@@ -6,7 +6,7 @@
 import type { Builder } from "../../src/dsl/builder.js";
 import type { Node } from "../../src/ir/graph.js";
 import type { OpName } from "../../src/ops/index.js";
-import { conv2dRef, pool2dRef } from "./convRef.js";
+import { conv2dRef, convAdjoint, convPrim, pool2dRef } from "./convRef.js";
 import { seqCases } from "./seq.cases.js";
 
 export type Domain = "any" | "positive" | "unit" | "prob";
@@ -543,6 +543,23 @@ export const cases: Record<OpName, OpCase[]> = {
     { shapes: [[2, 3, 7], [4, 3, 3], [4]], build: (g, [x, W, b]) => g.conv1d(x!, W!, b), shape: [2, 4, 5], ref: ([x, W, b]) => conv2dRef(x!, [2, 3, 1, 7], W!, [4, 3, 1, 3], b, { stride: [1, 1], pad: [0, 0, 0, 0], dilation: [1, 1], groups: 1 }).y },
     { shapes: [[1, 4, 9], [2, 2, 2]], build: (g, [x, W]) => g.conv1d(x!, W!, undefined, { stride: 3, padding: 2, dilation: 2, groups: 2 }), shape: [1, 2, 4], ref: ([x, W]) => conv2dRef(x!, [1, 4, 1, 9], W!, [2, 2, 1, 2], undefined, { stride: [1, 3], pad: [0, 0, 2, 2], dilation: [1, 2], groups: 2 }).y },
     { shapes: [[1, 2, 6], [2, 2, 4]], build: (g, [x, W]) => g.conv1d(x!, W!, undefined, { padding: "same" }), shape: [1, 2, 6], ref: ([x, W]) => conv2dRef(x!, [1, 2, 1, 6], W!, [2, 2, 1, 4], undefined, { stride: [1, 1], pad: [0, 0, 1, 2], dilation: [1, 1], groups: 1 }).y },
+  ],
+  // the convolution primitive (no padding) and its two gradients: conv2dRef, and for the gradients its adjoint by definition,
+  // ⟨conv(x, W), dZ⟩ = ⟨x, conv_transpose(dZ, W)⟩ = ⟨W, dZ ⋆ x⟩, one basis vector at a time (test/support/convRef.ts)
+  conv: [
+    { shapes: [[2, 3, 5, 6], [4, 3, 3, 2]], build: (g, [x, W]) => g.conv(x!, W!, { stride: [1, 1], dilation: [1, 1], groups: 1 }), shape: [2, 4, 3, 5], ref: ([x, W]) => convPrim(x!, [2, 3, 5, 6], W!, [4, 3, 3, 2], [1, 1], [1, 1], 1) },
+    { shapes: [[1, 4, 7, 6], [6, 2, 2, 3]], build: (g, [x, W]) => g.conv(x!, W!, { stride: [2, 1], dilation: [1, 2], groups: 2 }), shape: [1, 6, 3, 2], ref: ([x, W]) => convPrim(x!, [1, 4, 7, 6], W!, [6, 2, 2, 3], [2, 1], [1, 2], 2) },
+    { shapes: [[2, 2, 9], [3, 2, 3]], build: (g, [x, W]) => g.conv(x!, W!, { stride: [2], dilation: [2], groups: 1 }), shape: [2, 3, 3], ref: ([x, W]) => convPrim(x!, [2, 2, 1, 9], W!, [3, 2, 1, 3], [1, 2], [1, 2], 1) },
+  ],
+  convInputGrad: [
+    { shapes: [[2, 4, 3, 5], [4, 3, 3, 2]], build: (g, [dz, W]) => g.convInputGrad(dz!, W!, { shape: [2, 3, 5, 6], stride: [1, 1], dilation: [1, 1], groups: 1 }), shape: [2, 3, 5, 6], ref: ([dz, W]) => convAdjoint("x", dz!, [2, 3, 5, 6], W!, [4, 3, 3, 2], [1, 1], [1, 1], 1) },
+    { shapes: [[1, 6, 3, 2], [6, 2, 2, 3]], build: (g, [dz, W]) => g.convInputGrad(dz!, W!, { shape: [1, 4, 7, 6], stride: [2, 1], dilation: [1, 2], groups: 2 }), shape: [1, 4, 7, 6], ref: ([dz, W]) => convAdjoint("x", dz!, [1, 4, 7, 6], W!, [6, 2, 2, 3], [2, 1], [1, 2], 2) },
+    { shapes: [[2, 3, 3], [3, 2, 3]], build: (g, [dz, W]) => g.convInputGrad(dz!, W!, { shape: [2, 2, 9], stride: [2], dilation: [2], groups: 1 }), shape: [2, 2, 9], ref: ([dz, W]) => convAdjoint("x", dz!, [2, 2, 1, 9], W!, [3, 2, 1, 3], [1, 2], [1, 2], 1) },
+  ],
+  convWeightGrad: [
+    { shapes: [[2, 4, 3, 5], [2, 3, 5, 6]], build: (g, [dz, x]) => g.convWeightGrad(dz!, x!, { shape: [4, 3, 3, 2], stride: [1, 1], dilation: [1, 1], groups: 1 }), shape: [4, 3, 3, 2], ref: ([dz, x]) => convAdjoint("W", dz!, [2, 3, 5, 6], x!, [4, 3, 3, 2], [1, 1], [1, 1], 1) },
+    { shapes: [[1, 6, 3, 2], [1, 4, 7, 6]], build: (g, [dz, x]) => g.convWeightGrad(dz!, x!, { shape: [6, 2, 2, 3], stride: [2, 1], dilation: [1, 2], groups: 2 }), shape: [6, 2, 2, 3], ref: ([dz, x]) => convAdjoint("W", dz!, [1, 4, 7, 6], x!, [6, 2, 2, 3], [2, 1], [1, 2], 2) },
+    { shapes: [[2, 3, 3], [2, 2, 9]], build: (g, [dz, x]) => g.convWeightGrad(dz!, x!, { shape: [3, 2, 3], stride: [2], dilation: [2], groups: 1 }), shape: [3, 2, 3], ref: ([dz, x]) => convAdjoint("W", dz!, [2, 2, 1, 9], x!, [3, 2, 1, 3], [1, 2], [1, 2], 1) },
   ],
   maxPool2d: [
     { shapes: [[1, 2, 4, 4]], build: (g, [x]) => g.maxPool2d(x!, 2), shape: [1, 2, 2, 2], ref: ([x]) => pool2dRef("max", x!, [1, 2, 4, 4], [2, 2], [2, 2], [0, 0]).y },
