@@ -473,19 +473,19 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   // activations and intermediate gradients
   const dlogits = arena.subarray(31516, 32156);
   const dz1 = arena.subarray(34204, 42396);
-  const probs = arena.subarray(33564, 34204);
-  const loss = arena.subarray(33700, 33701); // shares memory with probs (their lifetimes do not overlap)
+  const loss = arena.subarray(33700, 33701);
   const a1 = arena.subarray(23324, 31516);
   const logits = arena.subarray(31516, 32156); // shares memory with dlogits (their lifetimes do not overlap)
   const probs_max = arena.subarray(32156, 32220);
   const probs_sub = arena.subarray(32220, 32860);
   const probs_exp = arena.subarray(32860, 33500);
   const probs_sum = arena.subarray(33500, 33564);
-  const loss_sum = arena.subarray(33564, 33628); // shares memory with probs (their lifetimes do not overlap)
-  const dloss_log = arena.subarray(33628, 33692); // shares memory with probs (their lifetimes do not overlap)
-  const loss_sum_2 = arena.subarray(33692, 33693); // shares memory with probs (their lifetimes do not overlap)
-  const loss_sum_3 = arena.subarray(33696, 33697); // shares memory with probs (their lifetimes do not overlap)
-  const dprobs_sum = arena.subarray(33564, 33628); // shares memory with probs and loss_sum (their lifetimes do not overlap)
+  const loss_sum = arena.subarray(33564, 33628);
+  const dloss_log = arena.subarray(33628, 33692);
+  const loss_sum_2 = arena.subarray(33692, 33693);
+  const loss_sum_3 = arena.subarray(33696, 33697);
+  const dprobs_sum = arena.subarray(33564, 33628); // shares memory with loss_sum (their lifetimes do not overlap)
+  const probs = arena.subarray(33564, 34204); // shares memory with loss, loss_sum, dloss_log and 3 more (their lifetimes do not overlap)
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);

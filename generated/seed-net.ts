@@ -469,11 +469,11 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   // activations and intermediate gradients
   const dz2 = arena.subarray(2508, 2540);
   const dz1 = arena.subarray(2580, 3092);
-  const yhat = arena.subarray(2540, 2572);
   const loss = arena.subarray(2576, 2577);
   const a1 = arena.subarray(1996, 2508);
   const z2 = arena.subarray(2508, 2540); // shares memory with dz2 (their lifetimes do not overlap)
   const loss_sum = arena.subarray(2572, 2573);
+  const yhat = arena.subarray(2540, 2572);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);

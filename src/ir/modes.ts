@@ -24,6 +24,10 @@ export function specialise(ctx: Ctx, roots: readonly Node[], mode: Mode): Node[]
       const role = ctx.roles.get(n);
       if (role && !ctx.roles.has(out)) ctx.roles.set(out, role);
     }
+    // a branch that no name of its own reaches takes the name the model file gave the value (`p1` for
+    // training's gathered max pool, as for eval's), so both modes' kernels read as the model file does
+    const name = branch !== undefined && ctx.names.get(n);
+    if (name && !ctx.names.has(out)) ctx.name(out, name);
     memo.set(n, out);
   }
   return roots.map((r) => memo.get(r)!);

@@ -72,7 +72,8 @@ export function fuse(g: Graph): Fusion {
   const forwardRoots = [...entries.outputs.values()];
   const evalLossRoots = entries.evalLoss ? [entries.evalLoss] : [];
   const trainRoots = entries.loss ? [entries.loss, ...[...entries.grads.values()].reverse(), ...entries.updates.values()] : [];
-  const order = topo([...forwardRoots, ...evalLossRoots, ...trainRoots]);
+  // training first: where the modes differ, training's values claim the model file's names (p1, not p1_2)
+  const order = topo([...trainRoots, ...forwardRoots, ...evalLossRoots]);
   const uses = new Map<Node, Node[]>();
   for (const n of order) for (const c of n.inputs) uses.set(c, [...(uses.get(c) ?? []), n]);
   const rootSet = new Set([...forwardRoots, ...evalLossRoots, ...trainRoots]);

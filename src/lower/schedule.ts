@@ -56,12 +56,6 @@ export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule
   };
 
   const e = f.entries;
-  const outputs = new Map<string, string>();
-  const forwardList = [...e.outputs].map(([oname, n]) => {
-    const { buf, root } = rootOf(n, oname, size(n.shape));
-    outputs.set(oname, buf);
-    return root;
-  });
   let loss: string | undefined;
   const trainList: { node: Node; into?: string }[] = [];
   if (e.loss) {
@@ -70,12 +64,18 @@ export function schedule(g: Graph, f: Fusion, s: Storage, ks: Kernels): Schedule
     trainList.push(root);
   }
   for (const [pn, d] of [...e.grads].reverse()) trainList.push(s.gradRootCopy.has(d) ? { node: d, into: s.grads.get(pn)! } : { node: d });
-  const evalRoot = e.evalLoss && (e.evalLoss === e.loss ? { buf: loss!, root: trainList[0]! } : rootOf(e.evalLoss, "evalLoss", 1));
-
   // the buffers' new values are all computed before any is written: one may read another's old value
   for (const v of e.updates.values()) trainList.push({ node: v });
-  const forward = entry(forwardList);
+  // training's kernels first: where the modes differ, its values claim the model file's names (p1; eval's is p1_2)
   const train = [...entry(trainList), ...[...e.updates].map(([bn, v]) => ({ ...ks.copy(v, s.buffersOf.get(bn)!), updates: bn }))];
+  const outputs = new Map<string, string>();
+  const forwardList = [...e.outputs].map(([oname, n]) => {
+    const { buf, root } = rootOf(n, oname, size(n.shape));
+    outputs.set(oname, buf);
+    return root;
+  });
+  const forward = entry(forwardList);
+  const evalRoot = e.evalLoss && (e.evalLoss === e.loss ? { buf: loss!, root: trainList[0]! } : rootOf(e.evalLoss, "evalLoss", 1));
   const evalLoss = evalRoot ? entry([evalRoot.root]) : [];
   const inputCopies = new Map<string, string>();
   const simdReads = new Set([...forward, ...evalLoss, ...train].flatMap((k) => (k.simd ? bufferReads(k.simd.plan) : [])));
