@@ -8,7 +8,9 @@
  *            4 rows × 2 columns of C, each an f32x4 of partial sums over k, summed across lanes
  *            at the end; the k mod 4 tail is added in scalar f32.
  * Every address is a pointer local plus the operand's arena offset as a literal, so the function
- * takes no arguments. Rows and columns that do not fill a block get smaller blocks.
+ * takes no arguments; or, for a function that several kernels share (the steps of an unrolled
+ * recurrence: same shapes, other buffers), the pointers start at the operands' byte addresses,
+ * i32 parameters $a $b $c $l0…. Rows and columns that do not fill a block get smaller blocks.
  * Unlike the JavaScript loops (which sum in float64 and round once), these sum in float32, as
  * XNNPACK and float32 BLAS do.
  */
@@ -78,20 +80,26 @@ export function planSimd(a: View, b: View, m: number, k: number, n: number): Sim
   return undefined;
 }
 
-/** The kernel as a function named `name`; `addr(base)` is the arena byte offset of a buffer, `c` that of C. */
-export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string) => number, c: number): Func {
+/**
+ * The kernel as a function named `name`; `addr(base)` is the arena byte offset of a buffer, `c` that of C.
+ * With `params`, the operands' byte addresses are its parameters: a, b, c, then the epilogue's leaves (src/emit/wasm.ts passes them).
+ */
+export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string) => number, c: number, params = false): Func {
   const f = new Func(name);
   const { m, k, n } = p;
   const [sAi, sAk] = p.a.strides as [number, number];
   const [sBk, sBj] = p.b.strides as [number, number];
-  const A = addr(p.a.base) + p.a.offset * 4;
-  const B = addr(p.b.base) + p.b.offset * 4;
-  const C = c;
+  const [pA, pB, pC] = params ? [f.param("a"), f.param("b"), f.param("c")] : [];
+  const A = params ? 0 : addr(p.a.base) + p.a.offset * 4;
+  const B = params ? 0 : addr(p.b.base) + p.b.offset * 4;
+  const C = params ? 0 : c;
+  const epi = p.epilogue;
+  const leafParams = (epi?.leaves ?? []).map((_, l) => (params ? f.param(`l${l}`) : undefined));
   for (const l of ["pa", "pc", "pb", "pcj", "qa", "qb"]) f.local(l, "i32");
   // each leaf of the epilogue gets pointers like pc and pcj: its row block and its column block
-  const epi = p.epilogue;
   const leaves = (epi?.leaves ?? []).map((v, l) => ({
-    at: addr(v.base) + v.offset * 4,
+    param: leafParams[l],
+    at: params ? 0 : addr(v.base) + v.offset * 4,
     si: v.strides[0]!,
     sj: v.strides[1]!,
     row: f.local(`pr${l}`, "i32"),
@@ -103,9 +111,13 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
   const leafColumns = (col: number) => leaves.forEach((l) => f.from(l.col, l.row, col * l.sj * 4));
   const advanceLeafColumns = (cols: number) => leaves.forEach((l) => f.advance(l.col, cols * l.sj * 4));
   f.comment(`C[${m}×${n}] = A·B, k = ${k}: ${p.mode === "along-j" ? "f32x4 along the columns of C" : "f32x4 along k"}`);
-  f.comment(`A: ${p.a.base} at byte ${A}, row stride ${sAi}, k stride ${sAk}; B: ${p.b.base} at byte ${B}, k stride ${sBk}, column stride ${sBj}; C at byte ${C}`);
-  for (const [i, l] of leaves.entries()) f.comment(`epilogue leaf ${i}: ${l.base} at byte ${l.at}, row stride ${l.si}, column stride ${l.sj}`);
+  const byte = (at: number, param: string | undefined) => (param ? `$${param}` : `byte ${at}`);
+  if (params) f.comment(`A at $${pA}, row stride ${sAi}, k stride ${sAk}; B at $${pB}, k stride ${sBk}, column stride ${sBj}; C at $${pC}`);
+  else f.comment(`A: ${p.a.base} at byte ${A}, row stride ${sAi}, k stride ${sAk}; B: ${p.b.base} at byte ${B}, k stride ${sBk}, column stride ${sBj}; C at byte ${C}`);
+  for (const [i, l] of leaves.entries()) f.comment(`epilogue leaf ${i}: ${params ? "" : `${l.base} `}at ${byte(l.at, l.param)}, row stride ${l.si}, column stride ${l.sj}`);
   const get = (nm: string) => f.get(nm);
+  /** A pointer's first value: `delta` bytes past its operand's parameter (shared functions), or `delta` (the operand's address is in the loads' offsets). */
+  const first = (param: string | undefined, delta: number) => (param === undefined ? i32(delta) : delta ? op("i32.add", get(param), i32(delta)) : get(param));
   const acc = (r: number, j: number) => f.local(`acc${r}${j}`, "v128");
   /** acc += a ⊙ b, four lanes */
   const mulAdd = (s: string, a: string, b: string) => f.set(s, op("f32x4.add", get(s), op("f32x4.mul", get(a), get(b))));
@@ -117,8 +129,8 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
     for (const [start, R, count] of parts) {
       if (!R || !count) continue;
       f.comment(`rows ${start}…${start + R * count - 1}, ${R} at a time`);
-      f.set("pa", i32(start * sAi * 4)).set("pc", i32(start * n * 4));
-      for (const l of leaves) f.set(l.row, i32(start * l.si * 4));
+      f.set("pa", first(pA, start * sAi * 4)).set("pc", first(pC, start * n * 4));
+      for (const l of leaves) f.set(l.row, first(l.param, start * l.si * 4));
       f.repeat("ci", count, () => {
         body(R);
         f.advance("pa", R * sAi * 4).advance("pc", R * n * 4);
@@ -135,7 +147,7 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
       for (const [col, V, count] of blocks) {
         if (!count) continue;
         f.comment(`columns ${col}…${col + 4 * V * count - 1}, ${4 * V} at a time`);
-        f.set("pb", i32(col * 4)).from("pcj", "pc", col * 4);
+        f.set("pb", first(pB, col * 4)).from("pcj", "pc", col * 4);
         leafColumns(col);
         f.repeat("cj", count, () => {
           for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) f.set(acc(r, v), v128zero());
@@ -162,7 +174,7 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
         f.comment(`columns ${col}…${n - 1}, one lane each`);
         const s = (r: number, t: number) => f.local(`s${r}${t}`, "f32");
         for (let r = 0; r < R; r++) for (let t = 0; t < tail; t++) f.set(s(r, t), f32zero());
-        f.from("qa", "pa", 0).set("qb", i32(col * 4));
+        f.from("qa", "pa", 0).set("qb", first(pB, col * 4));
         f.repeat("cp", k, () => {
           for (let r = 0; r < R; r++) f.set(f.local(`x${r}`, "f32"), mem("f32.load", A + r * sAi * 4, get("qa")));
           for (let t = 0; t < tail; t++) f.set(f.local(`y${t}`, "f32"), mem("f32.load", B + t * 4, get("qb")));
@@ -184,7 +196,7 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
       for (const [col, J, count] of blocks) {
         if (!count) continue;
         f.comment(`columns ${col}…${col + J * count - 1}, ${J} at a time`);
-        f.set("pb", i32(col * sBj * 4)).from("pcj", "pc", col * 4);
+        f.set("pb", first(pB, col * sBj * 4)).from("pcj", "pc", col * 4);
         leafColumns(col);
         f.repeat("cj", count, () => {
           for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(acc(r, j), v128zero());
