@@ -16,7 +16,7 @@ import { emitUpdate, type UpdateTarget } from "../optim/update.js";
 import { bufferReads } from "../wasm/matmul.js";
 import { addDebugTypes, emitStats, emitWatch, prop, type DebugNames } from "./debug.js";
 import { dims, emitInit, emitKernel, renderBody, safe, writerFor } from "./kernel.js";
-import { emitSharedCall, emitSharedFunctions, shareKernels } from "./share.js";
+import { commonRun, emitSharedCall, emitSharedFunctions, shareKernels } from "./share.js";
 import { ARRAY_OF, templateText } from "./template.js";
 import { wasmKernelsOf } from "./wasm.js";
 import { rangeChecks } from "../lower/ranges.js";
@@ -135,6 +135,9 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   const bufferType = new Map([...prog.buffers.map((b) => [b.name, ARRAY_OF[b.dtype]] as const), ...[...prog.inputLocals].map(([n, l]) => [l, ARRAY_OF[g.inputs.get(n)!.dtype]] as const)]);
   const render = (k: Kernel) => renderBody(k, prog.namer, random, simdCall(k));
   const kernelSharing = shareKernels([...prog.forward, ...prog.train, ...prog.evalLoss], render, bufferType, new Set(prog.inputLocals.values()), claim);
+  const run = commonRun(prog.forward, [prog.train, prog.evalLoss]);
+  const runInputs = [...prog.inputLocals].filter(([, l]) => run.some((k) => k.reads.has(l)));
+  const runName = run.length ? claim("forwardPass") : "";
 
   sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
     const w = writerFor(cw, prog.namer, random);
@@ -194,12 +197,18 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         state: "// ---- buffers: the batch statistics their new values need (training mode only) ----",
         update: "// ---- buffers: their new values, written after the gradients (training mode only) ----",
       };
-      for (const k of ks) {
+      // an entry point that begins with the forward pass's run of kernels calls it
+      const viaRun = ks !== run && run.length > 0 && run.every((r, j) => ks[j] === r);
+      for (const [i, k] of ks.entries()) {
         const p = k.updates ? "update" : k.forState ? "state" : k.backward ? "backward" : "forward";
         if (p !== phase && ks.some((q) => q.backward)) {
           w.line("");
           w.line(heading[p]);
           phase = p;
+        }
+        if (viaRun && i < run.length) {
+          if (i === 0) w.line(`${runName}(${runInputs.map(([, l]) => l).join(", ")}); // the ${run.length} kernels of the forward pass`);
+          continue;
         }
         if (!emitSharedCall(w, kernelSharing, k, relSite)) emitKernel(w, k, relSite, prog.namer, simdCall(k));
         if (debug) w.line(`${debug.watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
@@ -207,6 +216,11 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     };
     if (debug) emitWatch(w, debug);
     emitSharedFunctions(w, kernelSharing);
+    if (run.length) {
+      w.line("");
+      w.line(`// the forward pass: the ${run.length} kernels that forward${prog.train[0] === run[0] ? ", lossAndGrad" : ""}${prog.evalLoss[0] === run[0] ? " and loss" : ""} begin with`);
+      w.block(`function ${runName}(${runInputs.map(([n, l]) => `${l}: ${ARRAY_OF[g.inputs.get(n)!.dtype]}`).join(", ")}): void`, () => kernels(run));
+    }
 
     w.line("");
     w.block(`function ${forward}(${inputs}: Partial<Inputs>): Outputs`, () => {

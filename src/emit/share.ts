@@ -189,3 +189,20 @@ export function emitSharedCall(w: KernelWriter, sharing: Sharing, k: Kernel, rel
   w.line(call);
   return true;
 }
+
+/**
+ * The run of kernels that forward and the entry points that begin with forward's kernels (lossAndGrad
+ * and loss, when the modes do not differ) share: one function, when the run has at least MIN_RUN
+ * kernels. A short forward pass reads better inline in each entry point (an MLP's module is as it
+ * was); a long one (an unrolled recurrence, a deep stack) the module would otherwise carry three times.
+ */
+export const MIN_RUN = 16;
+export function commonRun(forward: readonly Kernel[], others: readonly (readonly Kernel[])[]): Kernel[] {
+  const prefix = (o: readonly Kernel[]) => {
+    let i = 0;
+    while (i < forward.length && i < o.length && forward[i] === o[i]) i++;
+    return i;
+  };
+  const lengths = others.map(prefix).filter((l) => l >= MIN_RUN);
+  return lengths.length ? forward.slice(0, Math.min(...lengths)) : [];
+}

@@ -36,8 +36,9 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
     groups.set(wat, [...(groups.get(wat) ?? []), k]);
   }
   const calls = new Map<Kernel, WasmCall>();
-  // below the threshold, each kernel has a function of its own, with its addresses as literals
-  const funcs = [...groups.values()].flatMap((ks) => (ks.length >= MIN_TEXTS ? [ks] : ks.map((k) => [k]))).map((ks) => {
+  // in the order of the kernels (below the threshold, each kernel has a function of its own, with its addresses as literals)
+  const units = [...groups.values()].flatMap((ks) => (ks.length >= MIN_TEXTS ? [ks] : ks.map((k) => [k])));
+  const funcs = units.sort((a, b) => simd.indexOf(a[0]!) - simd.indexOf(b[0]!)).map((ks) => {
     const first = ks[0]!;
     const name = `mm_${first.out}`;
     const shared = ks.length > 1;
