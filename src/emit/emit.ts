@@ -16,9 +16,9 @@ import { emitUpdate, type UpdateTarget } from "../optim/update.js";
 import { bufferReads } from "../wasm/matmul.js";
 import { addDebugTypes, emitStats, emitWatch, prop, type DebugNames } from "./debug.js";
 import { dims, emitInit, emitKernel, renderBody, safe, writerFor } from "./kernel.js";
-import { commonRun, emitSharedCall, emitSharedFunctions, shareKernels } from "./share.js";
+import { emitSharedCall, emitSharedFunctions, forwardRun, shareKernels } from "./share.js";
 import { ARRAY_OF, templateText } from "./template.js";
-import { wasmKernelsOf } from "./wasm.js";
+import { kernelMethods, wasmKernelsOf } from "./wasm.js";
 import { rangeChecks } from "../lower/ranges.js";
 
 export interface EmitOptions {
@@ -95,10 +95,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     decl.getVariableStatementOrThrow().getJsDocs()[0]!.setDescription(
       `The WebAssembly SIMD kernels (${wasm.bytes.length} bytes, base64): one function per matmul${wasm.funcs.some((f) => f.arity) ? " (matmuls that differ only in their operands' addresses share one, which takes them as arguments)" : ""}, over the model's arena as their memory. Their text is at the end of this file.`,
     );
-    const args = (n: number) => ["a", "b", "c", ...Array.from({ length: n - 3 }, (_, i) => `l${i}`)].map((name) => ({ name, type: "number" }));
-    sf.getInterfaceOrThrow("Kernels").addMethods(
-      wasm.funcs.map((f) => ({ name: f.name, parameters: f.arity ? args(f.arity) : [], returnType: "void", docs: [safe(f.of[0]!.comment.split(";  ")[0]!) + (f.of.length > 1 ? ` (and ${f.of.length - 1} more: the operands' byte addresses are the arguments)` : "")] })),
-    );
+    sf.getInterfaceOrThrow("Kernels").addMethods(kernelMethods(wasm.funcs));
   } else {
     // no matmul suits SIMD (or the model is float64): the module carries no WebAssembly at all
     for (const unused of ["wasmKernels", "wasmKernelsAsync", "decodeBase64"]) sf.getFunctionOrThrow(unused).remove();
@@ -135,9 +132,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
   const bufferType = new Map([...prog.buffers.map((b) => [b.name, ARRAY_OF[b.dtype]] as const), ...[...prog.inputLocals].map(([n, l]) => [l, ARRAY_OF[g.inputs.get(n)!.dtype]] as const)]);
   const render = (k: Kernel) => renderBody(k, prog.namer, random, simdCall(k));
   const kernelSharing = shareKernels([...prog.forward, ...prog.train, ...prog.evalLoss], render, bufferType, new Set(prog.inputLocals.values()), claim);
-  const run = commonRun(prog.forward, [prog.train, prog.evalLoss]);
-  const runInputs = [...prog.inputLocals].filter(([, l]) => run.some((k) => k.reads.has(l)));
-  const runName = run.length ? claim("forwardPass") : "";
+  const run = forwardRun(prog, (n) => ARRAY_OF[g.inputs.get(n)!.dtype], claim);
 
   sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
     const w = writerFor(cw, prog.namer, random);
@@ -198,7 +193,7 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         update: "// ---- buffers: their new values, written after the gradients (training mode only) ----",
       };
       // an entry point that begins with the forward pass's run of kernels calls it
-      const viaRun = ks !== run && run.length > 0 && run.every((r, j) => ks[j] === r);
+      const viaRun = run && ks !== run.kernels && run.kernels.every((r, j) => ks[j] === r);
       for (const [i, k] of ks.entries()) {
         const p = k.updates ? "update" : k.forState ? "state" : k.backward ? "backward" : "forward";
         if (p !== phase && ks.some((q) => q.backward)) {
@@ -206,8 +201,8 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
           w.line(heading[p]);
           phase = p;
         }
-        if (viaRun && i < run.length) {
-          if (i === 0) w.line(`${runName}(${runInputs.map(([, l]) => l).join(", ")}); // the ${run.length} kernels of the forward pass`);
+        if (viaRun && i < run.kernels.length) {
+          if (i === 0) w.line(run.call);
           continue;
         }
         if (!emitSharedCall(w, kernelSharing, k, relSite)) emitKernel(w, k, relSite, prog.namer, simdCall(k));
@@ -216,10 +211,10 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     };
     if (debug) emitWatch(w, debug);
     emitSharedFunctions(w, kernelSharing);
-    if (run.length) {
+    if (run) {
       w.line("");
-      w.line(`// the forward pass: the ${run.length} kernels that forward${prog.train[0] === run[0] ? ", lossAndGrad" : ""}${prog.evalLoss[0] === run[0] ? " and loss" : ""} begin with`);
-      w.block(`function ${runName}(${runInputs.map(([n, l]) => `${l}: ${ARRAY_OF[g.inputs.get(n)!.dtype]}`).join(", ")}): void`, () => kernels(run));
+      w.line(run.comment);
+      w.block(run.head, () => kernels(run.kernels));
     }
 
     w.line("");

@@ -17,7 +17,7 @@
  * whose module must not grow with its steps has at least three per step (an LSTM's gates).
  */
 import type { Site } from "../ir/shape.js";
-import type { Kernel } from "../lower/program.js";
+import type { Kernel, Program } from "../lower/program.js";
 import type { KernelWriter } from "../lower/view.js";
 import { listNames } from "./emit.js";
 import { kernelComment, safe } from "./kernel.js";
@@ -197,12 +197,32 @@ export function emitSharedCall(w: KernelWriter, sharing: Sharing, k: Kernel, rel
  * was); a long one (an unrolled recurrence, a deep stack) the module would otherwise carry three times.
  */
 export const MIN_RUN = 16;
-export function commonRun(forward: readonly Kernel[], others: readonly (readonly Kernel[])[]): Kernel[] {
+
+/** The forward pass as a function: its kernels, its comment and head, and the call that replaces them in an entry point. */
+export interface Run {
+  kernels: Kernel[];
+  comment: string;
+  head: string;
+  call: string;
+}
+
+/** `inputs`: input name → its local; `typeOf(name)`: its TypeScript type; `claim`: a unique name in createModel's scope. */
+export function forwardRun(p: Program, typeOf: (input: string) => string, claim: (preferred: string) => string): Run | undefined {
   const prefix = (o: readonly Kernel[]) => {
     let i = 0;
-    while (i < forward.length && i < o.length && forward[i] === o[i]) i++;
+    while (i < p.forward.length && i < o.length && p.forward[i] === o[i]) i++;
     return i;
   };
-  const lengths = others.map(prefix).filter((l) => l >= MIN_RUN);
-  return lengths.length ? forward.slice(0, Math.min(...lengths)) : [];
+  const lengths = [p.train, p.evalLoss].map(prefix).filter((l) => l >= MIN_RUN);
+  if (!lengths.length) return undefined;
+  const kernels = p.forward.slice(0, Math.min(...lengths));
+  const inputs = [...p.inputLocals].filter(([, l]) => kernels.some((k) => k.reads.has(l)));
+  const name = claim("forwardPass");
+  const callers = ["forward", ...(p.train[0] === kernels[0] ? ["lossAndGrad"] : []), ...(p.evalLoss[0] === kernels[0] ? ["loss"] : [])];
+  return {
+    kernels,
+    comment: `// the forward pass: the ${kernels.length} kernels that ${listNames(callers)} begin with`,
+    head: `function ${name}(${inputs.map(([n, l]) => `${l}: ${typeOf(n)}`).join(", ")}): void`,
+    call: `${name}(${inputs.map(([, l]) => l).join(", ")}); // the ${kernels.length} kernels of the forward pass`,
+  };
 }

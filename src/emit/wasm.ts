@@ -6,6 +6,7 @@
  * threshold of src/emit/share.ts: three or more share, so an MLP's module is as it was).
  */
 import type { Kernel, Program } from "../lower/program.js";
+import { safe } from "./kernel.js";
 import { simdMatmulFunc } from "../wasm/matmul.js";
 import { wasmModule } from "../wasm/module.js";
 import { MIN_TEXTS } from "./share.js";
@@ -50,4 +51,11 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
     return { name, arity: shared ? 3 + (first.simd!.plan.epilogue?.leaves.length ?? 0) : 0, of: ks, func: simdMatmulFunc(name, first.simd!.plan, addr, addr(first.out), shared) };
   });
   return { calls, funcs: funcs.map(({ name, arity, of }) => ({ name, arity, of })), ...wasmModule(funcs.map((f) => f.func), Math.max(1, Math.ceil(arenaBytes / 65536))) };
+}
+
+/** The `Kernels` interface's methods: one per function, its parameters the addresses a shared one takes, its doc the (first) kernel's math. */
+export function kernelMethods(funcs: readonly { name: string; arity: number; of: Kernel[] }[]) {
+  const params = (n: number) => ["a", "b", "c", ...Array.from({ length: n - 3 }, (_, i) => `l${i}`)].map((name) => ({ name, type: "number" }));
+  const more = (f: { of: Kernel[] }) => (f.of.length > 1 ? ` (and ${f.of.length - 1} more: the operands' byte addresses are the arguments)` : "");
+  return funcs.map((f) => ({ name: f.name, parameters: f.arity ? params(f.arity) : [], returnType: "void", docs: [safe(f.of[0]!.comment.split(";  ")[0]!) + more(f)] }));
 }

@@ -13,6 +13,8 @@ import { compileDefinition } from "../../src/compile.js";
 import { recurrence, type Cell } from "../../bench/recurrence.js";
 import { defineModel } from "../../src/index.js";
 import { interpret } from "../../src/interp/interp.js";
+import { MIN_TEXTS, shareKernels } from "../../src/emit/share.js";
+import type { Kernel } from "../../src/lower/program.js";
 import { compileAndLoad, randomInputs, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
 
 const SHARED_JS = /^ {2}function \w+Kernel(?:_\d+)?\(/gm;
@@ -94,4 +96,35 @@ describe("shared kernels compute what the inline ones did", () => {
         expect(scaledErr(j.grads[k]!, ref.grads[k]!), `js d${k}`).toBeLessThan(1e-4);
       }
     });
+});
+
+describe("anti-unification of kernel texts (src/emit/share.ts)", () => {
+  const kernel = (out: string, op = "slice") => ({ out, node: { op } }) as unknown as Kernel;
+  const loop = (out: string, src: string, index: string) => `for (let i0 = 0; i0 < 4; i0++) {\n  ${out}[i0 * 8] = ${src}[${index}]! * w[i0]!;\n}\n`;
+  const types = new Map(["a", "b", "c", "d", "e", "x", "w"].map((n) => [n, "Float32Array"]));
+
+  it("holes that differ become parameters (a missing constant term aligns as + 0); what every kernel shares stays; inputs are parameters", () => {
+    const texts = new Map([
+      [kernel("a"), loop("a", "x", "i0 * 64 + 56")],
+      [kernel("b"), loop("b", "x", "i0 * 64 + 48")],
+      [kernel("c"), loop("c", "x", "i0 * 64")],
+    ]);
+    const s = shareKernels([...texts.keys()], (k) => texts.get(k)!, types, new Set(["x"]), (p) => p);
+    expect(s.functions.map((f) => [f.name, f.params.map((p) => `${p.name}: ${p.type}`)])).toEqual([["sliceKernel", ["out: Float32Array", "in0: Float32Array", "at0: number"]]]);
+    expect(s.functions[0]!.body).toBe(loop("out", "in0", "i0 * 64 + at0"));
+    expect([...s.callOf.values()]).toEqual(["sliceKernel(a, x, 56);", "sliceKernel(b, x, 48);", "sliceKernel(c, x, 0);"]);
+  });
+
+  it(`fewer than ${MIN_TEXTS} different texts, other loop bounds, or a constant + 0 everywhere: nothing shared, nothing added`, () => {
+    const pair = new Map([
+      [kernel("a"), loop("a", "d", "i0")],
+      [kernel("b"), loop("b", "e", "i0")],
+    ]);
+    expect(shareKernels([...pair.keys()], (k) => pair.get(k)!, types, new Set(), (p) => p).functions).toEqual([]);
+    const bounds = new Map([...pair, [kernel("c"), loop("c", "d", "i0").replace("i0 < 4", "i0 < 5")]]);
+    expect(shareKernels([...bounds.keys()], (k) => bounds.get(k)!, types, new Set(), (p) => p).functions).toEqual([]);
+    const three = new Map([...pair, [kernel("c"), loop("c", "x", "i0")]]);
+    const s = shareKernels([...three.keys()], (k) => three.get(k)!, types, new Set(), (p) => p);
+    expect(s.functions[0]!.body).toBe(loop("out", "in0", "i0"));
+  });
 });
