@@ -48,6 +48,8 @@ interface Tok {
   hole?: "int" | string;
   /** ` + 0` added to an index that has no constant term, so that indices with and without one align. */
   added?: boolean;
+  /** In a line comment: a hole there never becomes a parameter of its own (it would be unused). */
+  comment?: boolean;
 }
 
 /** Tokens of a kernel's text, with holes marked and every array index given a constant term. */
@@ -60,7 +62,14 @@ export function tokenize(text: string, bufferType: ReadonlyMap<string, string>):
   };
   /** Per open `[`: whether it indexes a buffer, and where its contents start in `out`. */
   const brackets: { index: boolean; start: number }[] = [];
+  let comment = false;
   for (const t of raw) {
+    if (comment || (t === "/" && out[out.length - 1]?.text === "/")) {
+      comment = !t.includes("\n");
+      const hole = (bufferType.has(t) && prev() !== ".") || INT.test(t) ? (INT.test(t) ? "int" : bufferType.get(t)!) : undefined;
+      out.push({ text: t, comment: true, ...(hole && { hole }) });
+      continue;
+    }
     if (t === "[") {
       brackets.push({ index: /^[A-Za-z_$]/.test(prev()), start: out.length + 1 });
       out.push({ text: t });
@@ -116,17 +125,27 @@ export function shareKernels(
     const byColumn = new Map<string, number>();
     const params: { type: string; values: string[] }[] = [];
     const paramAt = new Map<number, number>();
+    /** In a comment, a hole that differs names the parameter of the same values, or reads "…" when none has them. */
+    const elided = new Set<number>();
     first.forEach((t, i) => {
       if (!t.hole) return;
       const values = members.map((m) => m.toks[i]!.text);
       if (values.every((v) => v === values[0]) && !inputs.has(values[0]!)) return;
       const col = `${t.hole}\u0000${values.join("\u0000")}`;
+      if (t.comment) {
+        if (!values.every((v) => v === values[0]) || inputs.has(values[0]!)) elided.add(i);
+        return;
+      }
       if (!byColumn.has(col)) {
         byColumn.set(col, params.length);
         params.push({ type: t.hole === "int" ? "number" : t.hole, values });
       }
       paramAt.set(i, byColumn.get(col)!);
     });
+    for (const i of elided) {
+      const p = byColumn.get(`${first[i]!.hole}\u0000${members.map((m) => m.toks[i]!.text).join("\u0000")}`);
+      if (p !== undefined) paramAt.set(i, p);
+    }
     // names: `out` for what each kernel writes, in0… for the other buffers, at0… for offsets; none a token of the body
     const used = new Set(first.map((t) => t.text));
     const fresh = (preferred: string) => {
@@ -148,6 +167,7 @@ export function shareKernels(
       .map((t, i) => {
         const p = paramAt.get(i);
         if (p !== undefined) return names[p]!;
+        if (elided.has(i)) return "…";
         // a `+ 0` that no kernel needs is left out
         if (t.added) return isDroppedZero(first, i, paramAt) ? "" : t.text;
         return t.text;

@@ -115,6 +115,15 @@ describe("anti-unification of kernel texts (src/emit/share.ts)", () => {
     expect([...s.callOf.values()]).toEqual(["sliceKernel(a, x, 56);", "sliceKernel(b, x, 48);", "sliceKernel(c, x, 0);"]);
   });
 
+  it("in a comment, a hole that differs names its parameter, or reads … (a parameter only a comment used would be unused); no + 0 is added there", () => {
+    const texts = new Map(
+      ["a", "b", "c"].map((o, t) => [kernel(o), `// ${o} ← x[axis 1: ${7 - t}..${7 - t}] ⊙ w[i0]\n${loop(o, "x", `i0 * 64 + ${8 * (7 - t)}`)}`] as const),
+    );
+    const s = shareKernels([...texts.keys()], (k) => texts.get(k)!, types, new Set(["x"]), (p) => p);
+    expect(s.functions[0]!.params.map((p) => p.name)).toEqual(["out", "in0", "at0"]);
+    expect(s.functions[0]!.body).toBe(`// out ← in0[axis 1: …..…] ⊙ w[i0]\n${loop("out", "in0", "i0 * 64 + at0")}`);
+  });
+
   it(`fewer than ${MIN_TEXTS} different texts, other loop bounds, or a constant + 0 everywhere: nothing shared, nothing added`, () => {
     const pair = new Map([
       [kernel("a"), loop("a", "d", "i0")],
