@@ -15,9 +15,10 @@ import type { Kernel, Program } from "../lower/program.js";
 import { emitUpdate, type UpdateTarget } from "../optim/update.js";
 import { bufferReads } from "../wasm/plan.js";
 import { addDebugTypes, emitStats, emitWatch, prop, type DebugNames } from "./debug.js";
-import { dims, emitInit, emitKernel, safe, writerFor } from "./kernel.js";
+import { dims, emitInit, emitKernel, renderBody, safe, writerFor } from "./kernel.js";
+import { emitSharedCall, emitSharedFunctions, forwardRun, shareKernels } from "./share.js";
 import { ARRAY_OF, templateText } from "./template.js";
-import { wasmKernelsOf } from "./wasm.js";
+import { kernelMethods, wasmKernelsOf } from "./wasm.js";
 import { rangeChecks } from "../lower/ranges.js";
 
 export interface EmitOptions {
@@ -92,9 +93,9 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     const decl = sf.getVariableDeclarationOrThrow("WASM_KERNELS");
     decl.setInitializer(`[\n${chunks.join(",\n")},\n].join("")`);
     decl.getVariableStatementOrThrow().getJsDocs()[0]!.setDescription(
-      `The WebAssembly SIMD kernels (${wasm.bytes.length} bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file.`,
+      `The WebAssembly SIMD kernels (${wasm.bytes.length} bytes, base64): one function per matmul${wasm.funcs.some((f) => f.arity) ? " (matmuls that differ only in their operands' addresses share one, which takes them as arguments)" : ""}, over the model's arena as their memory. Their text is at the end of this file.`,
     );
-    sf.getInterfaceOrThrow("Kernels").addMethods([...wasm.names].map(([k, name]) => ({ name, returnType: "void", docs: [safe(k.comment.split(";  ")[0]!)] })));
+    sf.getInterfaceOrThrow("Kernels").addMethods(kernelMethods(wasm.funcs));
   } else {
     // no matmul suits SIMD (or the model is float64): the module carries no WebAssembly at all
     for (const unused of ["wasmKernels", "wasmKernelsAsync", "decodeBase64"]) sf.getFunctionOrThrow(unused).remove();
@@ -125,6 +126,13 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
     ...targets.flatMap((t) => roles.map((r) => tensor(`optimizer.${t.name}.${r}`, g.params.get(t.name)!.shape, t.state[r]!))),
     tensor("optimizer.step", [], counter),
   ];
+
+  // kernels that are the same loops on other buffers share one function (src/emit/share.ts)
+  const simdCall = (k: Kernel) => (wasm && k.simd ? { kernels: wk, ...wasm.calls.get(k)! } : undefined);
+  const bufferType = new Map([...prog.buffers.map((b) => [b.name, ARRAY_OF[b.dtype]] as const), ...[...prog.inputLocals].map(([n, l]) => [l, ARRAY_OF[g.inputs.get(n)!.dtype]] as const)]);
+  const render = (k: Kernel) => renderBody(k, prog.namer, random, simdCall(k));
+  const kernelSharing = shareKernels([...prog.forward, ...prog.train, ...prog.evalLoss], render, bufferType, new Set(prog.inputLocals.values()), claim);
+  const run = forwardRun(prog, (n) => ARRAY_OF[g.inputs.get(n)!.dtype], claim);
 
   sf.getFunctionOrThrow("createModel").setBodyText((cw) => {
     const w = writerFor(cw, prog.namer, random);
@@ -184,18 +192,30 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
         state: "// ---- buffers: the batch statistics their new values need (training mode only) ----",
         update: "// ---- buffers: their new values, written after the gradients (training mode only) ----",
       };
-      for (const k of ks) {
+      // an entry point that begins with the forward pass's run of kernels calls it
+      const viaRun = run && ks !== run.kernels && run.kernels.every((r, j) => ks[j] === r);
+      for (const [i, k] of ks.entries()) {
         const p = k.updates ? "update" : k.forState ? "state" : k.backward ? "backward" : "forward";
         if (p !== phase && ks.some((q) => q.backward)) {
           w.line("");
           w.line(heading[p]);
           phase = p;
         }
-        emitKernel(w, k, relSite, prog.namer, wasm && k.simd ? { kernels: wk, name: wasm.names.get(k)! } : undefined);
+        if (viaRun && i < run.kernels.length) {
+          if (i === 0) w.line(run.call);
+          continue;
+        }
+        if (!emitSharedCall(w, kernelSharing, k, relSite)) emitKernel(w, k, relSite, prog.namer, simdCall(k));
         if (debug) w.line(`${debug.watch}(${JSON.stringify(k.out)}, ${k.out}, ${JSON.stringify(safe(k.comment))}, ${JSON.stringify(relSite(k.site))});`);
       }
     };
     if (debug) emitWatch(w, debug);
+    emitSharedFunctions(w, kernelSharing);
+    if (run) {
+      w.line("");
+      w.line(run.comment);
+      w.block(run.head, () => kernels(run.kernels));
+    }
 
     w.line("");
     w.block(`function ${forward}(${inputs}: Partial<Inputs>): Outputs`, () => {

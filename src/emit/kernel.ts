@@ -23,15 +23,37 @@ export function writerFor(cw: CodeBlockWriter, namer: Namer, random?: string): K
   return kw;
 }
 
-export function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string, namer: Namer, simd?: { kernels: string; name: string }): void {
+/** How a kernel with a SIMD plan calls its WebAssembly function: the kernels' object, the function, its arguments. */
+export interface SimdCall {
+  kernels: string;
+  name: string;
+  args: readonly string[];
+}
+
+/** A kernel's comment line: its math, its shape and its model line. */
+export const kernelComment = (k: Kernel, relSite: (s: Site | undefined) => string) => `// ${safe(k.comment)}   ${dims(k.node.shape)}   ${relSite(k.site)}`;
+
+export function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undefined) => string, namer: Namer, simd?: SimdCall): void {
   w.line("");
-  w.line(`// ${safe(k.comment)}   ${dims(k.node.shape)}   ${relSite(k.site)}`);
+  w.line(kernelComment(k, relSite));
+  kernelBody(w, k, namer, simd);
+}
+
+/** A kernel's statements as the body of a function (for kernel sharing, src/emit/share.ts). */
+export function renderBody(k: Kernel, namer: Namer, random: string | undefined, simd?: SimdCall): string {
+  const cw = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
+  kernelBody(writerFor(cw, namer, random), k, namer, simd, true);
+  return cw.toString();
+}
+
+/** A kernel's statements: its loops, or its SIMD call with the loops as the fallback. `scoped`: the body is a function's, so its names need no block of their own. */
+export function kernelBody(w: KernelWriter, k: Kernel, namer: Namer, simd?: SimdCall, scoped = false): void {
   const loops = () => {
     const sub = new CodeBlockWriter({ indentNumberOfSpaces: 2 });
     k.emit(writerFor(sub, namer, w.random));
     const body = sub.toString();
     // a kernel that declares names at its top level gets a block of its own
-    if (/^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));
+    if (!scoped && /^(let|const) /m.test(body.split("\n").filter((l) => !l.startsWith(" ")).join("\n"))) w.block("", () => body.trimEnd().split("\n").forEach((l) => w.line(l)));
     else body.trimEnd().split("\n").forEach((l) => w.line(l));
   };
   if (!simd || !k.simd) return loops();
@@ -39,7 +61,7 @@ export function emitKernel(w: KernelWriter, k: Kernel, relSite: (s: Site | undef
   w.block(`if (${simd.kernels})`, () => {
     const how = simdHow(plan);
     w.line(`// ${k.out} ← ${safe(product)} in WebAssembly SIMD (${how})${epilogue ? ", then the rest of the equation in place" : ""}`);
-    w.line(`${simd.kernels}.${simd.name}();`);
+    w.line(`${simd.kernels}.${simd.name}(${simd.args.join(", ")});`);
     if (epilogue) epilogue(w);
   });
   w.block("else", loops);

@@ -67,6 +67,14 @@ export function entriesOf(g: Graph): Entries {
   };
 }
 
+/**
+ * Trap: an epilogue is written at every store of the kernel's register block (8 in JavaScript, and
+ * a load per operand per block in WebAssembly), so a long one, the Σₜ of an unrolled recurrence's
+ * weight gradient (one matmul per step, all summed), would make the kernel's text grow with the
+ * steps. Past this many reads the sum is a loop of its own: one line, and the same memory traffic.
+ */
+export const MAX_EPILOGUE_READS = 8;
+
 export function fuse(g: Graph): Fusion {
   const entries = entriesOf(g);
   const forwardRoots = [...entries.outputs.values()];
@@ -89,7 +97,9 @@ export function fuse(g: Graph): Fusion {
     if ((uk === "elementwise" && sameShape(u.shape, n.shape)) || uk === "reduce") inlined.add(n);
   }
 
-  // a kernel whose only reader chain is elementwise at its shape stores through that chain's last node
+  // a kernel whose only reader chain is elementwise at its shape stores through that chain's last node,
+  // unless that chain reads more than MAX_EPILOGUE_READS buffers
+  const reads = (n: Node): number => n.inputs.reduce((r, c) => r + (inlined.has(c) ? reads(c) : 1), 0);
   const epilogueOf = new Map<Node, Node>();
   const fused = new Set<Node>();
   for (const n of order) {
@@ -98,7 +108,7 @@ export function fuse(g: Graph): Fusion {
     const us = uses.get(n) ?? [];
     let u: Node | undefined = us.length === 1 ? us[0] : undefined;
     while (u && kindOf(u) === "elementwise" && sameShape(u.shape, n.shape) && inlined.has(u)) u = uses.get(u)![0];
-    if (!u || kindOf(u) !== "elementwise" || inlined.has(u) || !sameShape(u.shape, n.shape) || epilogueOf.has(u)) continue;
+    if (!u || kindOf(u) !== "elementwise" || inlined.has(u) || !sameShape(u.shape, n.shape) || epilogueOf.has(u) || reads(u) > MAX_EPILOGUE_READS) continue;
     epilogueOf.set(u, n);
     fused.add(n);
   }

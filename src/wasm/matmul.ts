@@ -8,7 +8,9 @@
  *            4 rows × 2 columns of C, each an f32x4 of partial sums over k, summed across lanes
  *            at the end; the k mod 4 tail is added in scalar f32.
  * Every address is a pointer local plus the operand's arena offset as a literal, so the function
- * takes no arguments. Rows and columns that do not fill a block get smaller blocks.
+ * takes no arguments; or, for a function that several kernels share (the steps of an unrolled
+ * recurrence: same shapes, other buffers), the pointers start at the operands' byte addresses,
+ * i32 parameters $a $b $c $l0…. Rows and columns that do not fill a block get smaller blocks.
  * Batched products ([..., m, k]·[..., k, n]) loop over the batch axes around the 2-D kernel, each
  * operand's pointer stepping by its batch stride (0 where it broadcasts); a batch axis along which B
  * is broadcast and A's and C's rows run on contiguously is folded into m instead (x[8,32,64]·Wᵀ is
@@ -124,26 +126,39 @@ export function batchLoop(batch: number[], m: number, n: number, a: Strides, b: 
   return { m: rows, extents: ext, a: ops[0]!.batch, b: bs, c: ops[1]!.batch, leaves: ops.slice(2).map((s) => s.batch) };
 }
 
-/** The kernel as a function named `name`; `addr(base)` is the arena byte offset of a buffer, `c` that of C. */
-export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string) => number, c: number): Func {
+/**
+ * The kernel as a function named `name`; `addr(base)` is the arena byte offset of a buffer, `c` that of C.
+ * With `params`, the operands' byte addresses are its parameters: a, b, c, then the epilogue's leaves (src/emit/wasm.ts passes them).
+ */
+export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string) => number, c: number, params = false): Func {
   const f = new Func(name);
+  // parameters before any local: their indices are the arguments' positions
+  const [pA, pB, pC] = params ? [f.param("a"), f.param("b"), f.param("c")] : [];
+  const leafParams = (p.epilogue?.leaves ?? []).map((_, l) => (params ? f.param(`l${l}`) : undefined));
   const { k, n } = p;
   const axes = p.batch.length;
   const [sAi, sAk] = p.a.strides.slice(axes) as [number, number];
   const [sBk, sBj] = p.b.strides.slice(axes) as [number, number];
   const loop = batchLoop(p.batch, p.m, n, stridesOf(p.a, axes), stridesOf(p.b, axes), (p.epilogue?.leaves ?? []).map((v) => stridesOf(v, axes)));
   const m = loop.m;
-  const A = addr(p.a.base) + p.a.offset * 4;
-  const B = addr(p.b.base) + p.b.offset * 4;
-  const C = c;
+  const A = params ? 0 : addr(p.a.base) + p.a.offset * 4;
+  const B = params ? 0 : addr(p.b.base) + p.b.offset * 4;
+  const C = params ? 0 : c;
   for (const l of ["pa", "pc", "pb", "pcj", "qa", "qb"]) f.local(l, "i32");
   const batched = loop.extents.length > 0;
-  /** `dst = base + delta`: base is the batch's pointer (ba, bb, bc, bl…), which a 2-D product does not have (0). */
-  const from = (dst: string, base: string, delta: number) => (batched ? f.from(dst, base, delta) : f.set(dst, i32(delta)));
+  /** The parameter each batch pointer starts at (a shared function's), by the pointer's name. */
+  const paramOf = new Map<string, string | undefined>([["ba", pA], ["bb", pB], ["bc", pC], ...leafParams.map((lp, l): [string, string | undefined] => [`bl${l}`, lp])]);
+  /** `dst = base + delta`: base is the batch's pointer (ba, bb, bc, bl…); a 2-D product has none: its operand's parameter, or 0. */
+  const from = (dst: string, base: string, delta: number) => {
+    if (batched) return f.from(dst, base, delta);
+    const param = paramOf.get(base);
+    return f.set(dst, param === undefined ? i32(delta) : delta ? op("i32.add", f.get(param), i32(delta)) : f.get(param));
+  };
   // each leaf of the epilogue gets pointers like pc and pcj: its row block and its column block
   const epi = p.epilogue;
   const leaves = (epi?.leaves ?? []).map((v, l) => ({
-    at: addr(v.base) + v.offset * 4,
+    param: leafParams[l],
+    at: params ? 0 : addr(v.base) + v.offset * 4,
     si: v.strides[axes]!,
     sj: v.strides[axes + 1]!,
     row: f.local(`pr${l}`, "i32"),
@@ -157,8 +172,9 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
   const advanceLeafColumns = (cols: number) => leaves.forEach((l) => f.advance(l.col, cols * l.sj * 4));
   const perBatch = batched ? `, for each of [${loop.extents.join("×")}] batch (byte strides A ${loop.a.map((s) => s * 4).join("×")}, B ${loop.b.map((s) => s * 4).join("×")}, C ${loop.c.map((s) => s * 4).join("×")})` : "";
   f.comment(`C[${m}×${n}] = A·B, k = ${k}${perBatch}: ${p.mode === "along-j" ? "f32x4 along the columns of C" : "f32x4 along k"}`);
-  f.comment(`A: ${p.a.base} at byte ${A}, row stride ${sAi}, k stride ${sAk}; B: ${p.b.base} at byte ${B}, k stride ${sBk}, column stride ${sBj}; C at byte ${C}`);
-  for (const [i, l] of leaves.entries()) f.comment(`epilogue leaf ${i}: ${l.base} at byte ${l.at}, row stride ${l.si}, column stride ${l.sj}`);
+  if (params) f.comment(`A at $${pA}, row stride ${sAi}, k stride ${sAk}; B at $${pB}, k stride ${sBk}, column stride ${sBj}; C at $${pC}`);
+  else f.comment(`A: ${p.a.base} at byte ${A}, row stride ${sAi}, k stride ${sAk}; B: ${p.b.base} at byte ${B}, k stride ${sBk}, column stride ${sBj}; C at byte ${C}`);
+  for (const [i, l] of leaves.entries()) f.comment(`epilogue leaf ${i}: ${l.param ? `at $${l.param}` : `${l.base} at byte ${l.at}`}, row stride ${l.si}, column stride ${l.sj}`);
   const get = (nm: string) => f.get(nm);
   const acc = (r: number, j: number) => f.local(`acc${r}${j}`, "v128");
   /** acc += a ⊙ b, four lanes */
@@ -272,7 +288,13 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
     });
   // the batch loop: each operand's batch pointer steps by its batch stride, and rewinds after an inner axis
   const bases: [string, number[]][] = [["ba", loop.a], ["bb", loop.b], ["bc", loop.c], ...leaves.map((l, i): [string, number[]] => [l.batch, loop.leaves[i]!])];
-  if (batched) for (const [b] of bases) f.local(b, "i32");
+  if (batched)
+    for (const [b] of bases) {
+      f.local(b, "i32");
+      // a shared function's batch pointers start at its parameters (else at 0: the addresses are in the loads' offsets)
+      const param = paramOf.get(b);
+      if (param !== undefined) f.set(b, f.get(param));
+    }
   const nest = (d: number): void => {
     if (d === loop.extents.length) return product();
     const count = loop.extents[d]!;

@@ -3,7 +3,7 @@
  * one tree gives both the binary (operands first, post-order) and the folded text format (WAT),
  * `(f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0)))`: the text printed in
  * a generated file is exactly the module it carries. Only what the SIMD kernels use: functions
- * () → () with i32, f32 and v128 locals, counted loops, loads and stores at literal offsets, and a
+ * (i32…) → () with i32, f32 and v128 locals, counted loops, loads and stores at literal offsets, and a
  * few f32 / f32x4 operations. One module per model, with one memory of fixed size (the model's
  * arena) that it exports.
  */
@@ -122,6 +122,8 @@ export class Func {
   private readonly code: number[] = [];
   private readonly text: string[] = [];
   private readonly locals = new Map<string, { index: number; type: ValType }>();
+  /** How many of the locals are parameters (i32, declared before any other local). */
+  private params = 0;
   private depth = 2;
 
   constructor(readonly name: string) {}
@@ -132,6 +134,16 @@ export class Func {
     if (l && l.type !== type) throw new Error(`internal: wasm local $${nm} is ${l.type}, not ${type}`);
     if (!l) this.locals.set(nm, { index: this.locals.size, type });
     return nm;
+  }
+  /** Declare an i32 parameter: before any local, so that its index is the call's argument position. */
+  param(nm: string): string {
+    if (this.locals.size !== this.params) throw new Error(`internal: wasm parameter $${nm} declared after a local`);
+    this.params++;
+    return this.local(nm, "i32");
+  }
+  /** The function's type: how many i32 parameters it takes (it returns nothing). */
+  get arity(): number {
+    return this.params;
   }
   get(nm: string): Ins {
     return ins(`local.get $${nm}`, [0x20, ...uleb(this.index(nm))]);
@@ -207,7 +219,7 @@ export class Func {
   /** The function's entry in the code section. */
   body(): number[] {
     const groups: number[][] = [];
-    for (const { type } of this.locals.values()) {
+    for (const { type } of [...this.locals.values()].slice(this.params)) {
       const last = groups[groups.length - 1];
       if (last && last[1] === VALTYPE[type]) last[0]!++;
       else groups.push([1, VALTYPE[type]]);
@@ -217,7 +229,7 @@ export class Func {
   }
 
   wat(): string {
-    const locals = [...this.locals].map(([nm, l]) => `(local $${nm} ${l.type})`);
+    const locals = [...this.locals].map(([nm, l], i) => `(${i < this.params ? "param" : "local"} $${nm} ${l.type})`);
     const lines: string[] = [`  (func $${this.name} (export "${this.name}")`];
     for (const l of locals) {
       const last = lines[lines.length - 1]!;
@@ -228,12 +240,14 @@ export class Func {
   }
 }
 
-/** A module of `funcs` (each () → ()) over one memory of `pages` 64 KiB pages, exported as "memory". */
+/** A module of `funcs` (each (i32…) → (), by arity) over one memory of `pages` 64 KiB pages, exported as "memory". */
 export function wasmModule(funcs: readonly Func[], pages: number): { bytes: Uint8Array; wat: string } {
+  // one function type per arity (its i32 parameters), in order of first use
+  const arities = [...new Set(funcs.map((f) => f.arity))];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, 0, 0]])),
-    ...section(3, vec(funcs.map(() => [0]))),
+    ...section(1, vec(arities.map((n) => [0x60, ...uleb(n), ...new Array<number>(n).fill(VALTYPE.i32), 0]))),
+    ...section(3, vec(funcs.map((f) => uleb(arities.indexOf(f.arity))))),
     ...section(5, vec([[0x01, ...uleb(pages), ...uleb(pages)]])),
     ...section(7, vec([[...name("memory"), 0x02, 0], ...funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])])),
     ...section(10, vec(funcs.map((f) => f.body()))),

@@ -4,13 +4,9 @@
  * decoding against an oracle that always answers right (so the decoding loop itself is checked),
  * and a few training steps of each compiled model on one batch, whose loss must fall.
  */
-import { setFlagsFromString } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { loadDigits, mulberry32 } from "../../examples/data.js";
 import { decode, encode, load, LSTM, makeProblems, SORT } from "../../examples/sequence.js";
-
-// as examples/demo.mjs: the unrolled models' lossAndGrad is above V8's default size limit for optimizing
-setFlagsFromString("--max-optimized-bytecode-size=16777216");
 
 type Tensor = Float32Array | Float64Array | Int32Array;
 interface M {

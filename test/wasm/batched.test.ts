@@ -87,6 +87,35 @@ describe("batched matmuls in the WebAssembly SIMD kernels", () => {
       });
     }
 
+  it("a batched product that three steps share is one function whose batch pointers start at its address parameters", async () => {
+    // h_t = tanh(h_(t-1)·B_t), B_t batched like h: forward, dh and dB are each the same product on other buffers, three times
+    const def = {
+      build(g: import("../../src/dsl/builder.js").Builder) {
+        let h = g.param("h0", [3, 5, 6], { init: "normal", std: 0.5 });
+        for (let t = 1; t <= 3; t++) h = g.tanh(g.matmul(h, g.param(`B${t}`, [3, 6, 6], { init: "normal", std: 0.5 })));
+        g.output("h", h);
+        return g.mse(h, g.input("y", [3, 5, 6]));
+      },
+      optimizer: { type: "sgd" as const, lr: 0.05 },
+    };
+    const { mod, graph, text } = await compileAndLoad(def, "batched-shared-steps");
+    // shared: called with the operands' byte addresses as arguments, and the WAT takes them as parameters
+    expect(text).toMatch(/kernels\.mm_\w+\(\w+\.byteOffset/);
+    expect(text).toMatch(/\(param \$a i32\)|\(param \$a i32\) \(param \$b i32\)/);
+    const simd = mod.createModel({ seed: 3 }) as GeneratedModel & { engine: string };
+    const js = mod.createModel({ seed: 3, simd: false } as { seed: number }) as GeneratedModel & { engine: string };
+    expect([simd.engine, js.engine]).toEqual(["wasm-simd", "js"]);
+    const rand = rng(99);
+    const y = Float32Array.from({ length: 90 }, () => rand() * 2 - 1);
+    const params = Object.fromEntries(Object.entries(simd.params).map(([p, v]) => [p, Float64Array.from(v)]));
+    const ref = interpret(graph, { y: Float64Array.from(y) }, params);
+    for (const mdl of [simd, js]) {
+      expect(scaledErr(mdl.forward({ y }).h!, ref.outputs.h!), `${mdl.engine} h`).toBeLessThan(2e-6);
+      expect(scaledErr([mdl.lossAndGrad({ y })], [ref.loss!]), `${mdl.engine} loss`).toBeLessThan(2e-6);
+      for (const p of ["h0", "B1", "B2", "B3"]) expect(scaledErr(mdl.grads[p]!, ref.grads[p]!), `${mdl.engine} d${p}`).toBeLessThan(2e-6);
+    }
+  });
+
   it("folds a batch axis into m where B broadcasts and the rows run on, merges axes that step alike, and keeps the rest", () => {
     const S = (batch: number[], row: number, col = 1) => ({ batch, row, col });
     // x[8,32,64]·Wᵀ: one [256, 64] product
