@@ -18,7 +18,7 @@ import { randomGraph, type RandomGraphOptions } from "../support/randomGraph.js"
 import { indexRanges } from "../../src/lower/ranges.js";
 
 const BASE = Number(process.env.FLATGRAD_SEED ?? 20261127);
-const RUNS = Number(process.env.FLATGRAD_RUNS ?? 200);
+const RUNS = Number(process.env.FLATGRAD_RUNS ?? 120);
 const sizeOf = (seed: number) => 2 + (seed % 39); // 2–40 op applications
 const fixtures = JSON.parse(readFileSync(path.join(ROOT, "test", "fixtures", "random.fixtures.json"), "utf8")) as { seed: number; size: number; why: string; ints?: boolean }[];
 
