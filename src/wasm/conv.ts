@@ -18,8 +18,7 @@
  */
 import { isContiguous, type View } from "../lower/view.js";
 import type { ConvGeom } from "../ops/convGeom.js";
-import type { Lanes } from "../ops/types.js";
-import type { LaneEpilogue } from "./matmul.js";
+import { vector, type LaneEpilogue } from "./matmul.js";
 import { f32x4const, f32zero, Func, i32, i32x4const, lane, mem, op, v128zero, type Ins } from "./module.js";
 
 export interface SimdConv {
@@ -51,15 +50,6 @@ export const convHow = (p: SimdConv): string =>
       ? "a scatter, blocks of 4 channels × 8 columns, f32x4 along the rows"
       : "blocks of 4 channels × 2 kernel columns, f32x4 along the rows";
 
-const vector: Lanes<Ins> = {
-  add: (a, b) => op("f32x4.add", a, b),
-  sub: (a, b) => op("f32x4.sub", a, b),
-  mul: (a, b) => op("f32x4.mul", a, b),
-  div: (a, b) => op("f32x4.div", a, b),
-  neg: (a) => op("f32x4.neg", a),
-  num: (c) => f32x4const(c),
-  ifGreater: (a, b, x, y) => op("v128.bitselect", x, y, op("f32x4.gt", a, b)),
-};
 
 /**
  * Counted loops over pointer locals: `level` runs its body `count` times, each pointer starting

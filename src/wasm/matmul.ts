@@ -44,8 +44,8 @@ export interface LaneEpilogue {
   build<V>(L: Lanes<V>, acc: V, leaf: (index: number) => V): V;
 }
 
-/** Elementwise arithmetic in four lanes, with JavaScript's semantics of `a > b ? x : y`. */
-const vector: Lanes<Ins> = {
+/** Elementwise arithmetic in four lanes, with JavaScript's semantics of `a > b ? x : y` (the conv kernels' epilogues use it too). */
+export const vector: Lanes<Ins> = {
   add: (a, b) => op("f32x4.add", a, b),
   sub: (a, b) => op("f32x4.sub", a, b),
   mul: (a, b) => op("f32x4.mul", a, b),
