@@ -40,6 +40,39 @@ export interface Contender {
 
 const require = createRequire(import.meta.url);
 
+type TF = typeof import("@tensorflow/tfjs-core");
+
+/**
+ * A tfjs model's training entry points, shared by every tfjs contender: the loss and its gradients
+ * (`tf.variableGrads`), one SGD step (`minimize`), and the params read back, each variable in
+ * flatgrad's layout by `back(name, data)`.
+ */
+export function tfjsTraining(tf: TF, lossFn: () => import("@tensorflow/tfjs-core").Scalar, vars: import("@tensorflow/tfjs-core").Variable[], lr: number, back: (name: string, data: Float32Array) => Float32Array): Pick<Contender, "lossAndGrad" | "step" | "params"> {
+  const opt = tf.train.sgd(lr);
+  return {
+    lossAndGrad: () => {
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      const out: Params = {};
+      for (const v of vars) out[v.name] = back(v.name, grads[v.name]!.dataSync() as Float32Array);
+      const loss = value.dataSync()[0]!;
+      value.dispose();
+      tf.dispose(grads);
+      return { loss, grads: out };
+    },
+    step: () => {
+      const cost = opt.minimize(lossFn, true, vars)!;
+      const loss = cost.dataSync()[0]!;
+      cost.dispose();
+      return loss;
+    },
+    params: () => {
+      const out: Params = {};
+      for (const v of vars) out[v.name] = back(v.name, v.dataSync() as Float32Array);
+      return out;
+    },
+  };
+}
+
 export function packageVersion(name: string): string {
   // resolve the package's directory from its main entry (these packages have no "exports" for package.json)
   let dir = dirname(require.resolve(name));
@@ -176,31 +209,11 @@ async function tfjs(w: Workload, init: Params, batch: Batch, backend: "cpu" | "w
     const l = Number(name.slice(1));
     return transpose(data, w.sizes[l - 1]!, w.sizes[l]!);
   };
-  const opt = tf.train.sgd(w.lr);
   const version = [packageVersion("@tensorflow/tfjs-core"), packageVersion(backend === "cpu" ? "@tensorflow/tfjs-backend-cpu" : "@tensorflow/tfjs-backend-wasm")].join(", ");
   return {
     version,
     note,
-    lossAndGrad: () => {
-      const { value, grads } = tf.variableGrads(lossFn, vars);
-      const out: Params = {};
-      for (const v of vars) out[v.name] = asFlatgrad(v.name, grads[v.name]!.dataSync() as Float32Array);
-      const loss = value.dataSync()[0]!;
-      value.dispose();
-      tf.dispose(grads);
-      return { loss, grads: out };
-    },
-    step: () => {
-      const cost = opt.minimize(lossFn, true, vars)!;
-      const loss = cost.dataSync()[0]!;
-      cost.dispose();
-      return loss;
-    },
-    params: () => {
-      const out: Params = {};
-      for (const v of vars) out[v.name] = asFlatgrad(v.name, v.dataSync() as Float32Array);
-      return out;
-    },
+    ...tfjsTraining(tf, lossFn, vars, w.lr, asFlatgrad),
   };
 }
 

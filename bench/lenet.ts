@@ -4,7 +4,7 @@
 // in NCHW order before flattening, so W3 sees flatgrad's 256 features. jax-js runs NCHW, as flatgrad.
 import type { Batch, Params, Workload } from "./workloads.js";
 import type { Contender } from "./contenders.js";
-import { packageVersion } from "./contenders.js";
+import { packageVersion, tfjsTraining } from "./contenders.js";
 
 type TF = typeof import("@tensorflow/tfjs-core");
 type T = import("@tensorflow/tfjs-core").Tensor;
@@ -68,30 +68,10 @@ export async function tfjsLenet(tf: TF, w: Workload, init: Params, batch: Batch,
     const l = layout[name];
     return l ? permute(data, l.perm.map((p) => l.shape[p]!), inverse(l.perm)) : Float32Array.from(data);
   };
-  const opt = tf.train.sgd(w.lr);
   return {
     version,
     note: `${note}; NHWC, tf.conv2d + tf.maxPool${customGrad ? "; tf.customGrad: dX = conv2dTranspose, dW = conv2d(xᵀ, dyᵀ)" : ""}`,
-    lossAndGrad: () => {
-      const { value, grads } = tf.variableGrads(lossFn, vars);
-      const out: Params = {};
-      for (const v of vars) out[v.name] = back(v.name, grads[v.name]!.dataSync() as Float32Array);
-      const loss = value.dataSync()[0]!;
-      value.dispose();
-      tf.dispose(grads);
-      return { loss, grads: out };
-    },
-    step: () => {
-      const cost = opt.minimize(lossFn, true, vars)!;
-      const loss = cost.dataSync()[0]!;
-      cost.dispose();
-      return loss;
-    },
-    params: () => {
-      const out: Params = {};
-      for (const v of vars) out[v.name] = back(v.name, v.dataSync() as Float32Array);
-      return out;
-    },
+    ...tfjsTraining(tf, lossFn, vars, w.lr, back),
     forward: () => tf.tidy(() => logits()).dataSync()[0]!,
   };
 }

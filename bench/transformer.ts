@@ -9,7 +9,7 @@
 // [8,32,in] to [256,in] for them, as Dense does; jax-js uses flatgrad's [out, in] and x·Wᵀ.
 import type { Batch, Params, Workload } from "./workloads.js";
 import type { Contender } from "./contenders.js";
-import { packageVersion } from "./contenders.js";
+import { packageVersion, tfjsTraining } from "./contenders.js";
 
 type TF = typeof import("@tensorflow/tfjs-core");
 type T = import("@tensorflow/tfjs-core").Tensor;
@@ -76,30 +76,10 @@ export async function tfjsTransformer(tf: TF, w: Workload, init: Params, batch: 
     const [out, inp] = specs.find((s) => s.name === name)!.shape as [number, number];
     return transpose(data, inp, out);
   };
-  const opt = tf.train.sgd(w.lr);
   return {
     version,
     note: `${note}; written out: layer norm from tf.mean, attention as tf.matMul + a −1e9 causal mask + tf.softmax, GELU with tf.erf, linears [256, in]·kernel [in, out]`,
-    lossAndGrad: () => {
-      const { value, grads } = tf.variableGrads(lossFn, vars);
-      const out: Params = {};
-      for (const x of vars) out[x.name] = back(x.name, grads[x.name]!.dataSync() as Float32Array);
-      const loss = value.dataSync()[0]!;
-      value.dispose();
-      tf.dispose(grads);
-      return { loss, grads: out };
-    },
-    step: () => {
-      const cost = opt.minimize(lossFn, true, vars)!;
-      const loss = cost.dataSync()[0]!;
-      cost.dispose();
-      return loss;
-    },
-    params: () => {
-      const out: Params = {};
-      for (const x of vars) out[x.name] = back(x.name, x.dataSync() as Float32Array);
-      return out;
-    },
+    ...tfjsTraining(tf, lossFn, vars, w.lr, back),
   };
 }
 
