@@ -13,21 +13,8 @@ import { size } from "../../src/ir/shape.js";
 import { contiguous, type View } from "../../src/lower/view.js";
 import { planSimd } from "../../src/wasm/matmul.js";
 import { sleb, uleb } from "../../src/wasm/module.js";
-import { compileAndLoad, ROOT, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
+import { compileAndLoad, kernelsOf, ROOT, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
 
-/** The kernels' module of a generated file: its bytes (from WASM_KERNELS) and its text (the closing comment). */
-function kernelsOf(text: string): { bytes: Uint8Array; wat: string } | undefined {
-  const m = /const WASM_KERNELS = \[([\s\S]*?)\]\.join\(""\)/.exec(text);
-  if (!m) return undefined;
-  const b64 = (JSON.parse(`[${m[1]!.replace(/,\s*$/, "")}]`) as string[]).join("");
-  const comment = text.slice(text.lastIndexOf("/*\n * The WebAssembly SIMD kernels, as text"));
-  const wat = comment
-    .split("\n")
-    .filter((l) => l.startsWith(" * (") || l.startsWith(" *  "))
-    .map((l) => l.slice(3))
-    .join("\n");
-  return { bytes: Uint8Array.from(Buffer.from(b64, "base64")), wat };
-}
 
 /** The global WebAssembly object, typed here (the test project has no DOM types). */
 type Wasm = Record<string, unknown> & { validate(bytes: Uint8Array): boolean };

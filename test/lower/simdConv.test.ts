@@ -13,7 +13,7 @@ import { analyse, explainText } from "../../src/explain/explain.js";
 import { interpret } from "../../src/interp/interp.js";
 import type { Builder } from "../../src/dsl/builder.js";
 import type { ConvOptions } from "../../src/ops/conv2d.js";
-import { compileAndLoad, ROOT, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
+import { compileAndLoad, kernelsOf, ROOT, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
 
 interface Case {
   x: number[];
@@ -85,14 +85,7 @@ describe("WebAssembly SIMD convolution kernels", () => {
     const wabt = await wabtInit();
     for (const i of [1, 4]) {
       const { text } = await compileAndLoad(net(cases[i]!), `simdconv-wat-${i}`);
-      const m = /const WASM_KERNELS = \[([\s\S]*?)\]\.join\(""\)/.exec(text)!;
-      const bytes = Uint8Array.from(Buffer.from((JSON.parse(`[${m[1]!.replace(/,\s*$/, "")}]`) as string[]).join(""), "base64"));
-      const comment = text.slice(text.lastIndexOf("/*\n * The WebAssembly SIMD kernels, as text"));
-      const wat = comment
-        .split("\n")
-        .filter((l) => l.startsWith(" * (") || l.startsWith(" *  "))
-        .map((l) => l.slice(3))
-        .join("\n");
+      const { bytes, wat } = kernelsOf(text)!;
       expect(wat).toMatch(/func \$conv_/);
       const mod = wabt.parseWat("kernels.wat", wat, { simd: true });
       const theirs = new Uint8Array(mod.toBinary({}).buffer);

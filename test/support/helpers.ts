@@ -99,3 +99,17 @@ export function tempProject(prefix: string, files: Record<string, string>): stri
   }
   return dir;
 }
+
+/** The kernels' module of a generated file: its bytes (from WASM_KERNELS) and its text (the closing comment). */
+export function kernelsOf(text: string): { bytes: Uint8Array; wat: string } | undefined {
+  const m = /const WASM_KERNELS = \[([\s\S]*?)\]\.join\(""\)/.exec(text);
+  if (!m) return undefined;
+  const b64 = (JSON.parse(`[${m[1]!.replace(/,\s*$/, "")}]`) as string[]).join("");
+  const comment = text.slice(text.lastIndexOf("/*\n * The WebAssembly SIMD kernels, as text"));
+  const wat = comment
+    .split("\n")
+    .filter((l) => l.startsWith(" * (") || l.startsWith(" *  "))
+    .map((l) => l.slice(3))
+    .join("\n");
+  return { bytes: Uint8Array.from(Buffer.from(b64, "base64")), wat };
+}
