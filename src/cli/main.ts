@@ -232,8 +232,6 @@ async function compileCommand(args: string[], io: Io): Promise<number> {
 async function watch(root: string, outDir: string, once: () => Promise<number>, io: Io): Promise<number> {
   const { watch: chokidar } = await import("chokidar");
   const outAbs = path.resolve(root, outDir);
-  await once();
-  io.err("flatgrad: watching for changes (Ctrl-C to stop)\n");
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve(0);
   const watcher = chokidar(root, {
@@ -253,6 +251,11 @@ async function watch(root: string, outDir: string, once: () => Promise<number>, 
       });
     }, 100);
   });
+  // chokidar scans the tree before it reports changes: an edit made during that scan is lost,
+  // so "watching" is printed only once the scan is done (under load it takes seconds).
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  await once();
+  io.err("flatgrad: watching for changes (Ctrl-C to stop)\n");
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
