@@ -34,9 +34,9 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
   // the same function text with the addresses as parameters: kernels whose texts are equal share it
   const groups = new Map<string, Kernel[]>();
   for (const k of simd) {
-    // a convolution keeps a function of its own (its addresses as literals); matmuls group by their text with the addresses as parameters
+    // a convolution or attention's scores keep a function of their own (addresses as literals); matmuls group by their text with the addresses as parameters
     const p = k.simd!.plan;
-    const wat = p.kind === "matmul" ? simdMatmulFunc("f", p, addr, addr(k.out), true).wat() : `conv ${k.out}`;
+    const wat = p.kind === "matmul" ? simdMatmulFunc("f", p, addr, addr(k.out), true).wat() : `${p.kind} ${k.out}`;
     groups.set(wat, [...(groups.get(wat) ?? []), k]);
   }
   const calls = new Map<Kernel, WasmCall>();
@@ -44,7 +44,7 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
   const units = [...groups.values()].flatMap((ks) => (ks.length >= MIN_TEXTS ? [ks] : ks.map((k) => [k])));
   const funcs = units.sort((a, b) => simd.indexOf(a[0]!) - simd.indexOf(b[0]!)).map((ks) => {
     const first = ks[0]!;
-    const name = `${first.simd!.plan.kind === "conv" ? "conv" : "mm"}_${first.out}`;
+    const name = `${{ conv: "conv", attention: "attn", matmul: "mm" }[first.simd!.plan.kind]}_${first.out}`;
     const shared = ks.length > 1;
     for (const k of ks) {
       const p = k.simd!.plan as SimdMatmul;

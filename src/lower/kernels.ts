@@ -77,7 +77,7 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
       const lanes = plan && laneEpilogue(e);
       // the epilogue in the kernel's lanes, as each block is stored; else, after the SIMD product, in
       // JavaScript: each element of the output read back and its result stored there
-      if (plan && lanes && epilogueFits(plan, lanes.leaves)) simd = { plan: { ...plan, epilogue: lanes }, product: mathOf(n, true) };
+      if (plan && plan.kind !== "attention" && lanes && epilogueFits(plan, lanes.leaves)) simd = { plan: { ...plan, epilogue: lanes }, product: mathOf(n, true) };
       else if (plan)
         simd = {
           plan,
@@ -100,7 +100,8 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
       const lw = lowering(n) as Kind<"kernel">;
       emit = (w) => lw.emit(opWriter(w), outView, ins, { ...n.attrs });
       const plan = simdOf(n, ins);
-      if (plan) simd = { plan, product: mathOf(n, true) };
+      const finish = lw.simdFinish;
+      if (plan) simd = { plan, product: mathOf(n, true), ...(finish && { epilogue: (w: KernelWriter) => finish(opWriter(w), outView, ins, { ...n.attrs }) }) };
     } else throw new Error(`internal: no kernel for ${n.op}`);
     const steps: string[] = [];
     const math = mathOf(n, true, steps);

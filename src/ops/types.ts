@@ -59,6 +59,8 @@ export type Lowering<A extends Attrs = Attrs> =
       random?: boolean;
       /** A WebAssembly SIMD plan for a float32 model, from the operands' views (undefined: the loops only). */
       simd?(ins: readonly View[], attrs: A): SimdPlan | undefined;
+      /** What runs in JavaScript after the SIMD function, in place on its output (attention's softmax after its scores). */
+      simdFinish?(w: KernelWriter, out: View, ins: View[], attrs: A): void;
     };
 
 /** Where a source's values come from: data, trained params, state that is not trained, or literals. */

@@ -55,7 +55,7 @@ export const convHow = (p: SimdConv): string =>
  * Counted loops over pointer locals: `level` runs its body `count` times, each pointer starting
  * from its enclosing value plus `start` bytes and stepping by `step` bytes per iteration.
  */
-class Nest {
+export class Nest {
   cur: Record<string, string>;
   constructor(
     private readonly f: Func,
