@@ -8,7 +8,7 @@
  *                stays in registers; for each (kw, c, kh) four weights are splatted and two
  *                vectors of dX are read, added to and stored (kw outermost, so consecutive
  *                stores do not overlap).
- *   weight grad  dW = dZ ⋆ X: blocks of 4 output channels × 2 taps (kh, kw), each an f32x4 of
+ *   weight grad  dW = dZ ⋆ X: blocks of 4 output channels × 2 kernel columns, each an f32x4 of
  *                partial sums over (n, oh, ow), summed across lanes and added to dW once per chunk
  *                of samples small enough that its dZ stays in the L1 cache.
  * A row whose width is not a multiple of 4 ends with one vector at OW − 4, overlapping the one
@@ -54,7 +54,7 @@ export const convHow = (p: SimdConv): string =>
     ? "implicit GEMM, blocks of 4 channels × 8 columns, f32x4 along the rows"
     : p.mode === "input-grad"
       ? "a scatter, blocks of 4 channels × 8 columns, f32x4 along the rows"
-      : "blocks of 4 channels × 2 taps, f32x4 along the rows";
+      : "blocks of 4 channels × 2 kernel columns, f32x4 along the rows";
 
 
 /**
@@ -207,19 +207,15 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
     // chunk of nb samples (four channels of its dZ, about 16 KiB, stay in the L1 cache across all of (c, kh, kw)) dW += its sum
     zeroFill(f, out, G.O * K);
     const nb = Math.max(1, Math.min(G.N, Math.floor(16384 / (16 * G.OH * G.OW))));
-    // the body pairs the taps of `rows` kernel rows (all of them unless that is many), so that an odd KW leaves no single column in each row
-    const rows = G.KH * G.KW <= 64 ? G.KH : 1;
     const nest = new Nest(f, ["x", "w", "z"]);
     const chunk = (samples: number) =>
       nest.level("cg", G.G, { x: G.Cg * XC, w: G.Og * K * 4, z: G.Og * ZO }, () =>
         rowBlocks(nest, G.Og, (R) => ({ w: R * K * 4, z: R * ZO }), (R) =>
           nest.level("cc", G.Cg, { x: XC, w: G.KH * G.KW * 4 }, () =>
-            nest.level("cq", G.KH / rows, { x: rows * G.dh * XH, w: rows * G.KW * 4 }, () => {
-              for (let t0 = 0; t0 < rows * G.KW; t0 += 2) {
-                const J = Math.min(2, rows * G.KW - t0);
-                // tap t of the body is (kh, kw) = (⌊t / KW⌋, t mod KW): its x at a row and column offset, its dW at t
-                const xAt = (t: number) => (Math.floor(t / G.KW) * G.dh * G.W + (t % G.KW) * G.dw) * 4;
-                f.comment(`taps ${t0}${J > 1 ? `…${t0 + 1}` : ""} of ${rows * G.KW} (kernel rows × columns)`);
+            nest.level("cq", G.KH, { x: G.dh * XH, w: G.KW * 4 }, () => {
+              for (let k0 = 0; k0 < G.KW; k0 += 2) {
+                const J = Math.min(2, G.KW - k0);
+                f.comment(`kernel columns ${k0}${J > 1 ? `…${k0 + 1}` : ""}`);
                 for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(v(`acc${r}${j}`), v128zero());
                 nest.level("cn", samples, { x: XN, z: ZN }, () =>
                   nest.level("ch", G.OH, { x: G.sh * XH, z: ZH }, () => {
@@ -227,7 +223,7 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
                       nest.level(V === 2 ? "cj" : "ck", count, { x: V * 16, z: V * 16 }, () => {
                         for (let t = 0; t < V; t++) {
                           for (let r = 0; r < R; r++) f.set(v(`g${r}`), mem("v128.load", A + r * ZO + t * 16, nest.get("z")));
-                          for (let j = 0; j < J; j++) f.set(v(`b${j}`), mem("v128.load", B + xAt(t0 + j) + t * 16, nest.get("x")));
+                          for (let j = 0; j < J; j++) f.set(v(`b${j}`), mem("v128.load", B + ((k0 + j) * G.dw + t * 4) * 4, nest.get("x")));
                           for (let r = 0; r < R; r++)
                             for (let j = 0; j < J; j++) {
                               const prod = op("f32x4.mul", f.get(`g${r}`), f.get(`b${j}`));
@@ -240,7 +236,7 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
                 for (let r = 0; r < R; r++)
                   for (let j = 0; j < J; j++) {
                     const a = (i: number) => lane(i, f.get(`acc${r}${j}`));
-                    const at = out + (r * K + t0 + j) * 4;
+                    const at = out + (r * K + k0 + j) * 4;
                     const sum = op("f32.add", op("f32.add", a(0), a(1)), op("f32.add", a(2), a(3)));
                     f.emit(mem("f32.store", at, nest.get("w"), op("f32.add", mem("f32.load", at, nest.get("w")), sum)));
                   }
