@@ -18,7 +18,8 @@
  * than the 16 vector registers, and they are spilled to the stack and reloaded: the forward kernel
  * unrolled over kw ran at half the speed of one tap per iteration, and dW with two vectors per
  * iteration lost a fifth (bench/convKernels.mjs). So the loops whose accumulators stay in registers
- * (forward, dW) run one step per iteration; the scatter (dX), whose stores order its loads, may unroll.
+ * (forward, dW) run one step per iteration; the scatter (dX), whose stores order its loads, unrolls
+ * only its kernel rows (kw a loop: unrolled too, it ran no faster and made the module a fifth larger).
  * Plans need a column stride of 1, rows of at least 4 and contiguous operands; else the
  * JavaScript loops (src/lower/convLoops.ts) run. Sums are float32, as XNNPACK's.
  */
@@ -182,15 +183,15 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
             for (const [col, V, count, mask] of columnBlocks(G.OW)) {
               nest.level(V === 2 ? "cj" : "ck", count, { x: V * 16, z: V * 16 }, () => {
                 for (let r = 0; r < R; r++) for (let j = 0; j < V; j++) f.set(v(`g${r}${j}`), mem("v128.load", A + r * ZO + j * 16, nest.get("z")));
-                kwLoop(nest, G.KW, { x: G.dw * 4, w: 4 }, (k) =>
+                nest.level("cw", G.KW, { x: G.dw * 4, w: 4 }, () =>
                   nest.level("cc", G.Cg, { x: XC, w: G.KH * G.KW * 4 }, () =>
                     nest.level("cq", G.KH, { x: G.dh * XH, w: G.KW * 4 }, () => {
-                      for (let r = 0; r < R; r++) f.set(v(`a${r}`), mem("v128.load32_splat", B + (r * K + k) * 4, nest.get("w")));
+                      for (let r = 0; r < R; r++) f.set(v(`a${r}`), mem("v128.load32_splat", B + r * K * 4, nest.get("w")));
                       for (let j = 0; j < V; j++) {
                         let sum = op("f32x4.mul", f.get("a0"), f.get(`g0${j}`));
                         for (let r = 1; r < R; r++) sum = op("f32x4.add", sum, op("f32x4.mul", f.get(`a${r}`), f.get(`g${r}${j}`)));
                         if (mask) sum = op("v128.and", sum, mask);
-                        const at = out + (j * 4 + k * G.dw) * 4;
+                        const at = out + j * 16;
                         f.emit(mem("v128.store", at, nest.get("x"), op("f32x4.add", mem("v128.load", at, nest.get("x")), sum)));
                       }
                     }, {}, G.KH <= 8),
@@ -261,10 +262,4 @@ function zeroFill(f: Func, out: number, size: number): void {
   const zero = new Nest(f, ["d"]);
   zero.level("cz", Math.floor(size / 4), { d: 16 }, () => f.emit(mem("v128.store", out, zero.get("d"), v128zero())));
   if (size % 4) f.emit(mem("v128.store", out + (size - 4) * 4, i32(0), v128zero()));
-}
-
-/** The kernel columns: unrolled (literal offsets) up to 16, else a loop whose pointers step by `step`. */
-function kwLoop(nest: Nest, KW: number, step: Record<string, number>, body: (k: number) => void): void {
-  if (KW <= 16) for (let k = 0; k < KW; k++) body(k);
-  else nest.level("cw", KW, step, () => body(0));
 }
