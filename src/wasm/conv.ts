@@ -108,7 +108,7 @@ function rowBlocks(nest: Nest, count: number, step: (rows: number) => Record<str
   if (count % 4) nest.level("cr", 1, {}, () => body(count % 4), step(full * 4));
 }
 
-/** Column blocks along a row of OW: [first column, vectors per block, blocks, tail mask (lanes already done are 0)]. */
+/** Column blocks along a row of OW: [first column, vectors per block (at most `widest`), blocks, tail mask (lanes already done are 0)]. */
 function columnBlocks(OW: number, widest = 2): [number, number, number, Ins | undefined][] {
   const rem = OW % 4;
   const mask = rem ? i32x4const([0, 1, 2, 3].map((l) => (l < 4 - rem ? 0 : -1)) as [number, number, number, number]) : undefined;
