@@ -13,6 +13,13 @@
  *                of samples small enough that its dZ stays in the L1 cache.
  * A row whose width is not a multiple of 4 ends with one vector at OW − 4, overlapping the one
  * before: the forward pass stores the same values twice; the gradients mask the lanes already done.
+ * Trap: V8's optimizing compiler moves the loads of a loop body to its top. With several taps
+ * unrolled in one body, the 6 loads of each tap are live at once beside the 8 accumulators, more
+ * than the 16 vector registers, and they are spilled to the stack and reloaded: the forward kernel
+ * unrolled over kw ran at half the speed of one tap per iteration, and dW with two vectors per
+ * iteration lost a fifth (bench/convKernels.mjs). So the loops whose accumulators stay in registers
+ * (forward, dW) run one step per iteration; the scatter (dX), whose stores order its loads, unrolls
+ * only its kernel rows (kw a loop: unrolled too, it ran no faster and made the module a fifth larger).
  * Plans need a column stride of 1, rows of at least 4 and contiguous operands; else the
  * JavaScript loops (src/lower/convLoops.ts) run. Sums are float32, as XNNPACK's.
  */
@@ -101,10 +108,11 @@ function rowBlocks(nest: Nest, count: number, step: (rows: number) => Record<str
   if (count % 4) nest.level("cr", 1, {}, () => body(count % 4), step(full * 4));
 }
 
-/** Column blocks along a row of OW: [first column, vectors per block, blocks, tail mask (lanes already done are 0)]. */
-function columnBlocks(OW: number): [number, number, number, Ins | undefined][] {
+/** Column blocks along a row of OW: [first column, vectors per block (at most `widest`), blocks, tail mask (lanes already done are 0)]. */
+function columnBlocks(OW: number, widest = 2): [number, number, number, Ins | undefined][] {
   const rem = OW % 4;
   const mask = rem ? i32x4const([0, 1, 2, 3].map((l) => (l < 4 - rem ? 0 : -1)) as [number, number, number, number]) : undefined;
+  if (widest === 1) return [[0, 1, Math.floor(OW / 4), undefined], [OW - 4, 1, rem ? 1 : 0, mask]];
   return [
     [0, 2, Math.floor(OW / 8), undefined],
     [8 * Math.floor(OW / 8), 1, OW % 8 >= 4 ? 1 : 0, undefined],
@@ -140,12 +148,13 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
               const colStep = (c: number) => ({ x: c * 4, z: c * 4, ...leafStep("w", c) });
               nest.level(V === 2 ? "cj" : "ck", count, colStep(V * 4), () => {
                 for (let r = 0; r < R; r++) for (let j = 0; j < V; j++) f.set(v(`acc${r}${j}`), v128zero());
-                const kw = (k: number) => {
-                  for (let r = 0; r < R; r++) f.set(v(`a${r}`), mem("v128.load32_splat", B + (r * K + k) * 4, nest.get("w")));
-                  for (let j = 0; j < V; j++) f.set(v(`b${j}`), mem("v128.load", A + (j * 4 + k * G.dw) * 4, nest.get("x")));
+                // one tap (c, kh, kw) per iteration of the innermost loop, never unrolled (see the trap above)
+                const tap = () => {
+                  for (let r = 0; r < R; r++) f.set(v(`a${r}`), mem("v128.load32_splat", B + r * K * 4, nest.get("w")));
+                  for (let j = 0; j < V; j++) f.set(v(`b${j}`), mem("v128.load", A + j * 16, nest.get("x")));
                   for (let r = 0; r < R; r++) for (let j = 0; j < V; j++) fma(`acc${r}${j}`, f.get(`a${r}`), f.get(`b${j}`));
                 };
-                nest.level("cc", G.Cg, { x: XC, w: G.KH * G.KW * 4 }, () => nest.level("cq", G.KH, { x: G.dh * XH, w: G.KW * 4 }, () => kwLoop(nest, G.KW, { x: G.dw * 4, w: 4 }, kw)));
+                nest.level("cc", G.Cg, { x: XC, w: G.KH * G.KW * 4 }, () => nest.level("cq", G.KH, { x: G.dh * XH, w: G.KW * 4 }, () => nest.level("cw", G.KW, { x: G.dw * 4, w: 4 }, tap)));
                 for (let r = 0; r < R; r++)
                   for (let j = 0; j < V; j++) {
                     const value = p.epilogue
@@ -174,15 +183,15 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
             for (const [col, V, count, mask] of columnBlocks(G.OW)) {
               nest.level(V === 2 ? "cj" : "ck", count, { x: V * 16, z: V * 16 }, () => {
                 for (let r = 0; r < R; r++) for (let j = 0; j < V; j++) f.set(v(`g${r}${j}`), mem("v128.load", A + r * ZO + j * 16, nest.get("z")));
-                kwLoop(nest, G.KW, { x: G.dw * 4, w: 4 }, (k) =>
+                nest.level("cw", G.KW, { x: G.dw * 4, w: 4 }, () =>
                   nest.level("cc", G.Cg, { x: XC, w: G.KH * G.KW * 4 }, () =>
                     nest.level("cq", G.KH, { x: G.dh * XH, w: G.KW * 4 }, () => {
-                      for (let r = 0; r < R; r++) f.set(v(`a${r}`), mem("v128.load32_splat", B + (r * K + k) * 4, nest.get("w")));
+                      for (let r = 0; r < R; r++) f.set(v(`a${r}`), mem("v128.load32_splat", B + r * K * 4, nest.get("w")));
                       for (let j = 0; j < V; j++) {
                         let sum = op("f32x4.mul", f.get("a0"), f.get(`g0${j}`));
                         for (let r = 1; r < R; r++) sum = op("f32x4.add", sum, op("f32x4.mul", f.get(`a${r}`), f.get(`g${r}${j}`)));
                         if (mask) sum = op("v128.and", sum, mask);
-                        const at = out + (j * 4 + k * G.dw) * 4;
+                        const at = out + j * 16;
                         f.emit(mem("v128.store", at, nest.get("x"), op("f32x4.add", mem("v128.load", at, nest.get("x")), sum)));
                       }
                     }, {}, G.KH <= 8),
@@ -211,7 +220,7 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
                 for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(v(`acc${r}${j}`), v128zero());
                 nest.level("cn", samples, { x: XN, z: ZN }, () =>
                   nest.level("ch", G.OH, { x: G.sh * XH, z: ZH }, () => {
-                    for (const [col, V, count, mask] of columnBlocks(G.OW))
+                    for (const [col, V, count, mask] of columnBlocks(G.OW, 1))
                       nest.level(V === 2 ? "cj" : "ck", count, { x: V * 16, z: V * 16 }, () => {
                         for (let t = 0; t < V; t++) {
                           for (let r = 0; r < R; r++) f.set(v(`g${r}`), mem("v128.load", A + r * ZO + t * 16, nest.get("z")));
@@ -253,10 +262,4 @@ function zeroFill(f: Func, out: number, size: number): void {
   const zero = new Nest(f, ["d"]);
   zero.level("cz", Math.floor(size / 4), { d: 16 }, () => f.emit(mem("v128.store", out, zero.get("d"), v128zero())));
   if (size % 4) f.emit(mem("v128.store", out + (size - 4) * 4, i32(0), v128zero()));
-}
-
-/** The kernel columns: unrolled (literal offsets) up to 16, else a loop whose pointers step by `step`. */
-function kwLoop(nest: Nest, KW: number, step: Record<string, number>, body: (k: number) => void): void {
-  if (KW <= 16) for (let k = 0; k < KW; k++) body(k);
-  else nest.level("cw", KW, step, () => body(0));
 }

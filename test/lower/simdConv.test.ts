@@ -31,6 +31,8 @@ const cases: Case[] = [
   { x: [1, 2, 5, 7], W: [2, 1, 1, 3], options: { groups: 2 }, simd: true }, // OW 5: 4, masked 1; 1 channel per group
   { x: [3, 1, 22, 22], W: [5, 1, 3, 3], options: {}, simd: true }, // OH·OW 400: dW sums chunks of 2 samples, then the 1 left
   { x: [1, 1, 3, 6], W: [1, 1, 1, 3], options: {}, simd: true }, // dW has 3 elements (zeroed one float at a time); OW 4
+  { x: [2, 2, 12, 13], W: [3, 2, 9, 9], options: {}, simd: true }, // a 9×9 kernel: 9 columns per row (4 pairs and 1 in dW), OW 5
+  { x: [1, 3, 8, 9], W: [6, 3, 3, 5], options: { dilation: [2, 1] }, simd: true }, // a row dilation of 2 (the only case where dh is not 1: a kernel that ignores it fails here alone)
   { x: [2, 3, 16], W: [9, 3, 3], options: { stride: 2 }, simd: false }, // column stride 2: the loops
   { x: [1, 2, 6, 5], W: [3, 2, 3, 3], options: {}, simd: false }, // OW 3: the loops
 ];
