@@ -8,18 +8,30 @@ import type { View } from "../lower/view.js";
 import { convEpilogueFits, convHow, convReads, simdConvFunc, type SimdConv } from "./conv.js";
 import { bufferReads as matmulReads, epilogueFits as matmulEpilogueFits, simdMatmulFunc, type SimdMatmul } from "./matmul.js";
 import type { Func } from "./module.js";
+import { planPoolPrefix, poolHow, poolReads, simdPoolFunc, type SimdPool } from "./pool.js";
 
-export type SimdPlan = SimdMatmul | SimdConv;
+export type SimdPlan = SimdMatmul | SimdConv | SimdPool;
 
 /** The buffers the kernel reads (all must live in the arena). */
-export const bufferReads = (p: SimdPlan): string[] => (p.kind === "conv" ? convReads(p) : matmulReads(p));
+export const bufferReads = (p: SimdPlan): string[] => (p.kind === "pool" ? poolReads(p) : p.kind === "conv" ? convReads(p) : matmulReads(p));
 
-/** Whether the kernel can apply an elementwise epilogue reading `leaves` in its lanes. */
-export const epilogueFits = (p: SimdPlan, leaves: readonly View[]): boolean => (p.kind === "conv" ? convEpilogueFits(p, leaves) : matmulEpilogueFits(p, leaves));
+/** Whether the kernel can apply an elementwise epilogue reading `leaves` in its lanes (a pooling's never: its output is int32). */
+export const epilogueFits = (p: SimdPlan, leaves: readonly View[]): boolean =>
+  p.kind === "pool" ? false : p.kind === "conv" ? convEpilogueFits(p, leaves) : matmulEpilogueFits(p, leaves);
 
 /** The kernel as a function named `name`; `addr(base)` is a buffer's arena byte offset, `out` the output's. */
-export const simdFunc = (name: string, p: SimdPlan, addr: (base: string) => number, out: number): Func => (p.kind === "conv" ? simdConvFunc(name, p, addr, out) : simdMatmulFunc(name, p, addr, out));
+export const simdFunc = (name: string, p: SimdPlan, addr: (base: string) => number, out: number): Func =>
+  p.kind === "pool" ? simdPoolFunc(name, p, addr, out) : p.kind === "conv" ? simdConvFunc(name, p, addr, out) : simdMatmulFunc(name, p, addr, out);
 
 /** How it runs, for comments and `explain`. */
 export const simdHow = (p: SimdPlan): string =>
-  p.kind === "conv" ? convHow(p) : p.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+  p.kind === "pool"
+    ? poolHow(p)
+    : p.kind === "conv"
+      ? convHow(p)
+      : p.mode === "along-j"
+        ? "blocks of 4 rows × 8 columns, f32x4 along the columns"
+        : "blocks of 4 rows × 2 columns, f32x4 along k";
+
+/** The prefix of the kernel's function name in the module (`mm_dW3`, `conv_p1_relu`, `pool_p1_argmax`). */
+export const simdPrefix = (p: SimdPlan): string => (p.kind === "pool" ? planPoolPrefix : p.kind === "conv" ? "conv" : "mm");
