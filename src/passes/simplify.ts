@@ -17,7 +17,7 @@ const elementwise = (n: Node) => n.inputs.length > 0 && primitive(n.op).lower.ki
 const bound = (n: Node, depth = 0): number => {
   if (depth > 8) return Infinity;
   if (n.op === "heaviside") return 1;
-  if (n.op === "constant") return Math.max(...(n.attrs.values as number[]).map(Math.abs));
+  if (n.op === "constant") return (n.attrs.values as number[]).reduce((m, v) => (Math.abs(v) > m || Number.isNaN(v) ? Math.abs(v) : m), 0);
   const b = n.inputs.map((i) => bound(i, depth + 1));
   if (n.op === "neg") return b[0]!;
   if (n.op === "add" || n.op === "sub") return b[0]! + b[1]!;
