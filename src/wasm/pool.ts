@@ -76,8 +76,17 @@ export function planPoolScatter(dy: View, idx: View, shape: readonly number[], a
   return { kind: "pool", mode: "scatter", dy, idx, windows: own && pl.H % 2 === 0 && pl.W % 2 === 0 && pl.OW >= 4, ...pl };
 }
 
-/** The gather's plan, or undefined when X or the index is strided. */
-export function planPoolGather(x: View, idx: View): SimdPool | undefined {
+/**
+ * The gather's plan, or undefined when X or the index is strided. `operands`, the nodes of X and
+ * the index: when the index is X's own 2×2, stride-2 argmax, X[argmax] is each window's maximum,
+ * which the argmax's vectors compute again without reading the index (the same bits: a maximum is
+ * one of the window's values, chosen by the same rule).
+ */
+export function planPoolGather(x: View, idx: View, [xn, index]: readonly Node[]): SimdPool | undefined {
+  if (index!.op === "maxPool2dIndex" && index!.inputs[0] === xn) {
+    const again = planPool(x, index!.attrs as PoolAttrs, "max");
+    if (again) return again;
+  }
   if (!isContiguous(x) || !isContiguous(idx)) return undefined;
   return { kind: "pool", mode: "gather", x, idx, ...planes(x.shape, idx.shape[idx.shape.length - 2]!, idx.shape[idx.shape.length - 1]!) };
 }
