@@ -7,7 +7,7 @@
  */
 import type { Kernel, Program } from "../lower/program.js";
 import { safe } from "./kernel.js";
-import { simdFunc } from "../wasm/plan.js";
+import { simdFunc, simdPrefix } from "../wasm/plan.js";
 import { simdMatmulFunc, type SimdMatmul } from "../wasm/matmul.js";
 import { wasmModule } from "../wasm/module.js";
 import { MIN_TEXTS } from "./share.js";
@@ -44,7 +44,7 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
   const units = [...groups.values()].flatMap((ks) => (ks.length >= MIN_TEXTS ? [ks] : ks.map((k) => [k])));
   const funcs = units.sort((a, b) => simd.indexOf(a[0]!) - simd.indexOf(b[0]!)).map((ks) => {
     const first = ks[0]!;
-    const name = `${{ conv: "conv", attention: "attn", matmul: "mm" }[first.simd!.plan.kind]}_${first.out}`;
+    const name = `${simdPrefix(first.simd!.plan)}_${first.out}`;
     const shared = ks.length > 1;
     for (const k of ks) {
       const p = k.simd!.plan as SimdMatmul;

@@ -43,7 +43,7 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
     return v === null ? exprOf(n.inputs[0]!, n.shape) : { kind: "leaf", view: v, node: n };
   };
   /** A kernel op's SIMD plan: float32 models only (the WebAssembly kernels are f32x4), and never in the readable build. */
-  const simdOf = (n: Node, ins: View[]) => (g.dtype === "float32" && !readable ? (lowering(n) as Kind<"kernel">).simd?.(ins, { ...n.attrs }) : undefined);
+  const simdOf = (n: Node, ins: View[]) => (g.dtype === "float32" && !readable ? (lowering(n) as Kind<"kernel">).simd?.(ins, { ...n.attrs }, n.inputs) : undefined);
   /** The writer a kernel op writes its loops with: it tells the op when the build is the readable one. */
   const opWriter = (w: KernelWriter): KernelWriter => (readable ? { ...w, readable: true } : w);
 

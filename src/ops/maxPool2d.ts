@@ -13,6 +13,7 @@ import { emitWindows, fmtPool, onnxPool, poolAttrs, pooledShape, torchPool, type
 import { firstMaximum } from "./maxPool2dIndex.js";
 import { sameDtype } from "./family.js";
 import { at } from "../lower/view.js";
+import { planPool } from "../wasm/pool.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
 type Options = { stride?: number | number[]; padding?: number | number[] };
@@ -42,6 +43,8 @@ export const maxPool2d: Primitive<(b: Builder, x: TensorLike, kernel: number | n
   onnx: (o, [x], attrs, { ins: [s] }) => onnxPool(o, "MaxPool", x!, attrs, s!.length),
   lower: {
     kind: "kernel",
+    // 2×2 windows at stride 2 (float32): four windows per f32x4 vector in WebAssembly (src/wasm/pool.ts)
+    simd: ([x], attrs) => planPool(x!, attrs, "max"),
     emit: (w, out, [x], attrs) => {
       const [best, v] = [w.local("best"), w.local("v")];
       emitWindows(w, x!, out.shape, attrs, (win) => {

@@ -5,6 +5,7 @@
  */
 import { FlatgradError, fmtShape, size } from "../ir/shape.js";
 import { at, read } from "../lower/view.js";
+import { planPoolGather } from "../wasm/pool.js";
 import { liftIndices } from "./indices.js";
 import { planeIndex } from "./poolWindows.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
@@ -35,6 +36,8 @@ export const maxPool2dGather: Primitive<(b: Builder, x: TensorLike, argmax: Tens
   torch: ([x, argmax], _a, { out }) => `torch.gather(${x}.flatten(-2), -1, ${argmax}.flatten(-2).long()).reshape(${out.join(", ")})`,
   lower: {
     kind: "kernel",
+    // float32: in WebAssembly (src/wasm/pool.ts); X's own 2×2 argmax: its windows' maxima again, four at a time
+    simd: ([x, argmax], _attrs, operands) => planPoolGather(x!, argmax!, operands),
     emit: (w, out, [x, argmax]) => {
       const vars = out.shape.map((_, i) => w.local(`i${i}`));
       const lead = vars.slice(0, -2);

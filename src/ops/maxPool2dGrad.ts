@@ -9,6 +9,7 @@
  */
 import { FlatgradError, fmtShape, size } from "../ir/shape.js";
 import { affine, contiguous, read } from "../lower/view.js";
+import { planPoolScatter } from "../wasm/pool.js";
 import { liftIndices } from "./indices.js";
 import { planeIndex } from "./poolWindows.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
@@ -47,6 +48,8 @@ export const maxPool2dGrad: Primitive<(b: Builder, dy: TensorLike, argmax: Tenso
     `torch.zeros(${[...shape.slice(0, -2), shape[shape.length - 2]! * shape[shape.length - 1]!].join(", ")}, dtype=${dtype}).scatter_add(-1, ${argmax}.flatten(-2).long(), ${dy}.flatten(-2)).reshape(${shape.join(", ")})`,
   lower: {
     kind: "kernel",
+    // float32: in WebAssembly (src/wasm/pool.ts), 2×2 windows whole, any other window as zeros then the scatter
+    simd: ([dy, argmax], { shape }, [, index]) => planPoolScatter(dy!, argmax!, shape, index!),
     emit: (w, out, [dy, argmax], { shape }) => {
       const i = w.local("i");
       w.loop(i, size(shape), () => w.line(`${out.base}[${affine(out.offset, [i], [1])}] = 0;`));

@@ -7,6 +7,7 @@
 import { size, type Shape } from "../ir/shape.js";
 import { intOperandError } from "./family.js";
 import { at } from "../lower/view.js";
+import { planPool } from "../wasm/pool.js";
 import { eachWindow, emitWindows, fmtPool, pooledShape, torchPool, type PoolAttrs } from "./poolWindows.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
 
@@ -44,6 +45,8 @@ export const maxPool2dIndex: Primitive<(b: Builder, x: TensorLike, attrs: PoolAt
   torch: ([x], attrs) => `torch.nn.functional.max_pool2d(${x}, ${torchPool(attrs)}, return_indices=True)[1].to(torch.int32)`,
   lower: {
     kind: "kernel",
+    // 2×2 windows at stride 2 (float32): four windows per f32x4 vector in WebAssembly (src/wasm/pool.ts)
+    simd: ([x], attrs) => planPool(x!, attrs),
     emit: (w, out, [x], attrs) => {
       const W = x!.shape[x!.shape.length - 1]!;
       const [best, where, v] = [w.local("best"), w.local("where"), w.local("v")];

@@ -57,8 +57,11 @@ export type Lowering<A extends Attrs = Attrs> =
       fusesEpilogue?(ins: readonly Shape[]): boolean;
       /** Whether it draws from the model's seeded generator (dropout's masks): the module then provides one. */
       random?: boolean;
-      /** A WebAssembly SIMD plan for a float32 model, from the operands' views (undefined: the loops only). */
-      simd?(ins: readonly View[], attrs: A): SimdPlan | undefined;
+      /**
+       * A WebAssembly SIMD plan for a float32 model, from the operands' views (undefined: the loops
+       * only); `operands`, the node's inputs, for a plan that relies on how an operand was made.
+       */
+      simd?(ins: readonly View[], attrs: A, operands: readonly Node[]): SimdPlan | undefined;
       /** What runs in JavaScript after the SIMD function, in place on its output (attention's softmax after its scores). */
       simdFinish?(w: KernelWriter, out: View, ins: View[], attrs: A): void;
     };

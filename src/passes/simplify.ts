@@ -13,6 +13,28 @@ const isSwapLast2 = (perm: number[]) => perm.length >= 2 && perm.every((p, i) =>
 const isIdentityPerm = (perm: number[]) => perm.every((p, i) => p === i);
 const elementwise = (n: Node) => n.inputs.length > 0 && primitive(n.op).lower.kind === "elementwise";
 
+/** A bound on |n| for every input value, when n is built from relu' (0 or 1) and constants; else ∞. */
+const bound = (n: Node, depth = 0): number => {
+  if (depth > 8) return Infinity;
+  if (n.op === "heaviside") return 1;
+  if (n.op === "constant") return (n.attrs.values as number[]).reduce((m, v) => (Math.abs(v) > m || Number.isNaN(v) ? Math.abs(v) : m), 0);
+  const b = n.inputs.map((i) => bound(i, depth + 1));
+  if (n.op === "neg") return b[0]!;
+  if (n.op === "add" || n.op === "sub") return b[0]! + b[1]!;
+  if (n.op === "mul") return b[0]! * b[1]!;
+  return Infinity;
+};
+
+/** z[idx], or f(…z'[idx]) down a chain of unary elementwise ops z = f(…z'), when such a gather already exists; else undefined. */
+const gatherAnyway = (c: Ctx, z: Node, idx: Node, depth = 0): Node | undefined => {
+  if (depth > 8) return undefined;
+  const found = c.find("maxPool2dGather", [z, idx]);
+  if (found) return found;
+  if (!elementwise(z) || z.inputs.length !== 1) return undefined;
+  const inner = gatherAnyway(c, z.inputs[0]!, idx, depth + 1);
+  return inner && c.make(z.op, [inner], { ...z.attrs });
+};
+
 /** A rewrite that fired: its law and the model-file line of the node it rewrote. */
 export interface Rewrite {
   law: string;
@@ -100,6 +122,42 @@ export const rules: Rule[] = [
       if (scalarConst(b, 1) && sameShape(a.shape, n.shape)) return a;
       if (scalarConst(a, 1) && sameShape(b.shape, n.shape)) return b;
       return undefined;
+    },
+  },
+  // max pooling's backward, scatter then mask, becomes mask then scatter: dX = maxpool_transpose(dY at
+  // idx) ⊙ m → maxpool_transpose((dY ⊙ m[idx]) at idx), each window's gradient times m at the cell it
+  // lands on (the ⊙ runs on the pooled tensor, 4× smaller for 2×2 windows). m must be bounded (its
+  // every value finite: relu' and the like), else a NaN at a cell no window picked, 0·NaN, would vanish
+  {
+    law: "maxpool_transpose(h at idx) ⊙ m → maxpool_transpose((h ⊙ m[idx]) at idx)",
+    apply: (n, c) => {
+      if (n.op !== "mul") return undefined;
+      const k = n.inputs.findIndex((i) => i.op === "maxPool2dGrad");
+      if (k < 0) return undefined;
+      const [s, m] = [n.inputs[k]!, n.inputs[1 - k]!];
+      if (!sameShape(s.shape, n.shape) || !sameShape(m.shape, n.shape) || !(bound(m) < Number.MAX_VALUE)) return undefined;
+      const [h, idx] = s.inputs as [Node, Node];
+      return c.make("maxPool2dGrad", [c.make("mul", [h, c.make("maxPool2dGather", [m, idx])]), idx], { ...s.attrs });
+    },
+  },
+  // f(z)[idx] → f(z[idx]) for a unary elementwise f, when z[idx] is computed anyway (the forward's
+  // pooled value: relu'(p1_relu)[idx] is relu'(p1)); never the forward's own relu(z)[idx]
+  {
+    law: "f(z)[idx] → f(z[idx])",
+    apply: (n, c) => {
+      if (n.op !== "maxPool2dGather" || !elementwise(n.inputs[0]!) || n.inputs[0]!.inputs.length !== 1) return undefined;
+      const inner = gatherAnyway(c, n.inputs[0]!.inputs[0]!, n.inputs[1]!);
+      return inner && c.make(n.inputs[0]!.op, [inner], { ...n.inputs[0]!.attrs });
+    },
+  },
+  // Σ over both plane axes (and any others) of a max-pool scatter → Σ of what it scatters: the
+  // scatter moves each value within its plane, adding it to one cell
+  {
+    law: "Σ[plane axes…](maxpool_transpose(h at idx)) → Σ[plane axes…](h)",
+    apply: (n, c) => {
+      if (n.op !== "sum" || n.inputs[0]!.op !== "maxPool2dGrad") return undefined;
+      const [s, axes, r] = [n.inputs[0]!, n.attrs.axes as number[], n.inputs[0]!.shape.length];
+      return axes.includes(r - 2) && axes.includes(r - 1) ? c.make("sum", [s.inputs[0]!], { ...n.attrs }) : undefined;
     },
   },
   // x + 0 → x, 0 + x → x, x − 0 → x

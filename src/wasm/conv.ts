@@ -254,7 +254,7 @@ export function simdConvFunc(name: string, p: SimdConv, addr: (base: string) => 
 }
 
 /** `size` float32 zeros from byte `out`: vectors, then one vector ending at the last element (or single floats when fewer than 4). */
-function zeroFill(f: Func, out: number, size: number): void {
+export function zeroFill(f: Func, out: number, size: number): void {
   if (size < 4) {
     for (let t = 0; t < size; t++) f.emit(mem("f32.store", out + t * 4, i32(0), f32zero()));
     return;

@@ -30,6 +30,14 @@ const PLAIN = {
   "f32x4.sub": [0xfd, ...uleb(0xe5)],
   "f32x4.mul": [0xfd, ...uleb(0xe6)],
   "f32x4.div": [0xfd, ...uleb(0xe7)],
+  // max pooling's first maximum (src/wasm/pool.ts): NaN tests, masks and plane positions
+  "f32x4.eq": [0xfd, ...uleb(0x41)],
+  "f32x4.ne": [0xfd, ...uleb(0x42)],
+  "v128.or": [0xfd, ...uleb(0x50)],
+  "i32x4.splat": [0xfd, ...uleb(0x11)],
+  "i32x4.add": [0xfd, ...uleb(0xae)],
+  "i32x4.eq": [0xfd, ...uleb(0x37)],
+  "i32.shl": [0x74],
 } as const;
 export type PlainOp = keyof typeof PLAIN;
 
@@ -37,6 +45,7 @@ export type PlainOp = keyof typeof PLAIN;
 const MEMORY = {
   "f32.load": { code: [0x2a], natural: 2 },
   "f32.store": { code: [0x38], natural: 2 },
+  "i32.load": { code: [0x28], natural: 2 },
   "v128.load": { code: [0xfd, ...uleb(0x00)], natural: 4 },
   "v128.store": { code: [0xfd, ...uleb(0x0b)], natural: 4 },
   "v128.load32_splat": { code: [0xfd, ...uleb(0x09)], natural: 2 },
@@ -101,6 +110,8 @@ export function i32x4const(lanes: readonly [number, number, number, number]): In
   const bytes = [...new Uint8Array(Int32Array.from(lanes).buffer)];
   return ins(`v128.const i32x4 ${lanes.join(" ")}`, [0xfd, ...uleb(0x0c), ...bytes]);
 }
+/** i8x16.shuffle: byte i of the result is byte lanes[i] of a ‖ b (0–15 from a, 16–31 from b). */
+export const shuffle = (lanes: readonly number[], a: Ins, b: Ins): Ins => ins(`i8x16.shuffle ${lanes.join(" ")}`, [0xfd, ...uleb(0x0d), ...lanes], a, b);
 export const lane = (i: number, v: Ins): Ins => ins(`f32x4.extract_lane ${i}`, [0xfd, ...uleb(0x1f), i], v);
 /** A load (operands: address) or store (address, value) at the address plus a literal byte offset; addresses are multiples of 4. */
 export function mem(o: MemoryOp, offset: number, ...args: Ins[]): Ins {

@@ -1,28 +1,72 @@
 /**
- * A kernel's WebAssembly SIMD plan: a matmul (src/wasm/matmul.ts), a convolution (src/wasm/conv.ts)
- * or attention's scores (src/wasm/attention.ts), told apart by `kind`. What the lowering and the emitter ask of a plan, in one
- * place: the buffers it reads, whether a fused epilogue fits its lanes, its function, and a line
- * saying how it runs.
+ * A kernel's WebAssembly SIMD plan: a matmul (src/wasm/matmul.ts), a convolution (src/wasm/conv.ts),
+ * attention's scores (src/wasm/attention.ts) or max pooling (src/wasm/pool.ts), told apart by `kind`.
+ * What the lowering and the emitter ask of a plan, in one place: the buffers it reads, whether a
+ * fused epilogue fits its lanes, its function, and a line saying how it runs.
  */
 import type { View } from "../lower/view.js";
 import { attentionHow, attentionReads, simdAttentionFunc, type SimdAttention } from "./attention.js";
 import { convEpilogueFits, convHow, convReads, simdConvFunc, type SimdConv } from "./conv.js";
 import { bufferReads as matmulReads, epilogueFits as matmulEpilogueFits, simdMatmulFunc, type SimdMatmul } from "./matmul.js";
 import type { Func } from "./module.js";
+import { planPoolPrefix, poolHow, poolReads, simdPoolFunc, type SimdPool } from "./pool.js";
 
-export type SimdPlan = SimdMatmul | SimdConv | SimdAttention;
+export type SimdPlan = SimdMatmul | SimdConv | SimdAttention | SimdPool;
 
 /** The buffers the kernel reads (all must live in the arena). */
-export const bufferReads = (p: SimdPlan): string[] => (p.kind === "conv" ? convReads(p) : p.kind === "attention" ? attentionReads(p) : matmulReads(p));
+export function bufferReads(p: SimdPlan): string[] {
+  switch (p.kind) {
+    case "matmul":
+      return matmulReads(p);
+    case "conv":
+      return convReads(p);
+    case "attention":
+      return attentionReads(p);
+    case "pool":
+      return poolReads(p);
+  }
+}
 
-/** Whether the kernel can apply an elementwise epilogue reading `leaves` in its lanes. */
-export const epilogueFits = (p: SimdPlan, leaves: readonly View[]): boolean =>
-  p.kind === "conv" ? convEpilogueFits(p, leaves) : p.kind === "attention" ? false : matmulEpilogueFits(p, leaves);
+/** Whether the kernel can apply an elementwise epilogue reading `leaves` in its lanes (attention's and a pooling's, whose output may be int32, take none). */
+export function epilogueFits(p: SimdPlan, leaves: readonly View[]): boolean {
+  switch (p.kind) {
+    case "matmul":
+      return matmulEpilogueFits(p, leaves);
+    case "conv":
+      return convEpilogueFits(p, leaves);
+    case "attention":
+    case "pool":
+      return false;
+  }
+}
 
 /** The kernel as a function named `name`; `addr(base)` is a buffer's arena byte offset, `out` the output's. */
-export const simdFunc = (name: string, p: SimdPlan, addr: (base: string) => number, out: number): Func =>
-  p.kind === "conv" ? simdConvFunc(name, p, addr, out) : p.kind === "attention" ? simdAttentionFunc(name, p, addr, out) : simdMatmulFunc(name, p, addr, out);
+export function simdFunc(name: string, p: SimdPlan, addr: (base: string) => number, out: number): Func {
+  switch (p.kind) {
+    case "matmul":
+      return simdMatmulFunc(name, p, addr, out);
+    case "conv":
+      return simdConvFunc(name, p, addr, out);
+    case "attention":
+      return simdAttentionFunc(name, p, addr, out);
+    case "pool":
+      return simdPoolFunc(name, p, addr, out);
+  }
+}
 
 /** How it runs, for comments and `explain`. */
-export const simdHow = (p: SimdPlan): string =>
-  p.kind === "conv" ? convHow(p) : p.kind === "attention" ? attentionHow(p) : p.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+export function simdHow(p: SimdPlan): string {
+  switch (p.kind) {
+    case "matmul":
+      return p.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+    case "conv":
+      return convHow(p);
+    case "attention":
+      return attentionHow(p);
+    case "pool":
+      return poolHow(p);
+  }
+}
+
+/** The prefix of the kernel's function name in the module (`mm_dW3`, `conv_p1_relu`, `attn_o_P`, `pool_p1_argmax`). */
+export const simdPrefix = (p: SimdPlan): string => ({ matmul: "mm", conv: "conv", attention: "attn", pool: planPoolPrefix })[p.kind];

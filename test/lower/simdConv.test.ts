@@ -105,7 +105,10 @@ describe("WebAssembly SIMD convolution kernels", () => {
     expect(text).toContain(`dp1 = conv_transpose(dp2_add, W2)   [64×8×12×12]   ${at(17)}`);
     expect(text).toContain(`dW2 = dp2_add ⋆ p1   [16×8×5×5]   ${at(17)}`);
     expect(text).toContain(`dW1 = dp1_add ⋆ x   [8×1×5×5]   ${at(16)}`);
-    expect(text).toContain(`db1 = Σ[axes 0,2,3](dp1_add)   [8]   ${at(16)}`);
+    // max pooling's backward masks the pooled gradient, then scatters it; the bias gradient sums the pooled product
+    expect(text).toContain(`p1_mul = dp1 ⊙ relu'(p1)   [64×8×12×12]   ${at(16)}`);
+    expect(text).toContain(`db1 = Σ[axes 0,2,3](p1_mul)   [8]   ${at(16)}`);
+    expect(text).toContain(`dp1_add = maxpool_transpose(p1_mul at p1_argmax)   [64×8×24×24]   ${at(16)}`);
     for (const k of ["p1_relu", "p2_relu", "dW2", "dp1", "dW1"]) expect(text).toMatch(new RegExp(`simd: ${k} ← .* in WebAssembly, .*f32x4 along the rows`));
   });
 });

@@ -197,6 +197,80 @@ cases["relu'(z) → relu'(relu(z))"] = {
     "outputs: a = %1, mask = %2",
   ),
 };
+const pool2 = { kernel: [2, 2], stride: [2, 2], padding: [0, 0] };
+cases["maxpool_transpose(h at idx) ⊙ m → maxpool_transpose((h ⊙ m[idx]) at idx)"] = {
+  build: (g) => {
+    const idx = g.apply("maxPool2dIndex", [g.input("x", [1, 4, 4])], pool2);
+    const s = g.apply("maxPool2dGrad", [g.input("h", [1, 2, 2]), idx], { shape: [1, 4, 4] });
+    g.output("y", g.mul(s, g.heaviside(g.input("z", [1, 4, 4]))));
+  },
+  before: lines(
+    '%0 = input "x" : [1, 4, 4] float64',
+    '%1 = input "h" : [1, 2, 2] float64',
+    '%2 = input "z" : [1, 4, 4] float64',
+    "%3 = maxPool2dIndex(%0) {kernel: [2, 2], padding: [0, 0], stride: [2, 2]} : [1, 2, 2] int32",
+    "%4 = maxPool2dGrad(%1, %3) : [1, 4, 4] float64",
+    "%5 = heaviside(%2) : [1, 4, 4] float64",
+    "%6 = mul(%4, %5) : [1, 4, 4] float64",
+    "outputs: y = %6",
+  ),
+  after: lines(
+    '%0 = input "x" : [1, 4, 4] float64',
+    '%1 = input "h" : [1, 2, 2] float64',
+    '%2 = input "z" : [1, 4, 4] float64',
+    "%3 = heaviside(%2) : [1, 4, 4] float64",
+    "%4 = maxPool2dIndex(%0) {kernel: [2, 2], padding: [0, 0], stride: [2, 2]} : [1, 2, 2] int32",
+    "%5 = maxPool2dGather(%3, %4) : [1, 2, 2] float64",
+    "%6 = mul(%1, %5) : [1, 2, 2] float64",
+    "%7 = maxPool2dGrad(%6, %4) : [1, 4, 4] float64",
+    "outputs: y = %7",
+  ),
+};
+cases["f(z)[idx] → f(z[idx])"] = {
+  build: (g) => {
+    const a = g.relu(g.input("x", [1, 4, 4]));
+    const idx = g.apply("maxPool2dIndex", [a], pool2);
+    g.output("p", g.apply("maxPool2dGather", [a, idx]));
+    g.output("y", g.apply("maxPool2dGather", [g.heaviside(a), idx]));
+  },
+  before: lines(
+    '%0 = input "x" : [1, 4, 4] float64',
+    "%1 = relu(%0) : [1, 4, 4] float64",
+    "%2 = maxPool2dIndex(%1) {kernel: [2, 2], padding: [0, 0], stride: [2, 2]} : [1, 2, 2] int32",
+    "%3 = maxPool2dGather(%1, %2) : [1, 2, 2] float64",
+    "%4 = heaviside(%1) : [1, 4, 4] float64",
+    "%5 = maxPool2dGather(%4, %2) : [1, 2, 2] float64",
+    "outputs: p = %3, y = %5",
+  ),
+  after: lines(
+    '%0 = input "x" : [1, 4, 4] float64',
+    "%1 = relu(%0) : [1, 4, 4] float64",
+    "%2 = maxPool2dIndex(%1) {kernel: [2, 2], padding: [0, 0], stride: [2, 2]} : [1, 2, 2] int32",
+    "%3 = maxPool2dGather(%1, %2) : [1, 2, 2] float64",
+    "%4 = heaviside(%3) : [1, 2, 2] float64",
+    "outputs: p = %3, y = %4",
+  ),
+};
+cases["Σ[plane axes…](maxpool_transpose(h at idx)) → Σ[plane axes…](h)"] = {
+  build: (g) => {
+    const idx = g.apply("maxPool2dIndex", [g.input("x", [2, 4, 4])], pool2);
+    g.output("y", g.sum(g.apply("maxPool2dGrad", [g.input("h", [2, 2, 2]), idx], { shape: [2, 4, 4] }), [1, 2]));
+  },
+  before: lines(
+    '%0 = input "x" : [2, 4, 4] float64',
+    '%1 = input "h" : [2, 2, 2] float64',
+    "%2 = maxPool2dIndex(%0) {kernel: [2, 2], padding: [0, 0], stride: [2, 2]} : [2, 2, 2] int32",
+    "%3 = maxPool2dGrad(%1, %2) : [2, 4, 4] float64",
+    "%4 = sum(%3) {axes: [1, 2], keepDims: false} : [2] float64",
+    "outputs: y = %4",
+  ),
+  after: lines(
+    '%0 = input "x" : [2, 4, 4] float64',
+    '%1 = input "h" : [2, 2, 2] float64',
+    "%2 = sum(%1) {axes: [1, 2], keepDims: false} : [2] float64",
+    "outputs: y = %2",
+  ),
+};
 cases["custom(x…, f) → f"] = {
   build: (g) => void g.output("y", g.exp(g.customGrad((g, a) => g.tanh(a), (_g, _ins, _out, dy) => [dy])(x23(g)))),
   before: lines(
