@@ -140,67 +140,72 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
-/** The WebAssembly SIMD kernels (4410 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+/** The WebAssembly SIMD kernels (4758 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
 const WASM_KERNELS = [
   "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEDAwc5BgZtZW1vcnkCAAVtbV9hMQAACW1tX2xvZ2l0cwABBm1tX2RXMgACBm1tX2R6",
-  "MQADBm1tX2RXMQAECuAhBdoHBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBwAAhCQNA/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAA",
-  "AAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "ESAAIQQgAiEFQRAhEgNAIAT9AALw2AQhEyAE/QAC8NoEIRQgBP0AAvDcBCEVIAT9AALw3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
-  "EyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3m",
-  "Af3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK/R8AIAr9HwGSIAr9HwKS",
-  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
-  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
-  "AAAAIBkgByoCgIACkkMAAAAAXhs4AvDcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
-  "ApJDAAAAAF4bOAL03AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
-  "8OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AvTgBSAQ/R8AIBD9",
-  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw5AUgEf0fACAR/R8BkiAR/R8CkiAR",
-  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
-  "AAsgAEGACGohACABQYAQaiEBIAhBAWsiCA0ACwusBgUKfwh7AX8GewF9QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQQUh",
+  "MQADBm1tX2RXMQAECrwkBY8HBAp/CHsBfwl7QQAhAEEAIQFBACEGQSAhCANAQQAhAiABIQMgBiEHQSAhCQNA/QwAAAAAAAAAAAAA",
+  "AAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAA",
+  "AAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAA",
+  "IQQgAiEFQRAhEgNAIAT9AALw2AQhEyAE/QAC8NoEIRQgBf0AAgAhFSAF/QACgAIhFiAF/QACgAQhFyAF/QACgAYhGCAKIBMgFf3m",
+  "Af3kASEKIAsgEyAW/eYB/eQBIQsgDCATIBf95gH95AEhDCANIBMgGP3mAf3kASENIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEh",
+  "DyAQIBQgF/3mAf3kASEQIBEgFCAY/eYB/eQBIREgBEEQaiEEIAVBEGohBSASQQFrIhINAAsgCiAL/Q0AAQIDEBESEwQFBgcUFRYX",
+  "IAogC/0NCAkKCxgZGhsMDQ4PHB0eH/3kASEZIAwgDf0NAAECAxAREhMEBQYHFBUWFyAMIA39DQgJCgsYGRobDA0ODxwdHh/95AEh",
+  "GiAZIBr9DQABAgMEBQYHEBESExQVFhcgGSAa/Q0ICQoLDA0ODxgZGhscHR4f/eQBIRsgAyAbIAf9AAKAgAL95AH9DAAAAAAAAAAA",
+  "AAAAAAAAAAAgGyAH/QACgIAC/eQB/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv0LAvDYBSAOIA/9DQABAgMQERITBAUGBxQVFhcgDiAP",
+  "/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRkgECAR/Q0AAQIDEBESEwQFBgcUFRYXIBAgEf0NCAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkg",
+  "Gv0NAAECAwQFBgcQERITFBUWFyAZIBr9DQgJCgsMDQ4PGBkaGxwdHh/95AEhGyADIBsgB/0AAoCAAv3kAf0MAAAAAAAAAAAAAAAA",
+  "AAAAACAbIAf9AAKAgAL95AH9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/QsC8NwFIAJBgAhqIQIgA0EQaiEDIAdBEGohByAJQQFrIgkN",
+  "AAsgAEGABGohACABQYAIaiEBIAhBAWsiCA0ACwvTCQUKfwh7AX8JewF9QQAhAEEAIQFBACEGQSAhCANAQQAhAiABIQMgBiEHQQIh",
   "CQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAA",
   "AAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAA",
-  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALw2AUhEyAE/QAC8NwFIRQgBP0AAvDgBSEVIAT9AALw5AUhFiAF/QACgIQC",
-  "IRcgBf0AAoCIAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf9",
-  "5gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
-  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AvDYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
-  "ApI4AvTYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4ApjZByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
-  "AyAZIAcqAoSsApI4ApzZByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AsDZByAP/R8AIA/9HwGSIA/9HwKS",
-  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AsTZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AujZByAR/R8AIBH9",
-  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AuzZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
-  "AUGgAWohASAIQQFrIggNAAsL2QYECH8IewF/BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAA",
-  "IQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAA",
-  "AAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEF",
-  "QcAAIRADQCAE/QkC8NgHIREgBP0JAvTYByESIAT9CQL42AchEyAE/QkC/NgHIRQgBf0AAvDYBSEVIAX9AAKA2QUhFiAIIBEgFf3m",
-  "Af3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEh",
-  "DSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LArCwBCADIAn9CwLAsAQg",
-  "AyAK/QsCsLQEIAMgC/0LAsC0BCADIAz9CwKwuAQgAyAN/QsCwLgEIAMgDv0LArC8BCADIA/9CwLAvAQgAkEgaiECIANBIGohAyAH",
-  "QQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEBayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRAD",
-  "QCAE/QkC8NgHIREgBP0JAvTYByESIAX9AALw2AUhFSAF/QACgNkFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
-  "/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShqIQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCsLAEIAMgCf0LAsCwBCADIAr9CwKw",
-  "tAQgAyAL/QsCwLQEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEG",
-  "QRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAA",
-  "AAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLw2AchEyAE/QkCmNkHIRQgBP0JAsDZ",
-  "ByEVIAT9CQLo2QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
-  "IA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRq",
-  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw2AX9DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC8KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgNkF/QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoCtCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvDc",
-  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLwsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
-  "AAKA3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgLEIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
-  "ACAH/QAC8OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAvC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
-  "AAAAAAAgB/0AAoDhBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAtQggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
-  "AAAAAAAAAAAAIAf9AALw5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
-  "AAAAAAAAAAAAAAAAACAH/QACgOUF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoC5CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
-  "QQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZBgBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEh",
-  "A0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAA",
-  "AAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAvCsCCERIAT9CQL0rAghEiAE/QkC+KwIIRMgBP0JAvysCCEUIAX9",
-  "AALw2AQhFSAF/QACgNkEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
-  "IBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFr",
-  "IhANAAsgAyAI/QsCsKwCIAMgCf0LAsCsAiADIAr9CwKwrgIgAyAL/QsCwK4CIAMgDP0LArCwAiADIA39CwLAsAIgAyAO/QsCsLIC",
-  "IAMgD/0LAsCyAiACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
+  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALw2AUhEyAE/QAC8NwFIRQgBf0AAoCEAiEVIAX9AAKAiAIhFiAF/QACgIwC",
+  "IRcgBf0AAoCQAiEYIAogEyAV/eYB/eQBIQogCyATIBb95gH95AEhCyAMIBMgF/3mAf3kASEMIA0gEyAY/eYB/eQBIQ0gDiAUIBX9",
+  "5gH95AEhDiAPIBQgFv3mAf3kASEPIBAgFCAX/eYB/eQBIRAgESAUIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
+  "IAv9DQABAgMQERITBAUGBxQVFhcgCiAL/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRkgDCAN/Q0AAQIDEBESEwQFBgcUFRYXIAwgDf0N",
+  "CAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkgGv0NAAECAwQFBgcQERITFBUWFyAZIBr9DQgJCgsMDQ4PGBkaGxwdHh/95AEhGyADIBsg",
+  "B/0AAoCsAv3kAf0LAvDYByAOIA/9DQABAgMQERITBAUGBxQVFhcgDiAP/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRkgECAR/Q0AAQID",
+  "EBESEwQFBgcUFRYXIBAgEf0NCAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkgGv0NAAECAwQFBgcQERITFBUWFyAZIBr9DQgJCgsMDQ4P",
+  "GBkaGxwdHh/95AEhGyADIBsgB/0AAoCsAv3kAf0LApjZByACQYAQaiECIANBEGohAyAHQRBqIQcgCUEBayIJDQALQYAgIQIgAUEg",
+  "aiEDIAZBIGohB/0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAA",
+  "AAAAAAAAAAAAAAAAACEPIAAhBCACIQVBICESA0AgBP0AAvDYBSETIAT9AALw3AUhFCAF/QACgIQCIRUgBf0AAoCIAiEWIAogEyAV",
+  "/eYB/eQBIQogCyATIBb95gH95AEhCyAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEQaiEEIAVBEGohBSASQQFrIhINAAsg",
+  "Cv0fACAK/R8BkiAK/R8CkiAK/R8DkiEcIAMgHCAHKgKArAKSOALw2AcgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEcIAMgHCAHKgKE",
+  "rAKSOAL02AcgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEcIAMgHCAHKgKArAKSOAKY2QcgD/0fACAP/R8BkiAP/R8CkiAP/R8DkiEc",
+  "IAMgHCAHKgKErAKSOAKc2QcgAkGACGohAiADQQhqIQMgB0EIaiEHIABBgAhqIQAgAUHQAGohASAIQQFrIggNAAsL2QYECH8IewF/",
+  "BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAA",
+  "AAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN",
+  "/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEFQcAAIRADQCAE/QkC8NgHIREgBP0JAvTYByES",
+  "IAT9CQL42AchEyAE/QkC/NgHIRQgBf0AAvDYBSEVIAX9AAKA2QUhFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX9",
+  "5gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQB",
+  "IQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LArCwBCADIAn9CwLAsAQgAyAK/QsCsLQEIAMgC/0LAsC0BCADIAz9CwKw",
+  "uAQgAyAN/QsCwLgEIAMgDv0LArC8BCADIA/9CwLAvAQgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEB",
+  "ayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAA",
+  "AAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRADQCAE/QkC8NgHIREgBP0JAvTYByESIAX9AALw",
+  "2AUhFSAF/QACgNkFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShq",
+  "IQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCsLAEIAMgCf0LAsCwBCADIAr9CwKwtAQgAyAL/QsCwLQEIAJBIGohAiADQSBqIQMg",
+  "B0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAA",
+  "IQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAA",
+  "AAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLw2AchEyAE/QkCmNkHIRQgBP0JAsDZByEVIAT9CQLo2QchFiAF/QACgIQCIRcgBf0A",
+  "ApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEh",
+  "DiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRqIQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwA",
+  "AIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw2AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8KwIIAMg",
+  "C/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgNkF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoCt",
+  "CCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvDcBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9",
+  "CwLwsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKA3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S",
+  "/eYB/QsCgLEIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC8OAF/QwAAAAAAAAAAAAAAAAAAAAA",
+  "/UT9Uv3mAf0LAvC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAoDhBf0MAAAAAAAAAAAAAAAA",
+  "AAAAAP1E/VL95gH9CwKAtQggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw5AX9DAAAAAAAAAAA",
+  "AAAAAAAAAAD9RP1S/eYB/QsC8LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgOUF/QwAAAAA",
+  "AAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoC5CCACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZB",
+  "gBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEhA0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI",
+  "/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAA",
+  "AAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHA",
+  "ACEQA0AgBP0JAvCsCCERIAT9CQL0rAghEiAE/QkC+KwIIRMgBP0JAvysCCEUIAX9AALw2AQhFSAF/QACgNkEIRYgCCARIBX95gH9",
+  "5AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0g",
+  "DiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFrIhANAAsgAyAI/QsCsKwCIAMgCf0LAsCsAiAD",
+  "IAr9CwKwrgIgAyAL/QsCwK4CIAMgDP0LArCwAiADIA39CwLAsAIgAyAO/QsCsLICIAMgD/0LAsCyAiACQSBqIQIgA0EgaiEDIAdB",
+  "AWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -500,7 +505,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -557,7 +562,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -652,7 +657,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -709,7 +714,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1034,7 +1039,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1091,7 +1096,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1282,284 +1287,248 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *   (func $mm_a1 (export "mm_a1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
- *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
- *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
- *     (local $b0 v128) (local $b1 v128) (local $dot f32)
+ *     (local $acc02 v128) (local $acc03 v128) (local $acc10 v128) (local $acc11 v128) (local $acc12 v128)
+ *     (local $acc13 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $b2 v128) (local $b3 v128) (local $u v128) (local $w v128) (local $sums v128)
  *     ;; C[64×128] = A·B, k = 64: f32x4 along k
  *     ;; A: x at byte 76912, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93296
  *     ;; epilogue leaf 0: b1 at byte 32768, row stride 0, column stride 1
- *     ;; rows 0…63, 4 at a time
+ *     ;; rows 0…63, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 16))
+ *     (local.set $ci (i32.const 32))
  *     (loop
- *       ;; columns 0…127, 2 at a time
+ *       ;; columns 0…127, 4 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
  *       (local.set $pl0 (local.get $pr0))
- *       (local.set $cj (i32.const 64))
+ *       (local.set $cj (i32.const 32))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc02 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc03 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc12 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc13 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 16))
  *         (loop
  *           (local.set $a0 (v128.load offset=76912 align=4 (local.get $qa)))
  *           (local.set $a1 (v128.load offset=77168 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=77424 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=77680 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=256 align=4 (local.get $qb)))
+ *           (local.set $b2 (v128.load offset=512 align=4 (local.get $qb)))
+ *           (local.set $b3 (v128.load offset=768 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *           (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
- *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
- *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
- *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *           (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
- *               (f32x4.extract_lane 2 (local.get $acc00)))
- *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=93296
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc00) (local.get $acc01))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc00) (local.get $acc01))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc02) (local.get $acc03))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc02) (local.get $acc03))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=93296 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
- *               (f32x4.extract_lane 2 (local.get $acc01)))
- *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=93300
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc10) (local.get $acc11))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc10) (local.get $acc11))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc12) (local.get $acc13))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc12) (local.get $acc13))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=93808 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
- *               (f32x4.extract_lane 2 (local.get $acc10)))
- *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=93808
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
- *               (f32x4.extract_lane 2 (local.get $acc11)))
- *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=93812
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *               (f32x4.extract_lane 2 (local.get $acc20)))
- *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=94320
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
- *               (f32x4.extract_lane 2 (local.get $acc21)))
- *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=94324
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *               (f32x4.extract_lane 2 (local.get $acc30)))
- *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=94832
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
- *               (f32x4.extract_lane 2 (local.get $acc31)))
- *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=94836
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $pb (i32.add (local.get $pb) (i32.const 512)))
- *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
- *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 16)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 512)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 1024)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_logits (export "mm_logits")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
- *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
- *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
- *     (local $b0 v128) (local $b1 v128) (local $dot f32)
+ *     (local $acc02 v128) (local $acc03 v128) (local $acc10 v128) (local $acc11 v128) (local $acc12 v128)
+ *     (local $acc13 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $b2 v128) (local $b3 v128) (local $u v128) (local $w v128) (local $sums v128) (local $dot f32)
  *     ;; C[64×10] = A·B, k = 128: f32x4 along k
  *     ;; A: a1 at byte 93296, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126064
  *     ;; epilogue leaf 0: b2 at byte 38400, row stride 0, column stride 1
- *     ;; rows 0…63, 4 at a time
+ *     ;; rows 0…63, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 16))
+ *     (local.set $ci (i32.const 32))
  *     (loop
- *       ;; columns 0…9, 2 at a time
+ *       ;; columns 0…7, 4 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
  *       (local.set $pl0 (local.get $pr0))
- *       (local.set $cj (i32.const 5))
+ *       (local.set $cj (i32.const 2))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc02 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc03 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc12 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc13 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
  *           (local.set $a0 (v128.load offset=93296 align=4 (local.get $qa)))
  *           (local.set $a1 (v128.load offset=93808 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=94320 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=94832 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
+ *           (local.set $b2 (v128.load offset=34304 align=4 (local.get $qb)))
+ *           (local.set $b3 (v128.load offset=34816 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *           (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
- *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
- *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
- *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *           (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
- *               (f32x4.extract_lane 2 (local.get $acc00)))
- *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=126064
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc00) (local.get $acc01))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc00) (local.get $acc01))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc02) (local.get $acc03))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc02) (local.get $acc03))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=126064 align=4
  *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
- *               (f32x4.extract_lane 2 (local.get $acc01)))
- *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=126068
+ *           (f32x4.add (local.get $sums) (v128.load offset=38400 align=4 (local.get $pl0))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc10) (local.get $acc11))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc10) (local.get $acc11))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc12) (local.get $acc13))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc12) (local.get $acc13))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=126104 align=4
  *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
- *               (f32x4.extract_lane 2 (local.get $acc10)))
- *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=126104
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
- *               (f32x4.extract_lane 2 (local.get $acc11)))
- *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=126108
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *               (f32x4.extract_lane 2 (local.get $acc20)))
- *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=126144
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
- *               (f32x4.extract_lane 2 (local.get $acc21)))
- *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=126148
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *               (f32x4.extract_lane 2 (local.get $acc30)))
- *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=126184
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
- *               (f32x4.extract_lane 2 (local.get $acc31)))
- *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=126188
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
- *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
- *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *           (f32x4.add (local.get $sums) (v128.load offset=38400 align=4 (local.get $pl0))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 2048)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 16)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 2048)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 160)))
+ *       ;; columns 8…9, 2 at a time
+ *       (local.set $pb (i32.const 4096))
+ *       (local.set $pcj (i32.add (local.get $pc) (i32.const 32)))
+ *       (local.set $pl0 (i32.add (local.get $pr0) (i32.const 32)))
+ *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (local.get $pb))
+ *       (local.set $cp (i32.const 32))
+ *       (loop
+ *         (local.set $a0 (v128.load offset=93296 align=4 (local.get $qa)))
+ *         (local.set $a1 (v128.load offset=93808 align=4 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
+ *             (f32x4.extract_lane 2 (local.get $acc00)))
+ *           (f32x4.extract_lane 3 (local.get $acc00))))
+ *       (f32.store offset=126064
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
+ *             (f32x4.extract_lane 2 (local.get $acc01)))
+ *           (f32x4.extract_lane 3 (local.get $acc01))))
+ *       (f32.store offset=126068
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
+ *             (f32x4.extract_lane 2 (local.get $acc10)))
+ *           (f32x4.extract_lane 3 (local.get $acc10))))
+ *       (f32.store offset=126104
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
+ *             (f32x4.extract_lane 2 (local.get $acc11)))
+ *           (f32x4.extract_lane 3 (local.get $acc11))))
+ *       (f32.store offset=126108
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *       (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
+ *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *       (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 80)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_dW2 (export "mm_dW2")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)

@@ -22,4 +22,4 @@ export const simdFunc = (name: string, p: SimdPlan, addr: (base: string) => numb
 
 /** How it runs, for comments and `explain`. */
 export const simdHow = (p: SimdPlan): string =>
-  p.kind === "conv" ? convHow(p) : p.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+  p.kind === "conv" ? convHow(p) : p.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 2 rows × 4 columns, f32x4 along k";
