@@ -4,7 +4,8 @@
 // function has been called with its real arguments), each call of the step is repeated in a loop on the
 // same arena; prints per call its shape and layout (from the function's text), the best of 7 runs of
 // 300 calls, and GFLOP/s (2·m·n·k per batch). The sum is the step's matmul time with warm caches.
-// Noisy machines: compare the minimums of interleaved runs, never one run.
+// Times are the process's CPU time (time descheduled on a shared machine does not count); still,
+// compare the minimums of interleaved runs, never one run.
 import { createJiti } from "jiti";
 import path from "node:path";
 import { readFileSync } from "node:fs";
@@ -57,9 +58,10 @@ for (const { f, name, args, count } of calls.values()) {
   for (let i = 0; i < 200; i++) f(...args);
   let best = Infinity;
   for (let r = 0; r < 7; r++) {
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     for (let i = 0; i < 300; i++) f(...args);
-    best = Math.min(best, (performance.now() - t0) / 300);
+    const { user, system } = process.cpuUsage(t0);
+    best = Math.min(best, (user + system) / 1000 / 300);
   }
   total += best * count;
   flops += shape[name].flops * count;
