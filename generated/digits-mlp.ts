@@ -140,67 +140,72 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
-/** The WebAssembly SIMD kernels (4410 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+/** The WebAssembly SIMD kernels (4758 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
 const WASM_KERNELS = [
   "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEDAwc5BgZtZW1vcnkCAAVtbV9hMQAACW1tX2xvZ2l0cwABBm1tX2RXMgACBm1tX2R6",
-  "MQADBm1tX2RXMQAECuAhBdoHBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBwAAhCQNA/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAA",
-  "AAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "ESAAIQQgAiEFQRAhEgNAIAT9AALw2AQhEyAE/QAC8NoEIRQgBP0AAvDcBCEVIAT9AALw3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
-  "EyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3m",
-  "Af3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK/R8AIAr9HwGSIAr9HwKS",
-  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
-  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
-  "AAAAIBkgByoCgIACkkMAAAAAXhs4AvDcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
-  "ApJDAAAAAF4bOAL03AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
-  "8OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AvTgBSAQ/R8AIBD9",
-  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw5AUgEf0fACAR/R8BkiAR/R8CkiAR",
-  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
-  "AAsgAEGACGohACABQYAQaiEBIAhBAWsiCA0ACwusBgUKfwh7AX8GewF9QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQQUh",
+  "MQADBm1tX2RXMQAECrwkBY8HBAp/CHsBfwl7QQAhAEEAIQFBACEGQSAhCANAQQAhAiABIQMgBiEHQSAhCQNA/QwAAAAAAAAAAAAA",
+  "AAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAA",
+  "AAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAA",
+  "IQQgAiEFQRAhEgNAIAT9AAKA2QQhEyAE/QACgNsEIRQgBf0AAgAhFSAF/QACgAIhFiAF/QACgAQhFyAF/QACgAYhGCAKIBMgFf3m",
+  "Af3kASEKIAsgEyAW/eYB/eQBIQsgDCATIBf95gH95AEhDCANIBMgGP3mAf3kASENIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEh",
+  "DyAQIBQgF/3mAf3kASEQIBEgFCAY/eYB/eQBIREgBEEQaiEEIAVBEGohBSASQQFrIhINAAsgCiAL/Q0AAQIDEBESEwQFBgcUFRYX",
+  "IAogC/0NCAkKCxgZGhsMDQ4PHB0eH/3kASEZIAwgDf0NAAECAxAREhMEBQYHFBUWFyAMIA39DQgJCgsYGRobDA0ODxwdHh/95AEh",
+  "GiAZIBr9DQABAgMEBQYHEBESExQVFhcgGSAa/Q0ICQoLDA0ODxgZGhscHR4f/eQBIRsgAyAbIAf9AAKAgAL95AH9DAAAAAAAAAAA",
+  "AAAAAAAAAAAgGyAH/QACgIAC/eQB/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv0LAoDZBSAOIA/9DQABAgMQERITBAUGBxQVFhcgDiAP",
+  "/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRkgECAR/Q0AAQIDEBESEwQFBgcUFRYXIBAgEf0NCAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkg",
+  "Gv0NAAECAwQFBgcQERITFBUWFyAZIBr9DQgJCgsMDQ4PGBkaGxwdHh/95AEhGyADIBsgB/0AAoCAAv3kAf0MAAAAAAAAAAAAAAAA",
+  "AAAAACAbIAf9AAKAgAL95AH9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/QsCgN0FIAJBgAhqIQIgA0EQaiEDIAdBEGohByAJQQFrIgkN",
+  "AAsgAEGABGohACABQYAIaiEBIAhBAWsiCA0ACwvTCQUKfwh7AX8JewF9QQAhAEEAIQFBACEGQSAhCANAQQAhAiABIQMgBiEHQQIh",
   "CQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAA",
   "AAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAA",
-  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALw2AUhEyAE/QAC8NwFIRQgBP0AAvDgBSEVIAT9AALw5AUhFiAF/QACgIQC",
-  "IRcgBf0AAoCIAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf9",
-  "5gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
-  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AvDYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
-  "ApI4AvTYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4ApjZByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
-  "AyAZIAcqAoSsApI4ApzZByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AsDZByAP/R8AIA/9HwGSIA/9HwKS",
-  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AsTZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AujZByAR/R8AIBH9",
-  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AuzZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
-  "AUGgAWohASAIQQFrIggNAAsL2QYECH8IewF/BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAA",
-  "IQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAA",
-  "AAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEF",
-  "QcAAIRADQCAE/QkC8NgHIREgBP0JAvTYByESIAT9CQL42AchEyAE/QkC/NgHIRQgBf0AAvDYBSEVIAX9AAKA2QUhFiAIIBEgFf3m",
-  "Af3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEh",
-  "DSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LArCwBCADIAn9CwLAsAQg",
-  "AyAK/QsCsLQEIAMgC/0LAsC0BCADIAz9CwKwuAQgAyAN/QsCwLgEIAMgDv0LArC8BCADIA/9CwLAvAQgAkEgaiECIANBIGohAyAH",
-  "QQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEBayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRAD",
-  "QCAE/QkC8NgHIREgBP0JAvTYByESIAX9AALw2AUhFSAF/QACgNkFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
-  "/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShqIQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCsLAEIAMgCf0LAsCwBCADIAr9CwKw",
-  "tAQgAyAL/QsCwLQEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEG",
-  "QRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAA",
-  "AAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLw2AchEyAE/QkCmNkHIRQgBP0JAsDZ",
-  "ByEVIAT9CQLo2QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
-  "IA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRq",
-  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw2AX9DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC8KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgNkF/QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoCtCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvDc",
-  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLwsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
-  "AAKA3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgLEIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
-  "ACAH/QAC8OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAvC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
-  "AAAAAAAgB/0AAoDhBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAtQggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
-  "AAAAAAAAAAAAIAf9AALw5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
-  "AAAAAAAAAAAAAAAAACAH/QACgOUF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoC5CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
-  "QQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZBgBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEh",
-  "A0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAA",
-  "AAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAvCsCCERIAT9CQL0rAghEiAE/QkC+KwIIRMgBP0JAvysCCEUIAX9",
-  "AALw2AQhFSAF/QACgNkEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
-  "IBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFr",
-  "IhANAAsgAyAI/QsCsKwCIAMgCf0LAsCsAiADIAr9CwKwrgIgAyAL/QsCwK4CIAMgDP0LArCwAiADIA39CwLAsAIgAyAO/QsCsLIC",
-  "IAMgD/0LAsCyAiACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
+  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AAKA2QUhEyAE/QACgN0FIRQgBf0AAoCEAiEVIAX9AAKAiAIhFiAF/QACgIwC",
+  "IRcgBf0AAoCQAiEYIAogEyAV/eYB/eQBIQogCyATIBb95gH95AEhCyAMIBMgF/3mAf3kASEMIA0gEyAY/eYB/eQBIQ0gDiAUIBX9",
+  "5gH95AEhDiAPIBQgFv3mAf3kASEPIBAgFCAX/eYB/eQBIRAgESAUIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
+  "IAv9DQABAgMQERITBAUGBxQVFhcgCiAL/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRkgDCAN/Q0AAQIDEBESEwQFBgcUFRYXIAwgDf0N",
+  "CAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkgGv0NAAECAwQFBgcQERITFBUWFyAZIBr9DQgJCgsMDQ4PGBkaGxwdHh/95AEhGyADIBsg",
+  "B/0AAoCsAv3kAf0LAoDZByAOIA/9DQABAgMQERITBAUGBxQVFhcgDiAP/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRkgECAR/Q0AAQID",
+  "EBESEwQFBgcUFRYXIBAgEf0NCAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkgGv0NAAECAwQFBgcQERITFBUWFyAZIBr9DQgJCgsMDQ4P",
+  "GBkaGxwdHh/95AEhGyADIBsgB/0AAoCsAv3kAf0LAqjZByACQYAQaiECIANBEGohAyAHQRBqIQcgCUEBayIJDQALQYAgIQIgAUEg",
+  "aiEDIAZBIGohB/0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAA",
+  "AAAAAAAAAAAAAAAAACEPIAAhBCACIQVBICESA0AgBP0AAoDZBSETIAT9AAKA3QUhFCAF/QACgIQCIRUgBf0AAoCIAiEWIAogEyAV",
+  "/eYB/eQBIQogCyATIBb95gH95AEhCyAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEQaiEEIAVBEGohBSASQQFrIhINAAsg",
+  "Cv0fACAK/R8BkiAK/R8CkiAK/R8DkiEcIAMgHCAHKgKArAKSOAKA2QcgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEcIAMgHCAHKgKE",
+  "rAKSOAKE2QcgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEcIAMgHCAHKgKArAKSOAKo2QcgD/0fACAP/R8BkiAP/R8CkiAP/R8DkiEc",
+  "IAMgHCAHKgKErAKSOAKs2QcgAkGACGohAiADQQhqIQMgB0EIaiEHIABBgAhqIQAgAUHQAGohASAIQQFrIggNAAsL2QYECH8IewF/",
+  "BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAA",
+  "AAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN",
+  "/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEFQcAAIRADQCAE/QkCgNkHIREgBP0JAoTZByES",
+  "IAT9CQKI2QchEyAE/QkCjNkHIRQgBf0AAoDZBSEVIAX9AAKQ2QUhFiAIIBEgFf3mAf3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX9",
+  "5gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQB",
+  "IQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LAsCwBCADIAn9CwLQsAQgAyAK/QsCwLQEIAMgC/0LAtC0BCADIAz9CwLA",
+  "uAQgAyAN/QsC0LgEIAMgDv0LAsC8BCADIA/9CwLQvAQgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEB",
+  "ayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAA",
+  "AAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRADQCAE/QkCgNkHIREgBP0JAoTZByESIAX9AAKA",
+  "2QUhFSAF/QACkNkFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShq",
+  "IQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCwLAEIAMgCf0LAtCwBCADIAr9CwLAtAQgAyAL/QsC0LQEIAJBIGohAiADQSBqIQMg",
+  "B0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAA",
+  "IQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAA",
+  "AAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQKA2QchEyAE/QkCqNkHIRQgBP0JAtDZByEVIAT9CQL42QchFiAF/QACgIQCIRcgBf0A",
+  "ApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEh",
+  "DiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRqIQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwA",
+  "AIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKA2QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgK0IIAMg",
+  "C/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACkNkF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LApCt",
+  "CCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAoDdBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9",
+  "CwKAsQggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKQ3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S",
+  "/eYB/QsCkLEIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgOEF/QwAAAAAAAAAAAAAAAAAAAAA",
+  "/UT9Uv3mAf0LAoC1CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AApDhBf0MAAAAAAAAAAAAAAAA",
+  "AAAAAP1E/VL95gH9CwKQtQggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKA5QX9DAAAAAAAAAAA",
+  "AAAAAAAAAAD9RP1S/eYB/QsCgLkIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACkOUF/QwAAAAA",
+  "AAAAAAAAAAAAAAAA/UT9Uv3mAf0LApC5CCACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZB",
+  "gBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEhA0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI",
+  "/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAA",
+  "AAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHA",
+  "ACEQA0AgBP0JAoCtCCERIAT9CQKErQghEiAE/QkCiK0IIRMgBP0JAoytCCEUIAX9AAKA2QQhFSAF/QACkNkEIRYgCCARIBX95gH9",
+  "5AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0g",
+  "DiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFrIhANAAsgAyAI/QsCwKwCIAMgCf0LAtCsAiAD",
+  "IAr9CwLArgIgAyAL/QsC0K4CIAMgDP0LAsCwAiADIA39CwLQsAIgAyAO/QsCwLICIAMgD/0LAtCyAiACQSBqIQIgA0EgaiEDIAdB",
+  "AWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -451,41 +456,41 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena of 169584 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
+  // One arena of 169600 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(169584);
-  const arena = new Float32Array(memory, 0, 42396);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(169600);
+  const arena = new Float32Array(memory, 0, 42400);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);
   const W2 = arena.subarray(8320, 9600);
   const b2 = arena.subarray(9600, 9610);
   // gradients dL/dparam
-  const dW1 = arena.subarray(9612, 17804);
-  const db1 = arena.subarray(17804, 17932);
-  const dW2 = arena.subarray(17932, 19212);
-  const db2 = arena.subarray(19212, 19222);
+  const dW1 = arena.subarray(9616, 17808);
+  const db1 = arena.subarray(17808, 17936);
+  const dW2 = arena.subarray(17936, 19216);
+  const db2 = arena.subarray(19216, 19226);
   // optimizer state
-  const optimizer_step = arena.subarray(19224, 19225);
+  const optimizer_step = arena.subarray(19228, 19229);
   // inputs, copied where the WebAssembly kernels read them
-  const x_copy = arena.subarray(19228, 23324);
+  const x_copy = arena.subarray(19232, 23328);
   // activations and intermediate gradients
-  const dlogits = arena.subarray(31516, 32156);
-  const dz1 = arena.subarray(34204, 42396);
-  const loss = arena.subarray(33700, 33701);
-  const a1 = arena.subarray(23324, 31516);
-  const logits = arena.subarray(31516, 32156); // shares memory with dlogits (their lifetimes do not overlap)
-  const probs_max = arena.subarray(32156, 32220);
-  const probs_sub = arena.subarray(32220, 32860);
-  const probs_exp = arena.subarray(32860, 33500);
-  const probs_sum = arena.subarray(33500, 33564);
-  const loss_sum = arena.subarray(33564, 33628);
-  const dloss_log = arena.subarray(33628, 33692);
-  const loss_sum_2 = arena.subarray(33692, 33693);
-  const loss_sum_3 = arena.subarray(33696, 33697);
-  const dprobs_sum = arena.subarray(33564, 33628); // shares memory with loss_sum (their lifetimes do not overlap)
-  const probs = arena.subarray(33564, 34204); // shares memory with loss, loss_sum, dloss_log and 3 more (their lifetimes do not overlap)
+  const dlogits = arena.subarray(31520, 32160);
+  const dz1 = arena.subarray(34208, 42400);
+  const loss = arena.subarray(33704, 33705);
+  const a1 = arena.subarray(23328, 31520);
+  const logits = arena.subarray(31520, 32160); // shares memory with dlogits (their lifetimes do not overlap)
+  const probs_max = arena.subarray(32160, 32224);
+  const probs_sub = arena.subarray(32224, 32864);
+  const probs_exp = arena.subarray(32864, 33504);
+  const probs_sum = arena.subarray(33504, 33568);
+  const loss_sum = arena.subarray(33568, 33632);
+  const dloss_log = arena.subarray(33632, 33696);
+  const loss_sum_2 = arena.subarray(33696, 33697);
+  const loss_sum_3 = arena.subarray(33700, 33701);
+  const dprobs_sum = arena.subarray(33568, 33632); // shares memory with loss_sum (their lifetimes do not overlap)
+  const probs = arena.subarray(33568, 34208); // shares memory with loss, loss_sum, dloss_log and 3 more (their lifetimes do not overlap)
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -500,7 +505,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -557,7 +562,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -652,7 +657,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -709,7 +714,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1034,7 +1039,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1091,7 +1096,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1282,284 +1287,248 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *   (func $mm_a1 (export "mm_a1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
- *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
- *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
- *     (local $b0 v128) (local $b1 v128) (local $dot f32)
+ *     (local $acc02 v128) (local $acc03 v128) (local $acc10 v128) (local $acc11 v128) (local $acc12 v128)
+ *     (local $acc13 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $b2 v128) (local $b3 v128) (local $u v128) (local $w v128) (local $sums v128)
  *     ;; C[64×128] = A·B, k = 64: f32x4 along k
- *     ;; A: x at byte 76912, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93296
+ *     ;; A: x at byte 76928, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93312
  *     ;; epilogue leaf 0: b1 at byte 32768, row stride 0, column stride 1
- *     ;; rows 0…63, 4 at a time
+ *     ;; rows 0…63, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 16))
+ *     (local.set $ci (i32.const 32))
  *     (loop
- *       ;; columns 0…127, 2 at a time
+ *       ;; columns 0…127, 4 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
  *       (local.set $pl0 (local.get $pr0))
- *       (local.set $cj (i32.const 64))
+ *       (local.set $cj (i32.const 32))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc02 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc03 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc12 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc13 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 16))
  *         (loop
- *           (local.set $a0 (v128.load offset=76912 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=77168 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=77424 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=77680 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=76928 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=77184 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=256 align=4 (local.get $qb)))
+ *           (local.set $b2 (v128.load offset=512 align=4 (local.get $qb)))
+ *           (local.set $b3 (v128.load offset=768 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *           (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
- *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
- *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
- *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *           (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
- *               (f32x4.extract_lane 2 (local.get $acc00)))
- *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=93296
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc00) (local.get $acc01))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc00) (local.get $acc01))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc02) (local.get $acc03))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc02) (local.get $acc03))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=93312 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
- *               (f32x4.extract_lane 2 (local.get $acc01)))
- *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=93300
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc10) (local.get $acc11))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc10) (local.get $acc11))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc12) (local.get $acc13))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc12) (local.get $acc13))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=93824 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
- *               (f32x4.extract_lane 2 (local.get $acc10)))
- *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=93808
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
- *               (f32x4.extract_lane 2 (local.get $acc11)))
- *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=93812
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *               (f32x4.extract_lane 2 (local.get $acc20)))
- *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=94320
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
- *               (f32x4.extract_lane 2 (local.get $acc21)))
- *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=94324
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *               (f32x4.extract_lane 2 (local.get $acc30)))
- *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=94832
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
- *               (f32x4.extract_lane 2 (local.get $acc31)))
- *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=94836
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $pb (i32.add (local.get $pb) (i32.const 512)))
- *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
- *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 16)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 512)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 1024)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_logits (export "mm_logits")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
- *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
- *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
- *     (local $b0 v128) (local $b1 v128) (local $dot f32)
+ *     (local $acc02 v128) (local $acc03 v128) (local $acc10 v128) (local $acc11 v128) (local $acc12 v128)
+ *     (local $acc13 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $b2 v128) (local $b3 v128) (local $u v128) (local $w v128) (local $sums v128) (local $dot f32)
  *     ;; C[64×10] = A·B, k = 128: f32x4 along k
- *     ;; A: a1 at byte 93296, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126064
+ *     ;; A: a1 at byte 93312, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126080
  *     ;; epilogue leaf 0: b2 at byte 38400, row stride 0, column stride 1
- *     ;; rows 0…63, 4 at a time
+ *     ;; rows 0…63, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 16))
+ *     (local.set $ci (i32.const 32))
  *     (loop
- *       ;; columns 0…9, 2 at a time
+ *       ;; columns 0…7, 4 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
  *       (local.set $pl0 (local.get $pr0))
- *       (local.set $cj (i32.const 5))
+ *       (local.set $cj (i32.const 2))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc02 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc03 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc12 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc13 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load offset=93296 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=93808 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=94320 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=94832 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=93312 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=93824 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
+ *           (local.set $b2 (v128.load offset=34304 align=4 (local.get $qb)))
+ *           (local.set $b3 (v128.load offset=34816 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *           (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
- *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
- *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
- *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *           (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
- *               (f32x4.extract_lane 2 (local.get $acc00)))
- *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=126064
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc00) (local.get $acc01))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc00) (local.get $acc01))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc02) (local.get $acc03))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc02) (local.get $acc03))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=126080 align=4
  *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
- *               (f32x4.extract_lane 2 (local.get $acc01)))
- *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=126068
+ *           (f32x4.add (local.get $sums) (v128.load offset=38400 align=4 (local.get $pl0))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc10) (local.get $acc11))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc10) (local.get $acc11))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc12) (local.get $acc13))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc12) (local.get $acc13))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=126120 align=4
  *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
- *               (f32x4.extract_lane 2 (local.get $acc10)))
- *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=126104
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
- *               (f32x4.extract_lane 2 (local.get $acc11)))
- *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=126108
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *               (f32x4.extract_lane 2 (local.get $acc20)))
- *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=126144
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
- *               (f32x4.extract_lane 2 (local.get $acc21)))
- *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=126148
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *               (f32x4.extract_lane 2 (local.get $acc30)))
- *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=126184
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
- *               (f32x4.extract_lane 2 (local.get $acc31)))
- *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=126188
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
- *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
- *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *           (f32x4.add (local.get $sums) (v128.load offset=38400 align=4 (local.get $pl0))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 2048)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 16)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 2048)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 160)))
+ *       ;; columns 8…9, 2 at a time
+ *       (local.set $pb (i32.const 4096))
+ *       (local.set $pcj (i32.add (local.get $pc) (i32.const 32)))
+ *       (local.set $pl0 (i32.add (local.get $pr0) (i32.const 32)))
+ *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (local.get $pb))
+ *       (local.set $cp (i32.const 32))
+ *       (loop
+ *         (local.set $a0 (v128.load offset=93312 align=4 (local.get $qa)))
+ *         (local.set $a1 (v128.load offset=93824 align=4 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
+ *             (f32x4.extract_lane 2 (local.get $acc00)))
+ *           (f32x4.extract_lane 3 (local.get $acc00))))
+ *       (f32.store offset=126080
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
+ *             (f32x4.extract_lane 2 (local.get $acc01)))
+ *           (f32x4.extract_lane 3 (local.get $acc01))))
+ *       (f32.store offset=126084
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
+ *             (f32x4.extract_lane 2 (local.get $acc10)))
+ *           (f32x4.extract_lane 3 (local.get $acc10))))
+ *       (f32.store offset=126120
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
+ *             (f32x4.extract_lane 2 (local.get $acc11)))
+ *           (f32x4.extract_lane 3 (local.get $acc11))))
+ *       (f32.store offset=126124
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *       (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
+ *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *       (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 80)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_dW2 (export "mm_dW2")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
@@ -1568,7 +1537,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[10×128] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dlogits at byte 126064, row stride 1, k stride 10; B: a1 at byte 93296, k stride 128, column stride 1; C at byte 71728
+ *     ;; A: dlogits at byte 126080, row stride 1, k stride 10; B: a1 at byte 93312, k stride 128, column stride 1; C at byte 71744
  *     ;; rows 0…7, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1591,12 +1560,12 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=126064 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=126068 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=126072 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=126076 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=93296 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=93312 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=126080 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=126084 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=126088 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=126092 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=93312 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=93328 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1608,14 +1577,14 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=71728 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=72240 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=72752 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=72768 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=73264 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=73280 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=71760 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=72272 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=72768 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=72784 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=73280 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=73296 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1638,10 +1607,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 64))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=126064 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=126068 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=93296 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=93312 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=126080 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=126084 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=93312 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=93328 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1649,10 +1618,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (v128.store offset=71728 align=4 (local.get $pcj) (local.get $acc00))
- *       (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc01))
- *       (v128.store offset=72240 align=4 (local.get $pcj) (local.get $acc10))
- *       (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc11))
+ *       (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=71760 align=4 (local.get $pcj) (local.get $acc01))
+ *       (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc10))
+ *       (v128.store offset=72272 align=4 (local.get $pcj) (local.get $acc11))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *       (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1665,8 +1634,8 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128)
  *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
- *     ;; A: dlogits at byte 126064, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136816
- *     ;; epilogue leaf 0: a1 at byte 93296, row stride 128, column stride 1
+ *     ;; A: dlogits at byte 126080, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136832
+ *     ;; epilogue leaf 0: a1 at byte 93312, row stride 128, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1691,10 +1660,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 10))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=126064 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=126104 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=126144 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=126184 (local.get $qa)))
+ *           (local.set $a0 (v128.load32_splat offset=126080 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=126120 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=126160 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=126200 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33296 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1708,70 +1677,70 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=136816 align=4
+ *         (v128.store offset=136832 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93296 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=136832 align=4
+ *               (f32x4.gt (v128.load offset=93312 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=136848 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93312 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137328 align=4
+ *               (f32x4.gt (v128.load offset=93328 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137344 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93808 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137344 align=4
+ *               (f32x4.gt (v128.load offset=93824 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137360 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93824 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137840 align=4
+ *               (f32x4.gt (v128.load offset=93840 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137856 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94320 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137856 align=4
+ *               (f32x4.gt (v128.load offset=94336 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=137872 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94336 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138352 align=4
+ *               (f32x4.gt (v128.load offset=94352 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138368 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94832 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138368 align=4
+ *               (f32x4.gt (v128.load offset=94848 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=138384 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94848 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=94864 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -1787,7 +1756,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[128×64] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dz1 at byte 136816, row stride 1, k stride 128; B: x at byte 76912, k stride 64, column stride 1; C at byte 38448
+ *     ;; A: dz1 at byte 136832, row stride 1, k stride 128; B: x at byte 76928, k stride 64, column stride 1; C at byte 38464
  *     ;; rows 0…127, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1810,12 +1779,12 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=136816 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=136820 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=136824 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=136828 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=76912 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=76928 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=136832 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=136836 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=136840 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=136844 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=76928 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=76944 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1827,14 +1796,14 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 512)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 256)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=38448 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=38464 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=38704 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=38720 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=38960 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=38976 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=39216 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=39232 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=38464 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=38480 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=38720 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=38736 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=38976 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=38992 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=39232 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=39248 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))

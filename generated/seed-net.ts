@@ -140,63 +140,62 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
-/** The WebAssembly SIMD kernels (4123 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+/** The WebAssembly SIMD kernels (3980 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
 const WASM_KERNELS = [
   "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEBAQc1BgZtZW1vcnkCAAVtbV9hMQAABW1tX3oyAAEGbW1fZFcyAAIGbW1fZHoxAAMG",
-  "bW1fZFcxAAQKxR8FjAkFCn8IewF/BnsBfUEAIQBBACEBQQAhBkEIIQgDQEEAIQIgASEDIAYhB0EIIQkDQP0MAAAAAAAAAAAAAAAA",
-  "AAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAAIREgACEE",
-  "IAIhBUEHIRIDQCAE/QACsCAhEyAE/QACqCEhFCAE/QACoCIhFSAE/QACmCMhFiAF/QACACEXIAX9AAJ4IRggCiATIBf95gH95AEh",
-  "CiALIBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY/eYB/eQBIQ8gECAW",
-  "IBf95gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0fApIgCv0fA5IgBCoC",
-  "sCAgBSoCAJSSIAQqArQgIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4ArA+IAv9HwAgC/0fAZIgC/0f",
-  "ApIgC/0fA5IgBCoCsCAgBSoCeJSSIAQqArQgIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ArQ+IAz9",
-  "HwAgDP0fAZIgDP0fApIgDP0fA5IgBCoCqCEgBSoCAJSSIAQqAqwhIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMA",
-  "AAAAXhs4AvA+IA39HwAgDf0fAZIgDf0fApIgDf0fA5IgBCoCqCEgBSoCeJSSIAQqAqwhIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAA",
-  "ACAZIAcqAoQPkkMAAAAAXhs4AvQ+IA79HwAgDv0fAZIgDv0fApIgDv0fA5IgBCoCoCIgBSoCAJSSIAQqAqQiIAUqAgSUkiEZIAMg",
-  "GSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4ArA/IA/9HwAgD/0fAZIgD/0fApIgD/0fA5IgBCoCoCIgBSoCeJSSIAQqAqQi",
-  "IAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4ArQ/IBD9HwAgEP0fAZIgEP0fApIgEP0fA5IgBCoCmCMg",
-  "BSoCAJSSIAQqApwjIAUqAgSUkiEZIAMgGSAHKgKAD5JDAAAAACAZIAcqAoAPkkMAAAAAXhs4AvA/IBH9HwAgEf0fAZIgEf0fApIg",
-  "Ef0fA5IgBCoCmCMgBSoCeJSSIAQqApwjIAUqAnyUkiEZIAMgGSAHKgKED5JDAAAAACAZIAcqAoQPkkMAAAAAXhs4AvQ/IAJB8AFq",
-  "IQIgA0EIaiEDIAdBCGohByAJQQFrIgkNAAsgAEHgA2ohACABQYACaiEBIAhBAWsiCA0ACwvUAwUJfwR7AX8FewF9QQAhAEEAIQFB",
-  "ACEGQQghCANAQQAhAiABIQMgBiEH/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
-  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQwgACEEIAIhBUEEIQ0DQCAE/QACsD4hDiAE/QAC8D4hDyAE/QACsD8hECAE/QAC8D8h",
-  "ESAF/QACwA8hEiAJIA4gEv3mAf3kASEJIAogDyAS/eYB/eQBIQogCyAQIBL95gH95AEhCyAMIBEgEv3mAf3kASEMIARBEGohBCAF",
-  "QRBqIQUgDUEBayINDQALIAn9HwAgCf0fAZIgCf0fApIgCf0fA5IhEyADIBMgByoCgBCSOAKwTiAK/R8AIAr9HwGSIAr9HwKSIAr9",
-  "HwOSIRMgAyATIAcqAoAQkjgCtE4gC/0fACAL/R8BkiAL/R8CkiAL/R8DkiETIAMgEyAHKgKAEJI4ArhOIAz9HwAgDP0fAZIgDP0f",
-  "ApIgDP0fA5IhEyADIBMgByoCgBCSOAK8TiACQcAAaiECIANBBGohAyAHQQRqIQcgAEGAAmohACABQRBqIQEgCEEBayIIDQALC98B",
-  "BAd/AnsBfwN7QQAhAEEAIQFBACECIAEhA0ECIQYDQP0MAAAAAAAAAAAAAAAAAAAAACEH/QwAAAAAAAAAAAAAAAAAAAAAIQggACEE",
-  "IAIhBUEgIQkDQCAE/QkCsE4hCiAF/QACsD4hCyAF/QACwD4hDCAHIAogC/3mAf3kASEHIAggCiAM/eYB/eQBIQggBEEEaiEEIAVB",
-  "wABqIQUgCUEBayIJDQALIAMgB/0LAtAfIAMgCP0LAuAfIAJBIGohAiADQSBqIQMgBkEBayIGDQALIABBBGohACABQcAAaiEBC68I",
-  "Agp/DntBACEAQQAhAUEAIQZBCCEIA0BBACECIAEhAyAGIQdBAiEJA0D9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAA",
-  "AAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQUgBP0JArBOIRIgBP0JArRO",
-  "IRMgBP0JArhOIRQgBP0JArxOIRUgBf0AAsAPIRYgBf0AAtAPIRcgCiASIBb95gH95AEhCiALIBIgF/3mAf3kASELIAwgEyAW/eYB",
-  "/eQBIQwgDSATIBf95gH95AEhDSAOIBQgFv3mAf3kASEOIA8gFCAX/eYB/eQBIQ8gECAVIBb95gH95AEhECARIBUgF/3mAf3kASER",
-  "IARBBGohBCAFQcAAaiEFIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACsD79DAAAAAAAAAAAAAAA",
-  "AAAAAAD9RP1S/eYB/QsC0FAgAyAL/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALAPv0MAAAAAAAAAAAA",
-  "AAAAAAAAAP1E/VL95gH9CwLgUCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvA+/QwAAAAAAAAA",
-  "AAAAAAAAAAAA/UT9Uv3mAf0LApBRIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgD/9DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsCoFEgAyAO/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKwP/0MAAAA",
-  "AAAAAAAAAAAAAAAAAP1E/VL95gH9CwLQUSADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAsA//QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAuBRIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC8D/9",
-  "DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCkFIgAyAR/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKA",
-  "QP0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKgUiACQSBqIQIgA0EgaiEDIAdBIGohByAJQQFrIgkNAAsgAEEQaiEAIAFBgAJq",
-  "IQEgBkGAAmohBiAIQQFrIggNAAsLzAgFCH8IewF/BnsOfUEAIQBBACEBQQQhBgNAQQAhAiABIQNBAyEHA0D9DAAAAAAAAAAAAAAA",
-  "AAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAA",
-  "AAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEPIAAh",
-  "BCACIQVBICEQA0AgBP0JAtBQIREgBP0JAtRQIRIgBP0JAthQIRMgBP0JAtxQIRQgBf0AArAgIRUgBf0AAsAgIRYgCCARIBX95gH9",
-  "5AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0g",
-  "DiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBwABqIQQgBUH4AGohBSAQQQFrIhANAAsgAyAI/QsCkBAgAyAJ/QsCoBAgAyAK",
-  "/QsCiBEgAyAL/QsCmBEgAyAM/QsCgBIgAyAN/QsCkBIgAyAO/QsC+BIgAyAP/QsCiBMgAkEgaiECIANBIGohAyAHQQFrIgcNAAtB",
-  "4AAhAiABQeAAaiED/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEM/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ4gACEEIAIhBUEgIRADQCAE/QkC0FAhESAE/QkC1FAhEiAE/QkC2FAhEyAE/QkC3FAhFCAF/QACsCAh",
-  "FSAIIBEgFf3mAf3kASEIIAogEiAV/eYB/eQBIQogDCATIBX95gH95AEhDCAOIBQgFf3mAf3kASEOIARBwABqIQQgBUH4AGohBSAQ",
-  "QQFrIhANAAsgAyAI/QsCkBAgAyAK/QsCiBEgAyAM/QsCgBIgAyAO/QsC+BIgAkEQaiECIANBEGohA0MAAAAAIRdDAAAAACEYQwAA",
-  "AAAhGUMAAAAAIRpDAAAAACEbQwAAAAAhHEMAAAAAIR1DAAAAACEeIAAhBEHwACEFQSAhEANAIAQqAtBQIR8gBCoC1FAhICAEKgLY",
-  "UCEhIAQqAtxQISIgBSoCsCAhIyAFKgK0ICEkIBcgHyAjlJIhFyAYIB8gJJSSIRggGSAgICOUkiEZIBogICAklJIhGiAbICEgI5SS",
-  "IRsgHCAhICSUkiEcIB0gIiAjlJIhHSAeICIgJJSSIR4gBEHAAGohBCAFQfgAaiEFIBBBAWsiEA0ACyABIBc4AoARIAEgGDgChBEg",
-  "ASAZOAL4ESABIBo4AvwRIAEgGzgC8BIgASAcOAL0EiABIB04AugTIAEgHjgC7BMgAEEQaiEAIAFB4ANqIQEgBkEBayIGDQALCw==",
+  "bW1fZFcxAAQKth4FowkECn8IewF/CXtBACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBBCEJA0D9DAAAAAAAAAAAAAAAAAAA",
+  "AAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAA",
+  "AAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCAC",
+  "IQVBByESA0AgBP0AAoAhIRMgBP0AAvghIRQgBf0AAgAhFSAF/QACeCEWIAX9AALwASEXIAX9AALoAiEYIAogEyAV/eYB/eQBIQog",
+  "CyATIBb95gH95AEhCyAMIBMgF/3mAf3kASEMIA0gEyAY/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIBAgFCAX",
+  "/eYB/eQBIRAgESAUIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAA/QAC6CH9DAAAAAAAAAAA///////////9TiET",
+  "IAD9AALgIv0MAAAAAAAAAAD///////////1OIRQgAv0AAmj9DAAAAAAAAAAA///////////9TiEVIAL9AALgAf0MAAAAAAAAAAD/",
+  "//////////1OIRYgAv0AAtgC/QwAAAAAAAAAAP///////////U4hFyAC/QAC0AP9DAAAAAAAAAAA///////////9TiEYIAogEyAV",
+  "/eYB/eQBIQogCyATIBb95gH95AEhCyAMIBMgF/3mAf3kASEMIA0gEyAY/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3k",
+  "ASEPIBAgFCAX/eYB/eQBIRAgESAUIBj95gH95AEhESAKIAv9DQABAgMQERITBAUGBxQVFhcgCiAL/Q0ICQoLGBkaGwwNDg8cHR4f",
+  "/eQBIRkgDCAN/Q0AAQIDEBESEwQFBgcUFRYXIAwgDf0NCAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkgGv0NAAECAwQFBgcQERITFBUW",
+  "FyAZIBr9DQgJCgsMDQ4PGBkaGxwdHh/95AEhGyADIBsgB/0AAoAP/eQB/QwAAAAAAAAAAAAAAAAAAAAAIBsgB/0AAoAP/eQB/QwA",
+  "AAAAAAAAAAAAAAAAAAAA/UT9Uv0LAoA/IA4gD/0NAAECAxAREhMEBQYHFBUWFyAOIA/9DQgJCgsYGRobDA0ODxwdHh/95AEhGSAQ",
+  "IBH9DQABAgMQERITBAUGBxQVFhcgECAR/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRogGSAa/Q0AAQIDBAUGBxAREhMUFRYXIBkgGv0N",
+  "CAkKCwwNDg8YGRobHB0eH/3kASEbIAMgGyAH/QACgA/95AH9DAAAAAAAAAAAAAAAAAAAAAAgGyAH/QACgA/95AH9DAAAAAAAAAAA",
+  "AAAAAAAAAAD9RP1S/QsCwD8gAkHgA2ohAiADQRBqIQMgB0EQaiEHIAlBAWsiCQ0ACyAAQfABaiEAIAFBgAFqIQEgCEEBayIIDQAL",
+  "C64CBQl/AnsBfwN7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQf9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAA",
+  "AAAAAAAAACEKIAAhBCACIQVBBCELA0AgBP0AAoA/IQwgBP0AAsA/IQ0gBf0AAsAPIQ4gCSAMIA795gH95AEhCSAKIA0gDv3mAf3k",
+  "ASEKIARBEGohBCAFQRBqIQUgC0EBayILDQALIAn9HwAgCf0fAZIgCf0fApIgCf0fA5IhDyADIA8gByoCgBCSOAKATyAK/R8AIAr9",
+  "HwGSIAr9HwKSIAr9HwOSIQ8gAyAPIAcqAoAQkjgChE8gAkHAAGohAiADQQRqIQMgB0EEaiEHIABBgAFqIQAgAUEIaiEBIAhBAWsi",
+  "CA0ACwvfAQQHfwJ7AX8De0EAIQBBACEBQQAhAiABIQNBAiEGA0D9DAAAAAAAAAAAAAAAAAAAAAAhB/0MAAAAAAAAAAAAAAAAAAAA",
+  "ACEIIAAhBCACIQVBICEJA0AgBP0JAoBPIQogBf0AAoA/IQsgBf0AApA/IQwgByAKIAv95gH95AEhByAIIAogDP3mAf3kASEIIARB",
+  "BGohBCAFQcAAaiEFIAlBAWsiCQ0ACyADIAf9CwKAICADIAj9CwKQICACQSBqIQIgA0EgaiEDIAZBAWsiBg0ACyAAQQRqIQAgAUHA",
+  "AGohAQuvCAIKfw57QQAhAEEAIQFBACEGQQghCANAQQAhAiABIQMgBiEHQQIhCQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAA",
+  "AAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0M",
+  "AAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFIAT9CQKATyES",
+  "IAT9CQKETyETIAT9CQKITyEUIAT9CQKMTyEVIAX9AALADyEWIAX9AALQDyEXIAogEiAW/eYB/eQBIQogCyASIBf95gH95AEhCyAM",
+  "IBMgFv3mAf3kASEMIA0gEyAX/eYB/eQBIQ0gDiAUIBb95gH95AEhDiAPIBQgF/3mAf3kASEPIBAgFSAW/eYB/eQBIRAgESAVIBf9",
+  "5gH95AEhESAEQQRqIQQgBUHAAGohBSADIAr9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAoA//QwAAAAA",
+  "AAAAAAAAAAAAAAAA/UT9Uv3mAf0LAsBRIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACkD/9DAAA",
+  "AAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC0FEgAyAM/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALAP/0M",
+  "AAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAUiADIA39DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAtA/",
+  "/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LApBSIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC",
+  "gED9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCwFIgAyAP/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
+  "AAKQQP0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLQUiADIBD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAg",
+  "B/0AAsBA/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoBTIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
+  "ACAH/QAC0ED9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCkFMgAkEgaiECIANBIGohAyAHQSBqIQcgCUEBayIJDQALIABBEGoh",
+  "ACABQYACaiEBIAZBgAJqIQYgCEEBayIIDQALC8wIBQh/CHsBfwZ7Dn1BACEAQQAhAUEEIQYDQEEAIQIgASEDQQMhBwNA/QwAAAAA",
+  "AAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9",
+  "DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAA",
+  "AAAhDyAAIQQgAiEFQSAhEANAIAT9CQLAUSERIAT9CQLEUSESIAT9CQLIUSETIAT9CQLMUSEUIAX9AAKAISEVIAX9AAKQISEWIAgg",
+  "ESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3kASEKIAsgEiAW/eYB/eQBIQsgDCATIBX95gH95AEhDCANIBMgFv3m",
+  "Af3kASENIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEhDyAEQcAAaiEEIAVB+ABqIQUgEEEBayIQDQALIAMgCP0LAsAQIAMgCf0L",
+  "AtAQIAMgCv0LArgRIAMgC/0LAsgRIAMgDP0LArASIAMgDf0LAsASIAMgDv0LAqgTIAMgD/0LArgTIAJBIGohAiADQSBqIQMgB0EB",
+  "ayIHDQALQeAAIQIgAUHgAGohA/0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAA",
+  "AAAhDP0MAAAAAAAAAAAAAAAAAAAAACEOIAAhBCACIQVBICEQA0AgBP0JAsBRIREgBP0JAsRRIRIgBP0JAshRIRMgBP0JAsxRIRQg",
+  "Bf0AAoAhIRUgCCARIBX95gH95AEhCCAKIBIgFf3mAf3kASEKIAwgEyAV/eYB/eQBIQwgDiAUIBX95gH95AEhDiAEQcAAaiEEIAVB",
+  "+ABqIQUgEEEBayIQDQALIAMgCP0LAsAQIAMgCv0LArgRIAMgDP0LArASIAMgDv0LAqgTIAJBEGohAiADQRBqIQNDAAAAACEXQwAA",
+  "AAAhGEMAAAAAIRlDAAAAACEaQwAAAAAhG0MAAAAAIRxDAAAAACEdQwAAAAAhHiAAIQRB8AAhBUEgIRADQCAEKgLAUSEfIAQqAsRR",
+  "ISAgBCoCyFEhISAEKgLMUSEiIAUqAoAhISMgBSoChCEhJCAXIB8gI5SSIRcgGCAfICSUkiEYIBkgICAjlJIhGSAaICAgJJSSIRog",
+  "GyAhICOUkiEbIBwgISAklJIhHCAdICIgI5SSIR0gHiAiICSUkiEeIARBwABqIQQgBUH4AGohBSAQQQFrIhANAAsgASAXOAKwESAB",
+  "IBg4ArQRIAEgGTgCqBIgASAaOAKsEiABIBs4AqATIAEgHDgCpBMgASAdOAKYFCABIB44ApwUIABBEGohACABQeADaiEBIAZBAWsi",
+  "Bg0ACws=",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -447,33 +446,33 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena of 12368 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
+  // One arena of 12480 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(12368);
-  const arena = new Float32Array(memory, 0, 3092);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(12480);
+  const arena = new Float32Array(memory, 0, 3120);
   // parameters
   const W1 = arena.subarray(0, 480);
   const b1 = arena.subarray(480, 496);
   const W2 = arena.subarray(496, 512);
   const b2 = arena.subarray(512, 513);
   // gradients dL/dparam
-  const dW1 = arena.subarray(516, 996);
-  const db1 = arena.subarray(996, 1012);
-  const dW2 = arena.subarray(1012, 1028);
-  const db2 = arena.subarray(1028, 1029);
+  const dW1 = arena.subarray(528, 1008);
+  const db1 = arena.subarray(1008, 1024);
+  const dW2 = arena.subarray(1024, 1040);
+  const db2 = arena.subarray(1040, 1041);
   // optimizer state
-  const optimizer_step = arena.subarray(1032, 1033);
+  const optimizer_step = arena.subarray(1044, 1045);
   // inputs, copied where the WebAssembly kernels read them
-  const x_copy = arena.subarray(1036, 1996);
+  const x_copy = arena.subarray(1056, 2016);
   // activations and intermediate gradients
-  const dz2 = arena.subarray(2508, 2540);
-  const dz1 = arena.subarray(2580, 3092);
-  const loss = arena.subarray(2576, 2577);
-  const a1 = arena.subarray(1996, 2508);
-  const z2 = arena.subarray(2508, 2540); // shares memory with dz2 (their lifetimes do not overlap)
-  const loss_sum = arena.subarray(2572, 2573);
-  const yhat = arena.subarray(2540, 2572);
+  const dz2 = arena.subarray(2528, 2560);
+  const dz1 = arena.subarray(2608, 3120);
+  const loss = arena.subarray(2596, 2597);
+  const a1 = arena.subarray(2016, 2528);
+  const z2 = arena.subarray(2528, 2560); // shares memory with dz2 (their lifetimes do not overlap)
+  const loss_sum = arena.subarray(2592, 2593);
+  const yhat = arena.subarray(2560, 2592);
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -488,7 +487,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 32; i += 4) {
@@ -545,7 +544,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
     if (kernels) {
-      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_z2();
     } else {
       for (let i = 0; i < 32; i += 4) {
@@ -594,7 +593,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 32; i += 4) {
@@ -651,7 +650,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
     if (kernels) {
-      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_z2();
     } else {
       for (let i = 0; i < 32; i += 4) {
@@ -857,7 +856,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [32×16]   models/seed-net.model.ts:15
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 32; i += 4) {
@@ -914,7 +913,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z2 = a1·W2ᵀ + b2   [32×1]   models/seed-net.model.ts:16
     if (kernels) {
-      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // z2 ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_z2();
     } else {
       for (let i = 0; i < 32; i += 4) {
@@ -1038,201 +1037,126 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *   (func $mm_a1 (export "mm_a1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
- *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
- *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
- *     (local $b0 v128) (local $b1 v128) (local $dot f32)
+ *     (local $acc02 v128) (local $acc03 v128) (local $acc10 v128) (local $acc11 v128) (local $acc12 v128)
+ *     (local $acc13 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $b2 v128) (local $b3 v128) (local $u v128) (local $w v128) (local $sums v128)
  *     ;; C[32×16] = A·B, k = 30: f32x4 along k
- *     ;; A: x at byte 4144, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 7984
+ *     ;; A: x at byte 4224, row stride 30, k stride 1; B: W1 at byte 0, k stride 1, column stride 30; C at byte 8064
  *     ;; epilogue leaf 0: b1 at byte 1920, row stride 0, column stride 1
- *     ;; rows 0…31, 4 at a time
+ *     ;; rows 0…31, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 8))
+ *     (local.set $ci (i32.const 16))
  *     (loop
- *       ;; columns 0…15, 2 at a time
+ *       ;; columns 0…15, 4 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
  *       (local.set $pl0 (local.get $pr0))
- *       (local.set $cj (i32.const 8))
+ *       (local.set $cj (i32.const 4))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc02 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc03 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc12 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc13 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 7))
  *         (loop
- *           (local.set $a0 (v128.load offset=4144 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=4264 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=4384 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=4504 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=4224 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=4344 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=120 align=4 (local.get $qb)))
+ *           (local.set $b2 (v128.load offset=240 align=4 (local.get $qb)))
+ *           (local.set $b3 (v128.load offset=360 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *           (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
- *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
- *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
- *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *           (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
- *                   (f32x4.extract_lane 2 (local.get $acc00)))
- *                 (f32x4.extract_lane 3 (local.get $acc00)))
- *               (f32.mul (f32.load offset=4144 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4148 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=7984
+ *         (local.set $a0 (v128.and (v128.load offset=4328 align=4 (local.get $pa)) (v128.const i32x4 0 0 -1 -1)))
+ *         (local.set $a1 (v128.and (v128.load offset=4448 align=4 (local.get $pa)) (v128.const i32x4 0 0 -1 -1)))
+ *         (local.set $b0 (v128.and (v128.load offset=104 align=4 (local.get $pb)) (v128.const i32x4 0 0 -1 -1)))
+ *         (local.set $b1 (v128.and (v128.load offset=224 align=4 (local.get $pb)) (v128.const i32x4 0 0 -1 -1)))
+ *         (local.set $b2 (v128.and (v128.load offset=344 align=4 (local.get $pb)) (v128.const i32x4 0 0 -1 -1)))
+ *         (local.set $b3 (v128.and (v128.load offset=464 align=4 (local.get $pb)) (v128.const i32x4 0 0 -1 -1)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *         (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *         (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *         (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *         (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc00) (local.get $acc01))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc00) (local.get $acc01))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc02) (local.get $acc03))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc02) (local.get $acc03))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=8064 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
- *                   (f32x4.extract_lane 2 (local.get $acc01)))
- *                 (f32x4.extract_lane 3 (local.get $acc01)))
- *               (f32.mul (f32.load offset=4144 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4148 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=7988
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=1920 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=1920 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc10) (local.get $acc11))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc10) (local.get $acc11))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc12) (local.get $acc13))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc12) (local.get $acc13))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=8128 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
- *                   (f32x4.extract_lane 2 (local.get $acc10)))
- *                 (f32x4.extract_lane 3 (local.get $acc10)))
- *               (f32.mul (f32.load offset=4264 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4268 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8048
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
- *                   (f32x4.extract_lane 2 (local.get $acc11)))
- *                 (f32x4.extract_lane 3 (local.get $acc11)))
- *               (f32.mul (f32.load offset=4264 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4268 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8052
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *                   (f32x4.extract_lane 2 (local.get $acc20)))
- *                 (f32x4.extract_lane 3 (local.get $acc20)))
- *               (f32.mul (f32.load offset=4384 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4388 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8112
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
- *                   (f32x4.extract_lane 2 (local.get $acc21)))
- *                 (f32x4.extract_lane 3 (local.get $acc21)))
- *               (f32.mul (f32.load offset=4384 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4388 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8116
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *                   (f32x4.extract_lane 2 (local.get $acc30)))
- *                 (f32x4.extract_lane 3 (local.get $acc30)))
- *               (f32.mul (f32.load offset=4504 (local.get $qa)) (f32.load (local.get $qb))))
- *             (f32.mul (f32.load offset=4508 (local.get $qa)) (f32.load offset=4 (local.get $qb)))))
- *         (f32.store offset=8176
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1920 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add
- *                 (f32.add
- *                   (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
- *                   (f32x4.extract_lane 2 (local.get $acc31)))
- *                 (f32x4.extract_lane 3 (local.get $acc31)))
- *               (f32.mul (f32.load offset=4504 (local.get $qa)) (f32.load offset=120 (local.get $qb))))
- *             (f32.mul (f32.load offset=4508 (local.get $qa)) (f32.load offset=124 (local.get $qb)))))
- *         (f32.store offset=8180
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=1924 (local.get $pl0))) (f32.const 0))))
- *         (local.set $pb (i32.add (local.get $pb) (i32.const 240)))
- *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
- *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=1920 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=1920 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 480)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 16)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 480)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 256)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 240)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 128)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_z2 (export "mm_z2")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
- *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $acc00 v128) (local $acc10 v128)
- *     (local $acc20 v128) (local $acc30 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128)
- *     (local $a3 v128) (local $b0 v128) (local $dot f32)
+ *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $acc00 v128) (local $acc10 v128) (local $cp i32)
+ *     (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $dot f32)
  *     ;; C[32×1] = A·B, k = 16: f32x4 along k
- *     ;; A: a1 at byte 7984, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 10032
+ *     ;; A: a1 at byte 8064, row stride 16, k stride 1; B: W2 at byte 1984, k stride 1, column stride 16; C at byte 10112
  *     ;; epilogue leaf 0: b2 at byte 2048, row stride 0, column stride 1
- *     ;; rows 0…31, 4 at a time
+ *     ;; rows 0…31, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 8))
+ *     (local.set $ci (i32.const 16))
  *     (loop
  *       ;; columns 0…0, 1 at a time
  *       (local.set $pb (i32.const 0))
@@ -1240,21 +1164,15 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $pl0 (local.get $pr0))
  *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
- *       (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *       (local.set $acc30 (v128.const i32x4 0 0 0 0))
  *       (local.set $qa (local.get $pa))
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 4))
  *       (loop
- *         (local.set $a0 (v128.load offset=7984 align=4 (local.get $qa)))
- *         (local.set $a1 (v128.load offset=8048 align=4 (local.get $qa)))
- *         (local.set $a2 (v128.load offset=8112 align=4 (local.get $qa)))
- *         (local.set $a3 (v128.load offset=8176 align=4 (local.get $qa)))
+ *         (local.set $a0 (v128.load offset=8064 align=4 (local.get $qa)))
+ *         (local.set $a1 (v128.load offset=8128 align=4 (local.get $qa)))
  *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
- *         (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *         (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
@@ -1264,7 +1182,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *             (f32x4.extract_lane 2 (local.get $acc00)))
  *           (f32x4.extract_lane 3 (local.get $acc00))))
- *       (f32.store offset=10032
+ *       (f32.store offset=10112
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $dot
@@ -1273,39 +1191,21 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *             (f32x4.extract_lane 2 (local.get $acc10)))
  *           (f32x4.extract_lane 3 (local.get $acc10))))
- *       (f32.store offset=10036
- *         (local.get $pcj)
- *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
- *       (local.set $dot
- *         (f32.add
- *           (f32.add
- *             (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *             (f32x4.extract_lane 2 (local.get $acc20)))
- *           (f32x4.extract_lane 3 (local.get $acc20))))
- *       (f32.store offset=10040
- *         (local.get $pcj)
- *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
- *       (local.set $dot
- *         (f32.add
- *           (f32.add
- *             (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *             (f32x4.extract_lane 2 (local.get $acc30)))
- *           (f32x4.extract_lane 3 (local.get $acc30))))
- *       (f32.store offset=10044
+ *       (f32.store offset=10116
  *         (local.get $pcj)
  *         (f32.add (local.get $dot) (f32.load offset=2048 (local.get $pl0))))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 64)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 4)))
  *       (local.set $pl0 (i32.add (local.get $pl0) (i32.const 4)))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 256)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 128)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_dW2 (export "mm_dW2")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $cp i32) (local $a0 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[1×16] = A·B, k = 32: f32x4 along the columns of C
- *     ;; A: dz2 at byte 10032, row stride 1, k stride 1; B: a1 at byte 7984, k stride 16, column stride 1; C at byte 4048
+ *     ;; A: dz2 at byte 10112, row stride 1, k stride 1; B: a1 at byte 8064, k stride 16, column stride 1; C at byte 4096
  *     ;; rows 0…0, 1 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1320,16 +1220,16 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=10032 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=7984 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=8000 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=10112 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=8064 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=8080 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (v128.store offset=4048 align=4 (local.get $pcj) (local.get $acc00))
- *       (v128.store offset=4064 align=4 (local.get $pcj) (local.get $acc01))
+ *       (v128.store offset=4096 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=4112 align=4 (local.get $pcj) (local.get $acc01))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *       (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1342,8 +1242,8 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $acc31 v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[32×16] = A·B, k = 1: f32x4 along the columns of C
- *     ;; A: dz2 at byte 10032, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10320
- *     ;; epilogue leaf 0: a1 at byte 7984, row stride 16, column stride 1
+ *     ;; A: dz2 at byte 10112, row stride 1, k stride 1; B: W2 at byte 1984, k stride 16, column stride 1; C at byte 10432
+ *     ;; epilogue leaf 0: a1 at byte 8064, row stride 16, column stride 1
  *     ;; rows 0…31, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1366,10 +1266,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
- *         (local.set $a0 (v128.load32_splat offset=10032 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=10036 (local.get $qa)))
- *         (local.set $a2 (v128.load32_splat offset=10040 (local.get $qa)))
- *         (local.set $a3 (v128.load32_splat offset=10044 (local.get $qa)))
+ *         (local.set $a0 (v128.load32_splat offset=10112 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=10116 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10120 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10124 (local.get $qa)))
  *         (local.set $b0 (v128.load offset=1984 align=4 (local.get $qb)))
  *         (local.set $b1 (v128.load offset=2000 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1382,34 +1282,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 64)))
- *         (v128.store offset=10320 align=4
+ *         (v128.store offset=10432 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
- *             (v128.bitselect
- *               (v128.const f32x4 1 1 1 1)
- *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=7984 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10336 align=4
- *           (local.get $pcj)
- *           (f32x4.mul
- *             (local.get $acc01)
- *             (v128.bitselect
- *               (v128.const f32x4 1 1 1 1)
- *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8000 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10384 align=4
- *           (local.get $pcj)
- *           (f32x4.mul
- *             (local.get $acc10)
- *             (v128.bitselect
- *               (v128.const f32x4 1 1 1 1)
- *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8048 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10400 align=4
- *           (local.get $pcj)
- *           (f32x4.mul
- *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
@@ -1417,15 +1293,15 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (v128.store offset=10448 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
- *             (local.get $acc20)
+ *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8112 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10464 align=4
+ *               (f32x4.gt (v128.load offset=8080 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10496 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
- *             (local.get $acc21)
+ *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
@@ -1433,19 +1309,43 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (v128.store offset=10512 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
+ *             (local.get $acc11)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8144 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10560 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc20)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8192 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10576 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
+ *             (local.get $acc21)
+ *             (v128.bitselect
+ *               (v128.const f32x4 1 1 1 1)
+ *               (v128.const f32x4 0 0 0 0)
+ *               (f32x4.gt (v128.load offset=8208 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10624 align=4
+ *           (local.get $pcj)
+ *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8176 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=10528 align=4
+ *               (f32x4.gt (v128.load offset=8256 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=10640 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=8192 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=8272 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -1463,7 +1363,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $s21 f32) (local $s30 f32) (local $s31 f32) (local $x0 f32) (local $x1 f32) (local $x2 f32)
  *     (local $x3 f32) (local $y0 f32) (local $y1 f32)
  *     ;; C[16×30] = A·B, k = 32: f32x4 along the columns of C
- *     ;; A: dz1 at byte 10320, row stride 1, k stride 16; B: x at byte 4144, k stride 30, column stride 1; C at byte 2064
+ *     ;; A: dz1 at byte 10432, row stride 1, k stride 16; B: x at byte 4224, k stride 30, column stride 1; C at byte 2112
  *     ;; rows 0…15, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1486,12 +1386,12 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=10320 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=10324 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=10328 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=10332 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=4144 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=4160 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=10432 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=10436 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=10440 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=10444 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=4224 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=4240 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1503,14 +1403,14 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=2064 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=2080 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=2184 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=2200 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=2304 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=2320 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=2424 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=2440 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=2112 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=2128 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=2232 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=2248 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=2352 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=2368 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=2472 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=2488 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1525,11 +1425,11 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=10320 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=10324 (local.get $qa)))
- *         (local.set $a2 (v128.load32_splat offset=10328 (local.get $qa)))
- *         (local.set $a3 (v128.load32_splat offset=10332 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=4144 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=10432 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=10436 (local.get $qa)))
+ *         (local.set $a2 (v128.load32_splat offset=10440 (local.get $qa)))
+ *         (local.set $a3 (v128.load32_splat offset=10444 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=4224 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *         (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
@@ -1537,10 +1437,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (v128.store offset=2064 align=4 (local.get $pcj) (local.get $acc00))
- *       (v128.store offset=2184 align=4 (local.get $pcj) (local.get $acc10))
- *       (v128.store offset=2304 align=4 (local.get $pcj) (local.get $acc20))
- *       (v128.store offset=2424 align=4 (local.get $pcj) (local.get $acc30))
+ *       (v128.store offset=2112 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=2232 align=4 (local.get $pcj) (local.get $acc10))
+ *       (v128.store offset=2352 align=4 (local.get $pcj) (local.get $acc20))
+ *       (v128.store offset=2472 align=4 (local.get $pcj) (local.get $acc30))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
  *       ;; columns 28…29, one lane each
@@ -1556,12 +1456,12 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $qb (i32.const 112))
  *       (local.set $cp (i32.const 32))
  *       (loop
- *         (local.set $x0 (f32.load offset=10320 (local.get $qa)))
- *         (local.set $x1 (f32.load offset=10324 (local.get $qa)))
- *         (local.set $x2 (f32.load offset=10328 (local.get $qa)))
- *         (local.set $x3 (f32.load offset=10332 (local.get $qa)))
- *         (local.set $y0 (f32.load offset=4144 (local.get $qb)))
- *         (local.set $y1 (f32.load offset=4148 (local.get $qb)))
+ *         (local.set $x0 (f32.load offset=10432 (local.get $qa)))
+ *         (local.set $x1 (f32.load offset=10436 (local.get $qa)))
+ *         (local.set $x2 (f32.load offset=10440 (local.get $qa)))
+ *         (local.set $x3 (f32.load offset=10444 (local.get $qa)))
+ *         (local.set $y0 (f32.load offset=4224 (local.get $qb)))
+ *         (local.set $y1 (f32.load offset=4228 (local.get $qb)))
  *         (local.set $s00 (f32.add (local.get $s00) (f32.mul (local.get $x0) (local.get $y0))))
  *         (local.set $s01 (f32.add (local.get $s01) (f32.mul (local.get $x0) (local.get $y1))))
  *         (local.set $s10 (f32.add (local.get $s10) (f32.mul (local.get $x1) (local.get $y0))))
@@ -1573,14 +1473,14 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 64)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 120)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (f32.store offset=2176 (local.get $pc) (local.get $s00))
- *       (f32.store offset=2180 (local.get $pc) (local.get $s01))
- *       (f32.store offset=2296 (local.get $pc) (local.get $s10))
- *       (f32.store offset=2300 (local.get $pc) (local.get $s11))
- *       (f32.store offset=2416 (local.get $pc) (local.get $s20))
- *       (f32.store offset=2420 (local.get $pc) (local.get $s21))
- *       (f32.store offset=2536 (local.get $pc) (local.get $s30))
- *       (f32.store offset=2540 (local.get $pc) (local.get $s31))
+ *       (f32.store offset=2224 (local.get $pc) (local.get $s00))
+ *       (f32.store offset=2228 (local.get $pc) (local.get $s01))
+ *       (f32.store offset=2344 (local.get $pc) (local.get $s10))
+ *       (f32.store offset=2348 (local.get $pc) (local.get $s11))
+ *       (f32.store offset=2464 (local.get $pc) (local.get $s20))
+ *       (f32.store offset=2468 (local.get $pc) (local.get $s21))
+ *       (f32.store offset=2584 (local.get $pc) (local.get $s30))
+ *       (f32.store offset=2588 (local.get $pc) (local.get $s31))
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 480)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1)))))))

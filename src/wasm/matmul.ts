@@ -5,8 +5,10 @@
  *            4 rows × 8 columns of C in eight f32x4 accumulators; each step of k splats four
  *            elements of A and loads two vectors of B;
  *   along k  when rows of A and columns of B are both contiguous (A·Bᵀ: the forward x·Wᵀ):
- *            4 rows × 2 columns of C, each an f32x4 of partial sums over k, summed across lanes
- *            at the end; the k mod 4 tail is added in scalar f32.
+ *            2 rows × 4 columns of C, each an f32x4 of partial sums over k; at the end a row's four
+ *            columns are summed across lanes at once (a 4×4 transpose by shuffles folded into the
+ *            adds) into one vector, stored with the epilogue in lanes; the last k mod 4 terms are
+ *            one more vector ending at element k, its lanes already summed masked to 0.
  * Every address is a pointer local plus the operand's arena offset as a literal, so the function
  * takes no arguments; or, for a function that several kernels share (the steps of an unrolled
  * recurrence: same shapes, other buffers), the pointers start at the operands' byte addresses,
@@ -20,7 +22,8 @@
  */
 import type { View } from "../lower/view.js";
 import type { Lanes } from "../ops/types.js";
-import { f32const, f32x4const, f32zero, Func, i32, lane, mem, op, v128zero, type Ins } from "./module.js";
+import { batchLoop, stridesOf } from "./batchLoop.js";
+import { f32const, f32x4const, f32zero, Func, i32, i32x4const, lane, mem, op, shuffle, v128zero, type Ins } from "./module.js";
 
 export interface SimdMatmul {
   kind: "matmul";
@@ -74,7 +77,9 @@ export function epilogueFits(p: SimdMatmul, leaves: readonly View[]): boolean {
   return p.mode === "along-k" || leaves.every((v) => v.strides[v.strides.length - 1] === 0 || v.strides[v.strides.length - 1] === 1);
 }
 
+/** Rows per block: along j, and along k (where each row holds four columns' accumulators). */
 const ROWS = 4;
+const KROWS = 2;
 
 /** The SIMD plan for C = A·B (views shaped [...batch, m, k] and [...batch, k, n]), or undefined when neither operand layout suits four lanes. */
 export function planSimd(a: View, b: View, m: number, k: number, n: number): SimdMatmul | undefined {
@@ -86,44 +91,6 @@ export function planSimd(a: View, b: View, m: number, k: number, n: number): Sim
   if (alongJ && (n >= 8 || !alongK)) return { kind: "matmul", mode: "along-j", a, b, batch, m, k, n };
   if (alongK) return { kind: "matmul", mode: "along-k", a, b, batch, m, k, n };
   return undefined;
-}
-
-/** An operand's strides in elements: per batch axis, then its row and column strides. */
-interface Strides {
-  batch: number[];
-  row: number;
-  col: number;
-}
-const stridesOf = (v: View, axes: number): Strides => ({ batch: v.strides.slice(0, axes), row: v.strides[axes]!, col: v.strides[axes + 1]! });
-
-/**
- * The batch loop the kernel runs: batch axes along which B is broadcast and every other operand's rows
- * run on (A, C and the epilogue's leaves: batch stride = m · row stride) are folded into m, last axis
- * first; the remaining adjacent axes are merged where every operand steps alike.
- */
-export function batchLoop(batch: number[], m: number, n: number, a: Strides, b: Strides, leaves: Strides[]): { m: number; extents: number[]; a: number[]; b: number[]; c: number[]; leaves: number[][] } {
-  const c = { batch: batch.map((_, i) => m * n * batch.slice(i + 1).reduce((x, y) => x * y, 1)), row: n, col: 1 };
-  // axes of extent 1 are no loop
-  const keep = (st: number[]) => st.filter((_, i) => batch[i] !== 1);
-  let ext = keep(batch);
-  let ops = [a, c, ...leaves].map((s) => ({ ...s, batch: keep(s.batch) }));
-  let bs = keep(b.batch);
-  let rows = m;
-  while (ext.length && bs[ext.length - 1] === 0 && ops.every((s) => s.batch[ext.length - 1] === rows * s.row)) {
-    rows *= ext[ext.length - 1]!;
-    ext = ext.slice(0, -1);
-    bs = bs.slice(0, -1);
-    ops = ops.map((s) => ({ ...s, batch: s.batch.slice(0, -1) }));
-  }
-  const all = () => [bs, ...ops.map((s) => s.batch)];
-  for (let i = ext.length - 2; i >= 0; i--) {
-    if (all().every((st) => st[i] === st[i + 1]! * ext[i + 1]!)) {
-      ext = [...ext.slice(0, i), ext[i]! * ext[i + 1]!, ...ext.slice(i + 2)];
-      bs = [...bs.slice(0, i), bs[i + 1]!, ...bs.slice(i + 2)];
-      ops = ops.map((s) => ({ ...s, batch: [...s.batch.slice(0, i), s.batch[i + 1]!, ...s.batch.slice(i + 2)] }));
-    }
-  }
-  return { m: rows, extents: ext, a: ops[0]!.batch, b: bs, c: ops[1]!.batch, leaves: ops.slice(2).map((s) => s.batch) };
 }
 
 /**
@@ -181,9 +148,9 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
   const mulAdd = (s: string, a: string, b: string) => f.set(s, op("f32x4.add", get(s), op("f32x4.mul", get(a), get(b))));
 
   // rows: blocks of four, then one block of the rest; pa and pc point at the block's first row of A and C
-  const rows = (body: (R: number) => void) => {
-    const full = Math.floor(m / ROWS);
-    const parts: [number, number, number][] = [[0, ROWS, full], [full * ROWS, m % ROWS, 1]];
+  const rows = (height: number, body: (R: number) => void) => {
+    const full = Math.floor(m / height);
+    const parts: [number, number, number][] = [[0, height, full], [full * height, m % height, 1]];
     for (const [start, R, count] of parts) {
       if (!R || !count) continue;
       f.comment(`rows ${start}…${start + R * count - 1}, ${R} at a time`);
@@ -201,7 +168,7 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
   /** The 2-D product of one batch: C[m×n] = A[m×k]·B[k×n] from the batch's pointers. */
   const product = () => (p.mode === "along-j" ? alongJ() : alongK());
   const alongJ = () =>
-    rows((R) => {
+    rows(ROWS, (R) => {
       const tail = n % 4;
       // vector blocks: 8 columns (two vectors), then 4 (one)
       const blocks: [number, number, number][] = [[0, 2, Math.floor(n / 8)], [n - (n % 8), 1, n % 8 >= 4 ? 1 : 0]];
@@ -252,12 +219,14 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
       }
     });
   const alongK = () =>
-    rows((R) => {
+    rows(KROWS, (R) => {
       const kv = Math.floor(k / 4);
       const tail = k % 4;
-      const blocks: [number, number, number][] = [[0, 2, Math.floor(n / 2)], [n - (n % 2), 1, n % 2]];
+      // the last k mod 4 elements: one more vector, ending at element k, whose lanes already summed are masked to 0 in A and B (no 0·∞)
+      const mask = i32x4const([0, 1, 2, 3].map((t) => (t < 4 - tail ? 0 : -1)) as [number, number, number, number]);
+      const blocks: [number, number, number][] = [[0, 4, Math.floor(n / 4)], [n - (n % 4), n % 4, 1]];
       for (const [col, J, count] of blocks) {
-        if (!count) continue;
+        if (!count || !J) continue;
         f.comment(`columns ${col}…${col + J * count - 1}, ${J} at a time`);
         from("pb", "bb", col * sBj * 4);
         f.from("pcj", "pc", col * 4);
@@ -265,22 +234,40 @@ export function simdMatmulFunc(name: string, p: SimdMatmul, addr: (base: string)
         f.repeat("cj", count, () => {
           for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) f.set(acc(r, j), v128zero());
           f.from("qa", "pa", 0).from("qb", "pb", 0);
-          f.repeat("cp", kv, () => {
-            for (let r = 0; r < R; r++) f.set(f.local(`a${r}`, "v128"), mem("v128.load", A + r * sAi * 4, get("qa")));
-            for (let j = 0; j < J; j++) f.set(f.local(`b${j}`, "v128"), mem("v128.load", B + j * sBj * 4, get("qb")));
+          const step = (at: (base: number, stride: number) => Ins) => {
+            for (let r = 0; r < R; r++) f.set(f.local(`a${r}`, "v128"), at(A + r * sAi * 4, 0));
+            for (let j = 0; j < J; j++) f.set(f.local(`b${j}`, "v128"), at(B + j * sBj * 4, 1));
             for (let r = 0; r < R; r++) for (let j = 0; j < J; j++) mulAdd(acc(r, j), `a${r}`, `b${j}`);
+          };
+          f.repeat("cp", kv, () => {
+            step((base, o) => mem("v128.load", base, get(o ? "qb" : "qa")));
             f.advance("qa", 16).advance("qb", 16);
           });
-          // the four lanes summed, plus the last k mod 4 products (qa and qb point at element 4·⌊k/4⌋)
-          for (let r = 0; r < R; r++)
+          if (tail) step((base, o) => op("v128.and", mem("v128.load", base + (k - 4) * 4, get(o ? "pb" : "pa")), mask));
+          for (let r = 0; r < R; r++) {
+            const at = (l: (typeof leaves)[number], j: number) => l.at + (r * l.si + j * l.sj) * 4;
+            if (J === 4) {
+              // the four columns' lane sums as one vector: a 4×4 transpose folded into the adds
+              const [a, b, c, d] = [0, 1, 2, 3].map((j) => get(acc(r, j))) as [Ins, Ins, Ins, Ins];
+              f.set(f.local("u", "v128"), op("f32x4.add", shuffle([0, 4, 1, 5], a, b), shuffle([2, 6, 3, 7], a, b)));
+              f.set(f.local("w", "v128"), op("f32x4.add", shuffle([0, 4, 1, 5], c, d), shuffle([2, 6, 3, 7], c, d)));
+              f.set(f.local("sums", "v128"), op("f32x4.add", shuffle([0, 1, 4, 5], get("u"), get("w")), shuffle([2, 3, 6, 7], get("u"), get("w"))));
+              if (leaves.every((l) => l.sj === 0 || l.sj === 1)) {
+                const value = store(vector, get("sums"), (l) => mem(l.sj ? "v128.load" : "v128.load32_splat", at(l, 0), get(l.col)));
+                f.emit(mem("v128.store", C + r * n * 4, get("pcj"), value));
+                continue;
+              }
+              // leaves strided along the columns: the epilogue one lane at a time
+              for (let j = 0; j < 4; j++) f.set(acc(r, j), get("sums"));
+            }
             for (let j = 0; j < J; j++) {
-              let sum = op("f32.add", op("f32.add", op("f32.add", lane(0, get(acc(r, j))), lane(1, get(acc(r, j)))), lane(2, get(acc(r, j)))), lane(3, get(acc(r, j))));
-              for (let t = 0; t < tail; t++) sum = op("f32.add", sum, op("f32.mul", mem("f32.load", A + (r * sAi + t) * 4, get("qa")), mem("f32.load", B + (j * sBj + t) * 4, get("qb"))));
+              const sum = J === 4 ? lane(j, get(acc(r, j))) : op("f32.add", op("f32.add", op("f32.add", lane(0, get(acc(r, j))), lane(1, get(acc(r, j)))), lane(2, get(acc(r, j)))), lane(3, get(acc(r, j))));
               // an epilogue may use the product more than once (relu): summed once, into a local
               if (epi) f.set(f.local("dot", "f32"), sum);
-              const value = store(scalar, epi ? get("dot") : sum, (l) => mem("f32.load", l.at + (r * l.si + j * l.sj) * 4, get(l.col)));
+              const value = store(scalar, epi ? get("dot") : sum, (l) => mem("f32.load", at(l, j), get(l.col)));
               f.emit(mem("f32.store", C + (r * n + j) * 4, get("pcj"), value));
             }
+          }
           f.advance("pb", J * sBj * 4).advance("pcj", J * 4);
           advanceLeafColumns(J);
         });

@@ -110,9 +110,12 @@ export function i32x4const(lanes: readonly [number, number, number, number]): In
   const bytes = [...new Uint8Array(Int32Array.from(lanes).buffer)];
   return ins(`v128.const i32x4 ${lanes.join(" ")}`, [0xfd, ...uleb(0x0c), ...bytes]);
 }
-/** i8x16.shuffle: byte i of the result is byte lanes[i] of a ‖ b (0–15 from a, 16–31 from b). */
-export const shuffle = (lanes: readonly number[], a: Ins, b: Ins): Ins => ins(`i8x16.shuffle ${lanes.join(" ")}`, [0xfd, ...uleb(0x0d), ...lanes], a, b);
 export const lane = (i: number, v: Ins): Ins => ins(`f32x4.extract_lane ${i}`, [0xfd, ...uleb(0x1f), i], v);
+/** Four f32 lanes picked from `a` (lanes 0–3) and `b` (4–7): `i8x16.shuffle` with the lanes' bytes. */
+export function shuffle(lanes: readonly [number, number, number, number], a: Ins, b: Ins): Ins {
+  const bytes = lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+  return ins(`i8x16.shuffle ${bytes.join(" ")}`, [0xfd, ...uleb(0x0d), ...bytes], a, b);
+}
 /** A load (operands: address) or store (address, value) at the address plus a literal byte offset; addresses are multiples of 4. */
 export function mem(o: MemoryOp, offset: number, ...args: Ins[]): Ins {
   const { code, natural } = MEMORY[o];

@@ -58,7 +58,7 @@ export function simdFunc(name: string, p: SimdPlan, addr: (base: string) => numb
 export function simdHow(p: SimdPlan): string {
   switch (p.kind) {
     case "matmul":
-      return p.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 4 rows × 2 columns, f32x4 along k";
+      return p.mode === "along-j" ? "blocks of 4 rows × 8 columns, f32x4 along the columns" : "blocks of 2 rows × 4 columns, f32x4 along k";
     case "conv":
       return convHow(p);
     case "attention":

@@ -99,12 +99,12 @@ export const planPoolPrefix = "pool";
 export const poolHow = (p: SimdPool): string =>
   p.mode === "argmax" || p.mode === "max" ? "2×2 windows four at a time, f32x4 compares and bitselects" : p.mode === "scatter" ? (p.windows ? "2×2 windows four at a time, each cell written once" : "f32x4 zeros, then the scatter") : "one load per output";
 
-/** Bytes 0–3, 8–11, … of a ‖ b: the even f32 lanes (columns 0, 2, 4, 6 of eight); +4 for the odd ones. */
-const EVEN = [0, 2, 4, 6].flatMap((l) => [0, 1, 2, 3].map((b) => l * 4 + b));
-const ODD = EVEN.map((b) => b + 4);
+/** The even f32 lanes of a ‖ b (columns 0, 2, 4, 6 of eight), and the odd ones. */
+const EVEN = [0, 2, 4, 6] as const;
+const ODD = [1, 3, 5, 7] as const;
 /** Lanes a0 b0 a1 b1 (LOW) and a2 b2 a3 b3 (HIGH) of a ‖ b: two vectors of four columns interleaved back into a row of eight. */
-const LOW = [0, 4, 1, 5].flatMap((l) => [0, 1, 2, 3].map((b) => l * 4 + b));
-const HIGH = LOW.map((b) => b + 8);
+const LOW = [0, 4, 1, 5] as const;
+const HIGH = [2, 6, 3, 7] as const;
 const lanes4 = (f: (l: number) => number) => [0, 1, 2, 3].map(f) as [number, number, number, number];
 
 /**

@@ -167,6 +167,8 @@ describe("WebAssembly SIMD matmul kernels", () => {
           g.output("k_relu", kRelu);
           g.output("k_leaky", g.leakyRelu(g.sub(xw(2), b), 0.1));
           g.output("k_div", g.div(g.square(xw(3)), g.add(g.square(c), 1)));
+          // a leaf strided along the columns (a transpose): along k, the four columns' sums go through the epilogue one lane at a time
+          g.output("k_strided", g.mul(xw(4), g.transpose(g.input("t", [11, 5]))));
           g.output("j_mask", g.mul(g.neg(xv(1)), g.heaviside(c)));
           g.output("j_row", g.relu(g.add(xv(2), r)));
           g.output("j_tanh", g.tanh(g.add(xv(3), b)));
@@ -176,27 +178,28 @@ describe("WebAssembly SIMD matmul kernels", () => {
       "simd-epilogues",
     );
     // every output but tanh's has its epilogue in the kernel; tanh is not written in lanes: JavaScript applies it
-    for (const o of ["k_relu", "k_leaky", "k_div", "j_mask", "j_row"]) expect(text).toMatch(new RegExp(`// ${o} ← .* in WebAssembly SIMD \\([^)]*\\)\n\\s*kernels\\.mm_${o}\\(\\);\n\\s*\\}`));
+    for (const o of ["k_relu", "k_leaky", "k_div", "k_strided", "j_mask", "j_row"]) expect(text).toMatch(new RegExp(`// ${o} ← .* in WebAssembly SIMD \\([^)]*\\)\n\\s*kernels\\.mm_${o}\\(\\);\n\\s*\\}`));
     expect(text).toMatch(/\/\/ j_tanh ← x·V3 in WebAssembly SIMD \([^)]*\), then the rest of the equation in place/);
     const rand = rng(11);
     const x = Float32Array.from({ length: 45 }, () => rand() * 2 - 1);
     const c = Float32Array.from({ length: 55 }, () => rand() * 2 - 1);
     const r = Float32Array.from({ length: 5 }, () => rand() - 0.5);
+    const t = Float32Array.from({ length: 55 }, () => rand() * 2 - 1);
     const simd = mod.createModel({ seed: 2 }) as GeneratedModel & { engine: string };
     const js = mod.createModel({ seed: 2, simd: false } as { seed: number }) as GeneratedModel & { engine: string };
     expect(simd.engine).toBe("wasm-simd");
     const params = Object.fromEntries(Object.entries(simd.params).map(([p, v]) => [p, Float64Array.from(v)]));
-    const ref = interpret(graph, { x: Float64Array.from(x), c: Float64Array.from(c), r: Float64Array.from(r) }, params);
+    const ref = interpret(graph, { x: Float64Array.from(x), c: Float64Array.from(c), r: Float64Array.from(r), t: Float64Array.from(t) }, params);
     for (const model of [simd, js]) {
-      const out = model.forward({ x, c, r });
+      const out = model.forward({ x, c, r, t });
       for (const o of Object.keys(ref.outputs)) expect(scaledErr(out[o]!, ref.outputs[o]!), `${model.engine} ${o}`).toBeLessThan(2e-6);
-      expect(scaledErr([model.lossAndGrad({ x, c, r })], [ref.loss!])).toBeLessThan(2e-6);
+      expect(scaledErr([model.lossAndGrad({ x, c, r, t })], [ref.loss!])).toBeLessThan(2e-6);
       for (const p of ["W1", "b"]) expect(scaledErr(model.grads[p]!, ref.grads[p]!), `${model.engine} d${p}`).toBeLessThan(2e-6);
     }
     // NaN: relu(NaN) and relu'(NaN) are 0 in the loops (NaN > 0 is false), and so in the lanes
     x.fill(Number.NaN, 0, 9);
     c.fill(Number.NaN, 0, 11);
-    const [a, b] = [simd.forward({ x, c, r }), js.forward({ x, c, r })];
+    const [a, b] = [simd.forward({ x, c, r, t }), js.forward({ x, c, r, t })];
     for (const o of ["k_relu", "j_row"]) expect([...a[o]!.slice(0, 11)], o).toEqual(new Array(11).fill(0));
     for (const o of Object.keys(ref.outputs)) expect([...a[o]!].map(Number.isNaN), o).toEqual([...b[o]!].map(Number.isNaN));
   });

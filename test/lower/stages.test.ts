@@ -179,4 +179,13 @@ describe("memory plan", () => {
     expect(at).toEqual({ odd: 0, wide: 16, n: 32 });
     expect(size).toBe(36);
   });
+
+  it("a buffer of a kilobyte or more starts on a cache line (64 bytes), a smaller one on 16: SIMD blocks of 8 floats stay in one line", () => {
+    const bs = [buf("odd", 3, "param"), buf("rows", 256, "param"), buf("small", 5, "param"), buf("big", 300), buf("t", 4)];
+    const size = planMemory(bs, [{ kernels: [kernel("big", "odd"), kernel("t", "big", "rows", "small")], returns: ["t"] }]);
+    const at = Object.fromEntries(bs.map((b) => [b.name, b.offset]));
+    // odd ends at byte 12: rows (1024 bytes) at 64, not 16; small (20 bytes) right after it at 1088; big (1200 bytes) at the next line
+    expect(at).toEqual({ odd: 0, rows: 64, small: 1088, big: 1152, t: 2352 });
+    expect(size).toBe(2368);
+  });
 });

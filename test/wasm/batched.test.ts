@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { interpret } from "../../src/interp/interp.js";
 import { size } from "../../src/ir/shape.js";
-import { batchLoop } from "../../src/wasm/matmul.js";
+import { batchLoop } from "../../src/wasm/batchLoop.js";
 import { compileAndLoad, rng, scaledErr, type GeneratedModel } from "../support/helpers.js";
 
 type Layout = "A·B" | "A·Bᵀ" | "Aᵀ·B";
