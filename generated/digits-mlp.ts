@@ -480,7 +480,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const dz1 = arena.subarray(34208, 42400);
   const loss = arena.subarray(33704, 33705);
   const a1 = arena.subarray(23328, 31520);
-  const logits = arena.subarray(31520, 32160); // shares memory with dlogits (their lifetimes do not overlap)
+  const logits = arena.subarray(31520, 32160); // shares memory with dlogits
   const probs_max = arena.subarray(32160, 32224);
   const probs_sub = arena.subarray(32224, 32864);
   const probs_exp = arena.subarray(32864, 33504);
@@ -489,8 +489,8 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const dloss_log = arena.subarray(33632, 33696);
   const loss_sum_2 = arena.subarray(33696, 33697);
   const loss_sum_3 = arena.subarray(33700, 33701);
-  const dprobs_sum = arena.subarray(33568, 33632); // shares memory with loss_sum (their lifetimes do not overlap)
-  const probs = arena.subarray(33568, 34208); // shares memory with loss, loss_sum, dloss_log and 3 more (their lifetimes do not overlap)
+  const dprobs_sum = arena.subarray(33568, 33632); // shares memory with loss_sum
+  const probs = arena.subarray(33568, 34208); // shares memory with loss, loss_sum, dloss_log and 3 more
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);

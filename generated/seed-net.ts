@@ -470,7 +470,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const dz1 = arena.subarray(2608, 3120);
   const loss = arena.subarray(2596, 2597);
   const a1 = arena.subarray(2016, 2528);
-  const z2 = arena.subarray(2528, 2560); // shares memory with dz2 (their lifetimes do not overlap)
+  const z2 = arena.subarray(2528, 2560); // shares memory with dz2
   const loss_sum = arena.subarray(2592, 2593);
   const yhat = arena.subarray(2560, 2592);
 

@@ -144,11 +144,12 @@ export async function emitModule(prog: Program, opts: EmitOptions): Promise<stri
       w.line(`const ${memory} = ${wk} ? ${wk}.memory.buffer : new ArrayBuffer(${prog.arenaBytes});`);
     } else w.line(`const ${memory} = new ArrayBuffer(${prog.arenaBytes});`);
     for (const [d, view] of viewOf) w.line(`const ${view} = new ${ARRAY_OF[d]}(${memory}, 0, ${Math.floor(prog.arenaBytes / BYTES[d])});`);
-    // a temporary placed over earlier ones says so: two names, one range of bytes
+    // a temporary placed over earlier ones says so: two names, one range of bytes (why it may, the
+    // arena's comment above says once: their lifetimes do not overlap)
     const shared = sharedMemory(prog.buffers);
     const sharing = (name: string) => {
       const with_ = shared.get(name);
-      return with_ ? ` // shares memory with ${listNames(with_)} (their lifetimes do not overlap)` : "";
+      return with_ ? ` // shares memory with ${listNames(with_)}` : "";
     };
     for (const [role, title] of GROUPS) {
       const bs = prog.buffers.filter((b) => b.role === role);

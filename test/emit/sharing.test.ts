@@ -15,7 +15,7 @@ import type { Buffer } from "../../src/lower/program.js";
 import { ROOT } from "../support/helpers.js";
 
 const BYTES: Record<string, number> = { Float32Array: 4, Float64Array: 8, Int32Array: 4 };
-const COMMENT = / \/\/ shares memory with (.+) \(their lifetimes do not overlap\)$/;
+const COMMENT = / \/\/ shares memory with (.+)$/;
 
 interface Decl {
   name: string;
