@@ -140,67 +140,81 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
-/** The WebAssembly SIMD kernels (4410 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+/** The WebAssembly SIMD kernels (5455 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
 const WASM_KERNELS = [
-  "AGFzbQEAAAABBAFgAAADBgUAAAAAAAUEAQEDAwc5BgZtZW1vcnkCAAVtbV9hMQAACW1tX2xvZ2l0cwABBm1tX2RXMgACBm1tX2R6",
-  "MQADBm1tX2RXMQAECuAhBdoHBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBwAAhCQNA/QwAAAAAAAAA",
-  "AAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAA",
-  "AAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "ESAAIQQgAiEFQRAhEgNAIAT9AALw2AQhEyAE/QAC8NoEIRQgBP0AAvDcBCEVIAT9AALw3gQhFiAF/QACACEXIAX9AAKAAiEYIAog",
-  "EyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3m",
-  "Af3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK/R8AIAr9HwGSIAr9HwKS",
-  "IAr9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw2AUgC/0fACAL/R8BkiAL/R8CkiAL/R8DkiEZIAMg",
-  "GSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9NgFIAz9HwAgDP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgIACkkMA",
-  "AAAAIBkgByoCgIACkkMAAAAAXhs4AvDcBSAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkgAyAZIAcqAoSAApJDAAAAACAZIAcqAoSA",
-  "ApJDAAAAAF4bOAL03AUgDv0fACAO/R8BkiAO/R8CkiAO/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKSQwAAAABeGzgC",
-  "8OAFIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AvTgBSAQ/R8AIBD9",
-  "HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw5AUgEf0fACAR/R8BkiAR/R8CkiAR",
-  "/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9OQFIAJBgARqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkN",
-  "AAsgAEGACGohACABQYAQaiEBIAhBAWsiCA0ACwusBgUKfwh7AX8GewF9QQAhAEEAIQFBACEGQRAhCANAQQAhAiABIQMgBiEHQQUh",
-  "CQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAA",
-  "AAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAA",
-  "AAAAAAAAAAAAAAAhESAAIQQgAiEFQSAhEgNAIAT9AALw2AUhEyAE/QAC8NwFIRQgBP0AAvDgBSEVIAT9AALw5AUhFiAF/QACgIQC",
-  "IRcgBf0AAoCIAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEMIA0gFCAY/eYB/eQBIQ0gDiAVIBf9",
-  "5gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK",
-  "/R8AIAr9HwGSIAr9HwKSIAr9HwOSIRkgAyAZIAcqAoCsApI4AvDYByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSs",
-  "ApI4AvTYByAM/R8AIAz9HwGSIAz9HwKSIAz9HwOSIRkgAyAZIAcqAoCsApI4ApjZByAN/R8AIA39HwGSIA39HwKSIA39HwOSIRkg",
-  "AyAZIAcqAoSsApI4ApzZByAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCsApI4AsDZByAP/R8AIA/9HwGSIA/9HwKS",
-  "IA/9HwOSIRkgAyAZIAcqAoSsApI4AsTZByAQ/R8AIBD9HwGSIBD9HwKSIBD9HwOSIRkgAyAZIAcqAoCsApI4AujZByAR/R8AIBH9",
-  "HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcqAoSsApI4AuzZByACQYAIaiECIANBCGohAyAHQQhqIQcgCUEBayIJDQALIABBgBBqIQAg",
-  "AUGgAWohASAIQQFrIggNAAsL2QYECH8IewF/BntBACEAQQAhAUECIQYDQEEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAA",
-  "IQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAA",
-  "AAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhDyAAIQQgAiEF",
-  "QcAAIRADQCAE/QkC8NgHIREgBP0JAvTYByESIAT9CQL42AchEyAE/QkC/NgHIRQgBf0AAvDYBSEVIAX9AAKA2QUhFiAIIBEgFf3m",
-  "Af3kASEIIAkgESAW/eYB/eQBIQkgCiASIBX95gH95AEhCiALIBIgFv3mAf3kASELIAwgEyAV/eYB/eQBIQwgDSATIBb95gH95AEh",
-  "DSAOIBQgFf3mAf3kASEOIA8gFCAW/eYB/eQBIQ8gBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LArCwBCADIAn9CwLAsAQg",
-  "AyAK/QsCsLQEIAMgC/0LAsC0BCADIAz9CwKwuAQgAyAN/QsCwLgEIAMgDv0LArC8BCADIA/9CwLAvAQgAkEgaiECIANBIGohAyAH",
-  "QQFrIgcNAAsgAEEQaiEAIAFBgBBqIQEgBkEBayIGDQALQSAhAEGAICEBQQAhAiABIQNBECEHA0D9DAAAAAAAAAAAAAAAAAAAAAAh",
-  "CP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhCyAAIQQgAiEFQcAAIRAD",
-  "QCAE/QkC8NgHIREgBP0JAvTYByESIAX9AALw2AUhFSAF/QACgNkFIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV",
-  "/eYB/eQBIQogCyASIBb95gH95AEhCyAEQShqIQQgBUGABGohBSAQQQFrIhANAAsgAyAI/QsCsLAEIAMgCf0LAsCwBCADIAr9CwKw",
-  "tAQgAyAL/QsCwLQEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBCGohACABQYAIaiEBC9oIBAp/CHsBfwZ7QQAhAEEAIQFBACEG",
-  "QRAhCANAQQAhAiABIQMgBiEHQRAhCQNA/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAA",
-  "AAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAA",
-  "AAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhESAAIQQgAiEFQQohEgNAIAT9CQLw2AchEyAE/QkCmNkHIRQgBP0JAsDZ",
-  "ByEVIAT9CQLo2QchFiAF/QACgIQCIRcgBf0AApCEAiEYIAogEyAX/eYB/eQBIQogCyATIBj95gH95AEhCyAMIBQgF/3mAf3kASEM",
-  "IA0gFCAY/eYB/eQBIQ0gDiAVIBf95gH95AEhDiAPIBUgGP3mAf3kASEPIBAgFiAX/eYB/eQBIRAgESAWIBj95gH95AEhESAEQQRq",
-  "IQQgBUGABGohBSASQQFrIhINAAsgAyAK/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw2AX9DAAAAAAA",
-  "AAAAAAAAAAAAAAD9RP1S/eYB/QsC8KwIIAMgC/0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgNkF/QwA",
-  "AAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoCtCCADIAz9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAvDc",
-  "Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLwsAggAyAN/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9",
-  "AAKA3QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgLEIIAMgDv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAA",
-  "ACAH/QAC8OAF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAvC0CCADIA/9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAA",
-  "AAAAAAAgB/0AAoDhBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAtQggAyAQ/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAA",
-  "AAAAAAAAAAAAIAf9AALw5AX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8LgIIAMgEf0MAACAPwAAgD8AAIA/AACAP/0MAAAA",
-  "AAAAAAAAAAAAAAAAACAH/QACgOUF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoC5CCACQSBqIQIgA0EgaiEDIAdBIGohByAJ",
-  "QQFrIgkNAAsgAEGgAWohACABQYAQaiEBIAZBgBBqIQYgCEEBayIIDQALC5wEBAh/CHsBfwZ7QQAhAEEAIQFBICEGA0BBACECIAEh",
-  "A0EIIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAA",
-  "AAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAvCsCCERIAT9CQL0rAghEiAE/QkC+KwIIRMgBP0JAvysCCEUIAX9",
-  "AALw2AQhFSAF/QACgNkEIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAM",
-  "IBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBgARqIQQgBUGAAmohBSAQQQFr",
-  "IhANAAsgAyAI/QsCsKwCIAMgCf0LAsCsAiADIAr9CwKwrgIgAyAL/QsCwK4CIAMgDP0LArCwAiADIA39CwLAsAIgAyAO/QsCsLIC",
-  "IAMgD/0LAsCyAiACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQRBqIQAgAUGACGohASAGQQFrIgYNAAsL",
+  "AGFzbQEAAAABBAFgAAADCgkAAAAAAAAAAAAFBAEBAwMHcwoGbWVtb3J5AgAFbW1fYTEAAAltbV9sb2dpdHMAAQ1tYXBfcHJvYnNf",
+  "c3ViAAINbWFwX3Byb2JzX2V4cAADCW1hcF9wcm9icwAEC21hcF9kbG9naXRzAAUGbW1fZFcyAAYGbW1fZHoxAAcGbW1fZFcxAAgK",
+  "tykJ2gcFCn8IewF/BnsBfUEAIQBBACEBQQAhBkEQIQgDQEEAIQIgASEDIAYhB0HAACEJA0D9DAAAAAAAAAAAAAAAAAAAAAAhCv0M",
+  "AAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAA",
+  "ACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQVBECES",
+  "A0AgBP0AAvDYBCETIAT9AALw2gQhFCAE/QAC8NwEIRUgBP0AAvDeBCEWIAX9AAIAIRcgBf0AAoACIRggCiATIBf95gH95AEhCiAL",
+  "IBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY/eYB/eQBIQ8gECAWIBf9",
+  "5gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0fApIgCv0fA5IhGSADIBkg",
+  "ByoCgIACkkMAAAAAIBkgByoCgIACkkMAAAAAXhs4AvDsBSAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSAApJDAAAA",
+  "ACAZIAcqAoSAApJDAAAAAF4bOAL07AUgDP0fACAM/R8BkiAM/R8CkiAM/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKS",
+  "QwAAAABeGzgC8PAFIA39HwAgDf0fAZIgDf0fApIgDf0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AvTw",
+  "BSAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw9AUgD/0fACAP/R8B",
+  "kiAP/R8CkiAP/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9PQFIBD9HwAgEP0fAZIgEP0fApIgEP0f",
+  "A5IhGSADIBkgByoCgIACkkMAAAAAIBkgByoCgIACkkMAAAAAXhs4AvD4BSAR/R8AIBH9HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcq",
+  "AoSAApJDAAAAACAZIAcqAoSAApJDAAAAAF4bOAL0+AUgAkGABGohAiADQQhqIQMgB0EIaiEHIAlBAWsiCQ0ACyAAQYAIaiEAIAFB",
+  "gBBqIQEgCEEBayIIDQALC6wGBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBBSEJA0D9DAAAAAAAAAAA",
+  "AAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAA",
+  "AAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER",
+  "IAAhBCACIQVBICESA0AgBP0AAvDsBSETIAT9AALw8AUhFCAE/QAC8PQFIRUgBP0AAvD4BSEWIAX9AAKAhAIhFyAF/QACgIgCIRgg",
+  "CiATIBf95gH95AEhCiALIBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY",
+  "/eYB/eQBIQ8gECAWIBf95gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0f",
+  "ApIgCv0fA5IhGSADIBkgByoCgKwCkjgC8OwHIAv9HwAgC/0fAZIgC/0fApIgC/0fA5IhGSADIBkgByoChKwCkjgC9OwHIAz9HwAg",
+  "DP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgKwCkjgCmO0HIA39HwAgDf0fAZIgDf0fApIgDf0fA5IhGSADIBkgByoChKwCkjgC",
+  "nO0HIA79HwAgDv0fAZIgDv0fApIgDv0fA5IhGSADIBkgByoCgKwCkjgCwO0HIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkg",
+  "ByoChKwCkjgCxO0HIBD9HwAgEP0fAZIgEP0fApIgEP0fA5IhGSADIBkgByoCgKwCkjgC6O0HIBH9HwAgEf0fAZIgEf0fApIgEf0f",
+  "A5IhGSADIBkgByoChKwCkjgC7O0HIAJBgAhqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkNAAsgAEGAEGohACABQaABaiEBIAhBAWsi",
+  "CA0ACwuZAQEHf0EAIQBBACECQcAAIQQDQCAAIQEgAiEDQQIhBQNAIAEgAf0AAvDsByAD/QkC8IAI/eUB/QsC8IIIIAFBEGohASAF",
+  "QQFrIgUNAAtBAiEGA0AgASAB/QkC8OwHIAP9CQLwgAj95QH9HwA4AvCCCCABQQRqIQEgBkEBayIGDQALIABBKGohACACQQRqIQIg",
+  "BEEBayIEDQALC8QDAgN/BntBACEAIAAhAUGgASECA0AgAf0AAvCCCP0MAADQwgAA0MIAANDCAADQwv3pAf0MAACyQgAAskIAALJC",
+  "AACyQv3oASEDIAP9DDuquD87qrg/O6q4PzuquD/95gH9aiEEIAMgBP0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAE/QyDgF65g4Be",
+  "uYOAXrmDgF65/eYB/eUBIQUgBP34ASEGIAZBAf2sASEH/QwAAAA/AAAAPwAAAD8AAAA/IAX9DKqqKj6qqio+qqoqPqqqKj4gBf0M",
+  "wakqPcGpKj3BqSo9wakqPSAF/QwIiQg8CIkIPAiJCDwIiQg8IAX9DM5DtzrOQ7c6zkO3Os5DtzogBf0MZ2lQOWdpUDlnaVA5Z2lQ",
+  "Of3mAf3kAf3mAf3kAf3mAf3kAf3mAf3kAf3mAf3kASAF/eYBIAX95gEgBf3kAf0MAACAPwAAgD8AAIA/AACAP/3kASAH/Qx/AAAA",
+  "fwAAAH8AAAB/AAAA/a4BQRf9qwH95gEgBiAH/bEB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gEhCCABIAj9CwLwlgggAUEQ",
+  "aiEBIAJBAWsiAg0ACwuZAQEHf0EAIQBBACECQcAAIQQDQCAAIQEgAiEDQQIhBQNAIAEgAf0AAvCWCCAD/QkC8KoI/ecB/QsC8KwI",
+  "IAFBEGohASAFQQFrIgUNAAtBAiEGA0AgASAB/QkC8JYIIAP9CQLwqgj95wH9HwA4AvCsCCABQQRqIQEgBkEBayIGDQALIABBKGoh",
+  "ACACQQRqIQIgBEEBayIEDQALC9kBAQd/QQAhAEEAIQJBwAAhBANAIAAhASACIQNBAiEFA0AgAf0MAACAvAAAgLwAAIC8AACAvCAB",
+  "/QAC8NgF/eYBIAP9CQLwrAggAf0AAvCWCP3mAf3kAf0LAvDsByABQRBqIQEgBUEBayIFDQALQQIhBgNAIAH9DAAAgLwAAIC8AACA",
+  "vAAAgLwgAf0JAvDYBf3mASAD/QkC8KwIIAH9CQLwlgj95gH95AH9HwA4AvDsByABQQRqIQEgBkEBayIGDQALIABBKGohACACQQRq",
+  "IQIgBEEBayIEDQALC9kGBAh/CHsBfwZ7QQAhAEEAIQFBAiEGA0BBACECIAEhA0EQIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAA",
+  "IQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQ",
+  "A0AgBP0JAvDsByERIAT9CQL07AchEiAE/QkC+OwHIRMgBP0JAvzsByEUIAX9AALw7AUhFSAF/QACgO0FIRYgCCARIBX95gH95AEh",
+  "CCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAU",
+  "IBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBKGohBCAFQYAEaiEFIBBBAWsiEA0ACyADIAj9CwKwsAQgAyAJ/QsCwLAEIAMgCv0L",
+  "ArC0BCADIAv9CwLAtAQgAyAM/QsCsLgEIAMgDf0LAsC4BCADIA79CwKwvAQgAyAP/QsCwLwEIAJBIGohAiADQSBqIQMgB0EBayIH",
+  "DQALIABBEGohACABQYAQaiEBIAZBAWsiBg0AC0EgIQBBgCAhAUEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAA",
+  "AAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQsgACEEIAIhBUHAACEQA0AgBP0J",
+  "AvDsByERIAT9CQL07AchEiAF/QAC8OwFIRUgBf0AAoDtBSEWIAggESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3k",
+  "ASEKIAsgEiAW/eYB/eQBIQsgBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LArCwBCADIAn9CwLAsAQgAyAK/QsCsLQEIAMg",
+  "C/0LAsC0BCACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQQhqIQAgAUGACGohAQvaCAQKfwh7AX8Ge0EAIQBBACEBQQAhBkEQIQgD",
+  "QEEAIQIgASEDIAYhB0EQIQkDQP0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAA",
+  "AAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAA",
+  "AAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAAIREgACEEIAIhBUEKIRIDQCAE/QkC8OwHIRMgBP0JApjtByEUIAT9CQLA7QchFSAE",
+  "/QkC6O0HIRYgBf0AAoCEAiEXIAX9AAKQhAIhGCAKIBMgF/3mAf3kASEKIAsgEyAY/eYB/eQBIQsgDCAUIBf95gH95AEhDCANIBQg",
+  "GP3mAf3kASENIA4gFSAX/eYB/eQBIQ4gDyAVIBj95gH95AEhDyAQIBYgF/3mAf3kASEQIBEgFiAY/eYB/eQBIREgBEEEaiEEIAVB",
+  "gARqIQUgEkEBayISDQALIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC8OwF/QwAAAAAAAAAAAAA",
+  "AAAAAAAA/UT9Uv3mAf0LAvDACCADIAv9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAoDtBf0MAAAAAAAA",
+  "AAAAAAAAAAAAAP1E/VL95gH9CwKAwQggAyAM/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw8AX9DAAA",
+  "AAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8MQIIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgPEF",
+  "/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoDFCCADIA79DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0A",
+  "AvD0Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLwyAggAyAP/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAA",
+  "IAf9AAKA9QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgMkIIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAA",
+  "AAAAACAH/QAC8PgF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAvDMCCADIBH9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAA",
+  "AAAAAAAAAAAgB/0AAoD5Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAzQggAkEgaiECIANBIGohAyAHQSBqIQcgCUEBayIJ",
+  "DQALIABBoAFqIQAgAUGAEGohASAGQYAQaiEGIAhBAWsiCA0ACwucBAQIfwh7AX8Ge0EAIQBBACEBQSAhBgNAQQAhAiABIQNBCCEH",
+  "A0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAA",
+  "AAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAA",
+  "AAAAAAAAAAAAACEPIAAhBCACIQVBwAAhEANAIAT9CQLwwAghESAE/QkC9MAIIRIgBP0JAvjACCETIAT9CQL8wAghFCAF/QAC8NgE",
+  "IRUgBf0AAoDZBCEWIAggESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3kASEKIAsgEiAW/eYB/eQBIQsgDCATIBX9",
+  "5gH95AEhDCANIBMgFv3mAf3kASENIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEhDyAEQYAEaiEEIAVBgAJqIQUgEEEBayIQDQAL",
+  "IAMgCP0LArCsAiADIAn9CwLArAIgAyAK/QsCsK4CIAMgC/0LAsCuAiADIAz9CwKwsAIgAyAN/QsCwLACIAMgDv0LArCyAiADIA/9",
+  "CwLAsgIgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgAhqIQEgBkEBayIGDQALCw==",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -210,6 +224,14 @@ interface Kernels {
   mm_a1(): void;
   /** logits = a1·W2ᵀ + b2 */
   mm_logits(): void;
+  /** probs_sub = logits − probs_max */
+  map_probs_sub(): void;
+  /** probs_exp = exp(probs_sub) */
+  map_probs_exp(): void;
+  /** probs = probs_exp / probs_sum */
+  map_probs(): void;
+  /** dlogits = (-0.015625 ⊙ y) + (dprobs_sum ⊙ probs_exp) */
+  map_dlogits(): void;
   /** dW2 = dlogitsᵀ·a1 */
   mm_dW2(): void;
   /** da1 = dlogits·W2 */
@@ -451,11 +473,11 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena of 169584 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
+  // One arena of 172144 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(169584);
-  const arena = new Float32Array(memory, 0, 42396);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(172144);
+  const arena = new Float32Array(memory, 0, 43036);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);
@@ -470,22 +492,23 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const optimizer_step = arena.subarray(19224, 19225);
   // inputs, copied where the WebAssembly kernels read them
   const x_copy = arena.subarray(19228, 23324);
+  const y_copy = arena.subarray(23324, 23964);
   // activations and intermediate gradients
-  const dlogits = arena.subarray(31516, 32156);
-  const dz1 = arena.subarray(34204, 42396);
-  const loss = arena.subarray(33700, 33701);
-  const a1 = arena.subarray(23324, 31516);
-  const logits = arena.subarray(31516, 32156); // shares memory with dlogits (their lifetimes do not overlap)
-  const probs_max = arena.subarray(32156, 32220);
-  const probs_sub = arena.subarray(32220, 32860);
-  const probs_exp = arena.subarray(32860, 33500);
-  const probs_sum = arena.subarray(33500, 33564);
-  const loss_sum = arena.subarray(33564, 33628);
-  const dloss_log = arena.subarray(33628, 33692);
-  const loss_sum_2 = arena.subarray(33692, 33693);
-  const loss_sum_3 = arena.subarray(33696, 33697);
-  const dprobs_sum = arena.subarray(33564, 33628); // shares memory with loss_sum (their lifetimes do not overlap)
-  const probs = arena.subarray(33564, 34204); // shares memory with loss, loss_sum, dloss_log and 3 more (their lifetimes do not overlap)
+  const dlogits = arena.subarray(32156, 32796);
+  const dz1 = arena.subarray(34844, 43036);
+  const loss = arena.subarray(34340, 34341);
+  const a1 = arena.subarray(23964, 32156);
+  const logits = arena.subarray(32156, 32796); // shares memory with dlogits (their lifetimes do not overlap)
+  const probs_max = arena.subarray(32796, 32860);
+  const probs_sub = arena.subarray(32860, 33500);
+  const probs_exp = arena.subarray(33500, 34140);
+  const probs_sum = arena.subarray(34140, 34204);
+  const loss_sum = arena.subarray(34204, 34268);
+  const dloss_log = arena.subarray(34268, 34332);
+  const loss_sum_2 = arena.subarray(34332, 34333);
+  const loss_sum_3 = arena.subarray(34336, 34337);
+  const dprobs_sum = arena.subarray(34204, 34268); // shares memory with loss_sum (their lifetimes do not overlap)
+  const probs = arena.subarray(34204, 34844); // shares memory with loss, loss_sum, dloss_log and 3 more (their lifetimes do not overlap)
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -614,15 +637,25 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     }
 
     // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+    if (kernels) {
+      // probs_sub ← logits − probs_max in WebAssembly SIMD (f32x4 along runs of 10, the last elements of each one lane at a time)
+      kernels.map_probs_sub();
+    } else {
+      for (let i0 = 0; i0 < 64; i0++) {
+        for (let i1 = 0; i1 < 10; i1++) {
+          probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+        }
       }
     }
 
     // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
-    for (let i = 0; i < 640; i++) {
-      probs_exp[i] = Math.exp(probs_sub[i]!);
+    if (kernels) {
+      // probs_exp ← exp(probs_sub) in WebAssembly SIMD (f32x4 along runs of 640)
+      kernels.map_probs_exp();
+    } else {
+      for (let i = 0; i < 640; i++) {
+        probs_exp[i] = Math.exp(probs_sub[i]!);
+      }
     }
 
     // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
@@ -635,9 +668,14 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     }
 
     // probs = probs_exp / probs_sum   [64×10]   models/digits-mlp.model.ts:18
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        probs[i0 * 10 + i1] = probs_exp[i0 * 10 + i1]! / probs_sum[i0]!;
+    if (kernels) {
+      // probs ← probs_exp / probs_sum in WebAssembly SIMD (f32x4 along runs of 10, the last elements of each one lane at a time)
+      kernels.map_probs();
+    } else {
+      for (let i0 = 0; i0 < 64; i0++) {
+        for (let i1 = 0; i1 < 10; i1++) {
+          probs[i0 * 10 + i1] = probs_exp[i0 * 10 + i1]! / probs_sum[i0]!;
+        }
       }
     }
     return { probs: probs };
@@ -647,6 +685,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     const x = input(inputs, "x", 4096);
     const y = input(inputs, "y", 640);
     if (kernels) x_copy.set(x);
+    if (kernels) y_copy.set(y);
 
     // ---- forward ----
 
@@ -766,15 +805,25 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     }
 
     // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+    if (kernels) {
+      // probs_sub ← logits − probs_max in WebAssembly SIMD (f32x4 along runs of 10, the last elements of each one lane at a time)
+      kernels.map_probs_sub();
+    } else {
+      for (let i0 = 0; i0 < 64; i0++) {
+        for (let i1 = 0; i1 < 10; i1++) {
+          probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+        }
       }
     }
 
     // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
-    for (let i = 0; i < 640; i++) {
-      probs_exp[i] = Math.exp(probs_sub[i]!);
+    if (kernels) {
+      // probs_exp ← exp(probs_sub) in WebAssembly SIMD (f32x4 along runs of 640)
+      kernels.map_probs_exp();
+    } else {
+      for (let i = 0; i < 640; i++) {
+        probs_exp[i] = Math.exp(probs_sub[i]!);
+      }
     }
 
     // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
@@ -829,9 +878,14 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     }
 
     // dlogits = (-0.015625 ⊙ y) + (dprobs_sum ⊙ probs_exp)   [64×10]   models/digits-mlp.model.ts:18
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        dlogits[i0 * 10 + i1] = -0.015625 * y[i0 * 10 + i1]! + dprobs_sum[i0]! * probs_exp[i0 * 10 + i1]!;
+    if (kernels) {
+      // dlogits ← (-0.015625 ⊙ y) + (dprobs_sum ⊙ probs_exp) in WebAssembly SIMD (f32x4 along runs of 10, the last elements of each one lane at a time)
+      kernels.map_dlogits();
+    } else {
+      for (let i0 = 0; i0 < 64; i0++) {
+        for (let i1 = 0; i1 < 10; i1++) {
+          dlogits[i0 * 10 + i1] = -0.015625 * y[i0 * 10 + i1]! + dprobs_sum[i0]! * probs_exp[i0 * 10 + i1]!;
+        }
       }
     }
 
@@ -1148,15 +1202,25 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     }
 
     // probs_sub = logits − probs_max   [64×10]   models/digits-mlp.model.ts:18
-    for (let i0 = 0; i0 < 64; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+    if (kernels) {
+      // probs_sub ← logits − probs_max in WebAssembly SIMD (f32x4 along runs of 10, the last elements of each one lane at a time)
+      kernels.map_probs_sub();
+    } else {
+      for (let i0 = 0; i0 < 64; i0++) {
+        for (let i1 = 0; i1 < 10; i1++) {
+          probs_sub[i0 * 10 + i1] = logits[i0 * 10 + i1]! - probs_max[i0]!;
+        }
       }
     }
 
     // probs_exp = exp(probs_sub)   [64×10]   models/digits-mlp.model.ts:18
-    for (let i = 0; i < 640; i++) {
-      probs_exp[i] = Math.exp(probs_sub[i]!);
+    if (kernels) {
+      // probs_exp ← exp(probs_sub) in WebAssembly SIMD (f32x4 along runs of 640)
+      kernels.map_probs_exp();
+    } else {
+      for (let i = 0; i < 640; i++) {
+        probs_exp[i] = Math.exp(probs_sub[i]!);
+      }
     }
 
     // probs_sum = Σ[axes 1](probs_exp)   [64×1]   models/digits-mlp.model.ts:18
@@ -1286,7 +1350,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×128] = A·B, k = 64: f32x4 along k
- *     ;; A: x at byte 76912, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 93296
+ *     ;; A: x at byte 76912, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 95856
  *     ;; epilogue leaf 0: b1 at byte 32768, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1335,7 +1399,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=93296
+ *         (f32.store offset=95856
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1347,7 +1411,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=93300
+ *         (f32.store offset=95860
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1359,7 +1423,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=93808
+ *         (f32.store offset=96368
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1371,7 +1435,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=93812
+ *         (f32.store offset=96372
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1383,7 +1447,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=94320
+ *         (f32.store offset=96880
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1395,7 +1459,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=94324
+ *         (f32.store offset=96884
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1407,7 +1471,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=94832
+ *         (f32.store offset=97392
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
@@ -1419,7 +1483,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=94836
+ *         (f32.store offset=97396
  *           (local.get $pcj)
  *           (select
  *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
@@ -1439,7 +1503,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128) (local $dot f32)
  *     ;; C[64×10] = A·B, k = 128: f32x4 along k
- *     ;; A: a1 at byte 93296, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 126064
+ *     ;; A: a1 at byte 95856, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 128624
  *     ;; epilogue leaf 0: b2 at byte 38400, row stride 0, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
@@ -1465,10 +1529,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load offset=93296 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=93808 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=94320 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=94832 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=95856 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=96368 align=4 (local.get $qa)))
+ *           (local.set $a2 (v128.load offset=96880 align=4 (local.get $qa)))
+ *           (local.set $a3 (v128.load offset=97392 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1488,7 +1552,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
  *               (f32x4.extract_lane 2 (local.get $acc00)))
  *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=126064
+ *         (f32.store offset=128624
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1497,7 +1561,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
  *               (f32x4.extract_lane 2 (local.get $acc01)))
  *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=126068
+ *         (f32.store offset=128628
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1506,7 +1570,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
  *               (f32x4.extract_lane 2 (local.get $acc10)))
  *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=126104
+ *         (f32.store offset=128664
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1515,7 +1579,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
  *               (f32x4.extract_lane 2 (local.get $acc11)))
  *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=126108
+ *         (f32.store offset=128668
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1524,7 +1588,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
  *               (f32x4.extract_lane 2 (local.get $acc20)))
  *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=126144
+ *         (f32.store offset=128704
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1533,7 +1597,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
  *               (f32x4.extract_lane 2 (local.get $acc21)))
  *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=126148
+ *         (f32.store offset=128708
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $dot
@@ -1542,7 +1606,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
  *               (f32x4.extract_lane 2 (local.get $acc30)))
  *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=126184
+ *         (f32.store offset=128744
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
  *         (local.set $dot
@@ -1551,7 +1615,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
  *               (f32x4.extract_lane 2 (local.get $acc31)))
  *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=126188
+ *         (f32.store offset=128748
  *           (local.get $pcj)
  *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
@@ -1561,6 +1625,183 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $pa (i32.add (local.get $pa) (i32.const 2048)))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 160)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
+ *   (func $map_probs_sub (export "map_probs_sub")
+ *     (local $rc i32) (local $pc i32) (local $rl1 i32) (local $pl1 i32) (local $c0 i32) (local $cv i32)
+ *     (local $ct i32)
+ *     ;; [64×10] elementwise: f32x4 along runs of 10, the last 2 of each one lane at a time
+ *     ;; the output at byte 131440, logits at byte 128624 (strides 10×1)
+ *     ;; probs_max at byte 131184 (strides 1×0)
+ *     (local.set $rc (i32.const 0))
+ *     (local.set $rl1 (i32.const 0))
+ *     (local.set $c0 (i32.const 64))
+ *     (loop
+ *       (local.set $pc (local.get $rc))
+ *       (local.set $pl1 (local.get $rl1))
+ *       (local.set $cv (i32.const 2))
+ *       (loop
+ *         (v128.store offset=131440 align=4
+ *           (local.get $pc)
+ *           (f32x4.sub
+ *             (v128.load offset=128624 align=4 (local.get $pc))
+ *             (v128.load32_splat offset=131184 (local.get $pl1))))
+ *         (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+ *         (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1)))))
+ *       (local.set $ct (i32.const 2))
+ *       (loop
+ *         (f32.store offset=131440
+ *           (local.get $pc)
+ *           (f32x4.extract_lane 0
+ *             (f32x4.sub
+ *               (v128.load32_splat offset=128624 (local.get $pc))
+ *               (v128.load32_splat offset=131184 (local.get $pl1)))))
+ *         (local.set $pc (i32.add (local.get $pc) (i32.const 4)))
+ *         (br_if 0 (local.tee $ct (i32.sub (local.get $ct) (i32.const 1)))))
+ *       (local.set $rc (i32.add (local.get $rc) (i32.const 40)))
+ *       (local.set $rl1 (i32.add (local.get $rl1) (i32.const 4)))
+ *       (br_if 0 (local.tee $c0 (i32.sub (local.get $c0) (i32.const 1))))))
+ *   (func $map_probs_exp (export "map_probs_exp")
+ *     (local $rc i32) (local $pc i32) (local $cv i32) (local $t0 v128) (local $t1 v128) (local $t2 v128)
+ *     (local $t3 v128) (local $t4 v128) (local $t5 v128)
+ *     ;; [640] elementwise: f32x4 along runs of 640
+ *     ;; the output at byte 134000, probs_sub at byte 131440 (strides 1)
+ *     (local.set $rc (i32.const 0))
+ *     (local.set $pc (local.get $rc))
+ *     (local.set $cv (i32.const 160))
+ *     (loop
+ *       (local.set $t0
+ *         (f32x4.min
+ *           (f32x4.max (v128.load offset=131440 align=4 (local.get $pc)) (v128.const f32x4 -104 -104 -104 -104))
+ *           (v128.const f32x4 89 89 89 89)))
+ *       (local.set $t1
+ *         (f32x4.nearest
+ *           (f32x4.mul
+ *             (local.get $t0)
+ *             (v128.const f32x4 1.4426950216293335 1.4426950216293335 1.4426950216293335 1.4426950216293335))))
+ *       (local.set $t2
+ *         (f32x4.sub
+ *           (f32x4.sub
+ *             (local.get $t0)
+ *             (f32x4.mul (local.get $t1) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
+ *           (f32x4.mul
+ *             (local.get $t1)
+ *             (v128.const f32x4 -0.00021219444170128554 -0.00021219444170128554 -0.00021219444170128554 -0.00021219444170128554))))
+ *       (local.set $t3 (i32x4.trunc_sat_f32x4_s (local.get $t1)))
+ *       (local.set $t4 (i32x4.shr_s (local.get $t3) (i32.const 1)))
+ *       (local.set $t5
+ *         (f32x4.mul
+ *           (f32x4.mul
+ *             (f32x4.add
+ *               (f32x4.add
+ *                 (f32x4.mul
+ *                   (f32x4.mul
+ *                     (f32x4.add
+ *                       (v128.const f32x4 0.5 0.5 0.5 0.5)
+ *                       (f32x4.mul
+ *                         (local.get $t2)
+ *                         (f32x4.add
+ *                           (v128.const f32x4 0.1666666567325592 0.1666666567325592 0.1666666567325592 0.1666666567325592)
+ *                           (f32x4.mul
+ *                             (local.get $t2)
+ *                             (f32x4.add
+ *                               (v128.const f32x4 0.04166579619050026 0.04166579619050026 0.04166579619050026 0.04166579619050026)
+ *                               (f32x4.mul
+ *                                 (local.get $t2)
+ *                                 (f32x4.add
+ *                                   (v128.const f32x4 0.008333452045917511 0.008333452045917511 0.008333452045917511 0.008333452045917511)
+ *                                   (f32x4.mul
+ *                                     (local.get $t2)
+ *                                     (f32x4.add
+ *                                       (v128.const f32x4 0.001398199936375022 0.001398199936375022 0.001398199936375022 0.001398199936375022)
+ *                                       (f32x4.mul
+ *                                         (local.get $t2)
+ *                                         (v128.const f32x4 0.00019875691214110702 0.00019875691214110702 0.00019875691214110702 0.00019875691214110702)))))))))))
+ *                     (local.get $t2))
+ *                   (local.get $t2))
+ *                 (local.get $t2))
+ *               (v128.const f32x4 1 1 1 1))
+ *             (i32x4.shl (i32x4.add (local.get $t4) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
+ *           (i32x4.shl
+ *             (i32x4.add (i32x4.sub (local.get $t3) (local.get $t4)) (v128.const i32x4 127 127 127 127))
+ *             (i32.const 23))))
+ *       (v128.store offset=134000 align=4 (local.get $pc) (local.get $t5))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+ *       (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1))))))
+ *   (func $map_probs (export "map_probs")
+ *     (local $rc i32) (local $pc i32) (local $rl1 i32) (local $pl1 i32) (local $c0 i32) (local $cv i32)
+ *     (local $ct i32)
+ *     ;; [64×10] elementwise: f32x4 along runs of 10, the last 2 of each one lane at a time
+ *     ;; the output at byte 136816, probs_exp at byte 134000 (strides 10×1)
+ *     ;; probs_sum at byte 136560 (strides 1×0)
+ *     (local.set $rc (i32.const 0))
+ *     (local.set $rl1 (i32.const 0))
+ *     (local.set $c0 (i32.const 64))
+ *     (loop
+ *       (local.set $pc (local.get $rc))
+ *       (local.set $pl1 (local.get $rl1))
+ *       (local.set $cv (i32.const 2))
+ *       (loop
+ *         (v128.store offset=136816 align=4
+ *           (local.get $pc)
+ *           (f32x4.div
+ *             (v128.load offset=134000 align=4 (local.get $pc))
+ *             (v128.load32_splat offset=136560 (local.get $pl1))))
+ *         (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+ *         (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1)))))
+ *       (local.set $ct (i32.const 2))
+ *       (loop
+ *         (f32.store offset=136816
+ *           (local.get $pc)
+ *           (f32x4.extract_lane 0
+ *             (f32x4.div
+ *               (v128.load32_splat offset=134000 (local.get $pc))
+ *               (v128.load32_splat offset=136560 (local.get $pl1)))))
+ *         (local.set $pc (i32.add (local.get $pc) (i32.const 4)))
+ *         (br_if 0 (local.tee $ct (i32.sub (local.get $ct) (i32.const 1)))))
+ *       (local.set $rc (i32.add (local.get $rc) (i32.const 40)))
+ *       (local.set $rl1 (i32.add (local.get $rl1) (i32.const 4)))
+ *       (br_if 0 (local.tee $c0 (i32.sub (local.get $c0) (i32.const 1))))))
+ *   (func $map_dlogits (export "map_dlogits")
+ *     (local $rc i32) (local $pc i32) (local $rl1 i32) (local $pl1 i32) (local $c0 i32) (local $cv i32)
+ *     (local $ct i32)
+ *     ;; [64×10] elementwise: f32x4 along runs of 10, the last 2 of each one lane at a time
+ *     ;; the output at byte 128624, y at byte 93296, probs_exp at byte 134000 (strides 10×1)
+ *     ;; dprobs_sum at byte 136816 (strides 1×0)
+ *     (local.set $rc (i32.const 0))
+ *     (local.set $rl1 (i32.const 0))
+ *     (local.set $c0 (i32.const 64))
+ *     (loop
+ *       (local.set $pc (local.get $rc))
+ *       (local.set $pl1 (local.get $rl1))
+ *       (local.set $cv (i32.const 2))
+ *       (loop
+ *         (v128.store offset=128624 align=4
+ *           (local.get $pc)
+ *           (f32x4.add
+ *             (f32x4.mul
+ *               (v128.const f32x4 -0.015625 -0.015625 -0.015625 -0.015625)
+ *               (v128.load offset=93296 align=4 (local.get $pc)))
+ *             (f32x4.mul
+ *               (v128.load32_splat offset=136816 (local.get $pl1))
+ *               (v128.load offset=134000 align=4 (local.get $pc)))))
+ *         (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+ *         (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1)))))
+ *       (local.set $ct (i32.const 2))
+ *       (loop
+ *         (f32.store offset=128624
+ *           (local.get $pc)
+ *           (f32x4.extract_lane 0
+ *             (f32x4.add
+ *               (f32x4.mul
+ *                 (v128.const f32x4 -0.015625 -0.015625 -0.015625 -0.015625)
+ *                 (v128.load32_splat offset=93296 (local.get $pc)))
+ *               (f32x4.mul
+ *                 (v128.load32_splat offset=136816 (local.get $pl1))
+ *                 (v128.load32_splat offset=134000 (local.get $pc))))))
+ *         (local.set $pc (i32.add (local.get $pc) (i32.const 4)))
+ *         (br_if 0 (local.tee $ct (i32.sub (local.get $ct) (i32.const 1)))))
+ *       (local.set $rc (i32.add (local.get $rc) (i32.const 40)))
+ *       (local.set $rl1 (i32.add (local.get $rl1) (i32.const 4)))
+ *       (br_if 0 (local.tee $c0 (i32.sub (local.get $c0) (i32.const 1))))))
  *   (func $mm_dW2 (export "mm_dW2")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128) (local $acc10 v128)
@@ -1568,7 +1809,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[10×128] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dlogits at byte 126064, row stride 1, k stride 10; B: a1 at byte 93296, k stride 128, column stride 1; C at byte 71728
+ *     ;; A: dlogits at byte 128624, row stride 1, k stride 10; B: a1 at byte 95856, k stride 128, column stride 1; C at byte 71728
  *     ;; rows 0…7, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1591,12 +1832,12 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=126064 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=126068 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=126072 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=126076 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=93296 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=93312 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128628 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128632 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128636 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=95856 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=95872 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1638,10 +1879,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 64))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=126064 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=126068 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=93296 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=93312 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=128628 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=95856 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=95872 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1665,8 +1906,8 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128)
  *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
- *     ;; A: dlogits at byte 126064, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 136816
- *     ;; epilogue leaf 0: a1 at byte 93296, row stride 128, column stride 1
+ *     ;; A: dlogits at byte 128624, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 139376
+ *     ;; epilogue leaf 0: a1 at byte 95856, row stride 128, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1691,10 +1932,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 10))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=126064 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=126104 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=126144 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=126184 (local.get $qa)))
+ *           (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128664 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128704 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128744 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33296 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1708,70 +1949,70 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=136816 align=4
+ *         (v128.store offset=139376 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93296 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=136832 align=4
+ *               (f32x4.gt (v128.load offset=95856 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=139392 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93312 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137328 align=4
+ *               (f32x4.gt (v128.load offset=95872 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=139888 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93808 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137344 align=4
+ *               (f32x4.gt (v128.load offset=96368 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=139904 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=93824 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137840 align=4
+ *               (f32x4.gt (v128.load offset=96384 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140400 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94320 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=137856 align=4
+ *               (f32x4.gt (v128.load offset=96880 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140416 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94336 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138352 align=4
+ *               (f32x4.gt (v128.load offset=96896 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140912 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94832 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=138368 align=4
+ *               (f32x4.gt (v128.load offset=97392 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140928 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=94848 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=97408 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -1787,7 +2028,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[128×64] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dz1 at byte 136816, row stride 1, k stride 128; B: x at byte 76912, k stride 64, column stride 1; C at byte 38448
+ *     ;; A: dz1 at byte 139376, row stride 1, k stride 128; B: x at byte 76912, k stride 64, column stride 1; C at byte 38448
  *     ;; rows 0…127, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1810,10 +2051,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=136816 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=136820 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=136824 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=136828 (local.get $qa)))
+ *           (local.set $a0 (v128.load32_splat offset=139376 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=139380 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=139384 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=139388 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=76912 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=76928 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))

@@ -13,6 +13,7 @@ import { runPipeline, type PassLog } from "../passes/pipeline.js";
 import { baseName } from "../compile.js";
 import { stateRoles } from "../optim/update.js";
 import { convHow } from "../wasm/conv.js";
+import { mapHow } from "../wasm/map.js";
 
 export type ExplainFormat = "text" | "dot" | "mermaid";
 
@@ -113,7 +114,7 @@ export function explainText(x: Explained): string {
   for (const r of x.rewrites) lines.push(`  ${r.includes("(stabilised)") ? "stabilise" : "simplify"}: ${r}`);
   for (const k of all) if (k.fused.length) lines.push(`  fuse: ${k.fused.join(" → ")} in one loop nest: ${k.out}   ${site(k)}`);
   for (const k of all)
-    if (k.simd) lines.push(`  simd: ${k.out} ← ${k.simd.product} in WebAssembly, ${k.simd.plan.kind === "conv" ? convHow(k.simd.plan) : `f32x4 ${k.simd.plan.mode === "along-j" ? "along the columns" : "along k"}`}   ${site(k)}`);
+    if (k.simd) lines.push(`  simd: ${k.out} ← ${k.simd.product} in WebAssembly, ${k.simd.plan.kind === "map" ? mapHow(k.simd.plan) : k.simd.plan.kind === "conv" ? convHow(k.simd.plan) : `f32x4 ${k.simd.plan.mode === "along-j" ? "along the columns" : "along k"}`}   ${site(k)}`);
   for (const s of x.stabilisations) lines.push(`  stabilise: ${s}`);
   lines.push("");
   lines.push(`arena: ${p.arenaBytes.toLocaleString("en-US")} bytes, of which ${x.optimizerState.toLocaleString("en-US")} of optimizer state`);
