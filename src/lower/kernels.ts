@@ -91,7 +91,8 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
       const e: Expr = k === "copy" ? rawExpr(n) : { kind: "op", node: n, args: n.inputs.map((c) => exprOf(c, n.shape)) };
       collectReads(e, reads);
       emit = (w) => emitElementwise(w, outView, e);
-      const plan = k === "elementwise" && g.dtype === "float32" && !readable ? mapPlanOf(n, outView, e) : undefined;
+      // a copy (a transpose written out, a root that is a view) is a map of one leaf
+      const plan = g.dtype === "float32" && !readable ? mapPlanOf(n, outView, e) : undefined;
       if (plan) simd = { plan, product: mathOf(n, true) };
     } else if (k === "reduce") {
       const x = n.inputs[0]!;
@@ -162,8 +163,8 @@ function laneEpilogue(e: Expr, target: Lanes<unknown>): LaneEpilogue | undefined
   return [...used].every((m) => typeof (target as unknown as Record<string, unknown>)[m] === "function") ? epilogue : undefined;
 }
 
-/** Every method of `Lanes` (the optional ones too), for the dry run above. */
-const LANE_METHODS = ["add", "sub", "mul", "div", "neg", "num", "ifGreater", "exp", "erf", "max", "min", "abs", "sqrt"] as const satisfies readonly (keyof Lanes<unknown>)[];
+/** Every method of `Lanes`, the optional ones too, for the dry run above (a record, so that a method added to `Lanes` must be added here). */
+const LANE_METHODS = Object.keys({ add: 1, sub: 1, mul: 1, div: 1, neg: 1, num: 1, ifGreater: 1, exp: 1, erf: 1, max: 1, min: 1, abs: 1, sqrt: 1 } satisfies Record<keyof Lanes<unknown>, 1>);
 
 /** An elementwise kernel as a WebAssembly map (src/wasm/map.ts): float32 operands, every op in the map's lanes, runs that suit four lanes. */
 function mapPlanOf(n: Node, out: View, e: Expr) {

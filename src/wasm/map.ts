@@ -113,14 +113,14 @@ export function simdMapFunc(name: string, p: SimdMap, addr: (base: string) => nu
       for (const w of ptrs) f.advance(`p${w.name}`, along(w) * 4);
     });
   };
-  // the outer axes: each operand's run pointer steps by its stride, and rewinds after an inner axis
+  // the outer axes: each run pointer steps by its stride, less what the inner axis's loop moved it
+  // (E[d+1] of its strides), so that no loop rewinds
   const nest = (d: number): void => {
     if (d === axes) return body();
     f.repeat(`c${d}`, E[d]!, () => {
       nest(d + 1);
-      for (const w of ptrs) f.advance(`r${w.name}`, w.strides[d]! * 4);
+      for (const w of ptrs) f.advance(`r${w.name}`, (w.strides[d]! - (d + 1 < axes ? E[d + 1]! * w.strides[d + 1]! : 0)) * 4);
     });
-    if (d > 0) for (const w of ptrs) f.advance(`r${w.name}`, -E[d]! * w.strides[d]! * 4);
   };
   nest(0);
   return f;

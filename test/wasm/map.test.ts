@@ -140,6 +140,30 @@ describe("map kernels in generated modules", () => {
     });
   }
 
+  it("loops of three and four axes: a transpose written out (runs of 12 from a permuted tensor) and broadcasts over middle axes, as the interpreter", async () => {
+    const { mod, graph, program } = await compileAndLoad(
+      {
+        build(g) {
+          const x = g.input("x", [3, 5, 2, 12]);
+          const b = g.input("b", [5, 1, 12]);
+          const c = g.input("c", [3, 1, 2, 1]);
+          g.output("t", g.transpose(x, [1, 0, 2, 3]));
+          g.output("u", g.mul(g.exp(g.sub(x, b)), c));
+          g.output("v", g.add(g.transpose(x, [2, 1, 0, 3]), g.reshape(c, [2, 1, 3, 1])));
+        },
+      },
+      "map-axes",
+    );
+    expect(program.forward.filter((k) => k.simd?.plan.kind === "map").map((k) => k.out).sort()).toEqual(["t", "u", "v"]);
+    const rand = rng(3);
+    const inputs = Object.fromEntries([...graph.inputs].map(([n, node]) => [n, Float32Array.from({ length: node.shape.reduce((a, d) => a * d, 1) }, () => rand() * 4 - 2)]));
+    const ref = interpret(graph, Object.fromEntries(Object.entries(inputs).map(([n, v]) => [n, Float64Array.from(v)])), {});
+    for (const model of [mod.createModel() as Model, mod.createModel({ simd: false } as object) as Model]) {
+      const out = model.forward(inputs);
+      for (const o of ["t", "u", "v"]) expect(scaledErr(out[o]!, ref.outputs[o]!), `${model.engine} ${o}`).toBeLessThan(1e-6);
+    }
+  });
+
   it("NaN, ±∞, huge and tiny inputs: the maps give what the loops give (eˣ, erf, relu' and max exactly or within an ulp)", async () => {
     // the special values nine times over: 279 elements, so that the kernels are maps (and end in a tail of 3)
     const xs = Float32Array.from({ length: SPECIAL.length * 9 }, (_, i) => SPECIAL[i % SPECIAL.length]!);
