@@ -9,6 +9,7 @@ import type { Kernel, Program } from "../lower/program.js";
 import { safe } from "./kernel.js";
 import { simdFunc, simdPrefix } from "../wasm/plan.js";
 import { simdMatmulFunc, type SimdMatmul } from "../wasm/matmul.js";
+import { simdMapFunc } from "../wasm/map.js";
 import { wasmModule } from "../wasm/module.js";
 import { MIN_TEXTS } from "./share.js";
 
@@ -34,9 +35,9 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
   // the same function text with the addresses as parameters: kernels whose texts are equal share it
   const groups = new Map<string, Kernel[]>();
   for (const k of simd) {
-    // a convolution or attention's scores keep a function of their own (addresses as literals); matmuls group by their text with the addresses as parameters
+    // a convolution, attention or a pooling keeps a function of its own (addresses as literals); matmuls and maps group by their text with the addresses as parameters
     const p = k.simd!.plan;
-    const wat = p.kind === "matmul" ? simdMatmulFunc("f", p, addr, addr(k.out), true).wat() : `${p.kind} ${k.out}`;
+    const wat = p.kind === "matmul" ? simdMatmulFunc("f", p, addr, addr(k.out), true).wat() : p.kind === "map" ? simdMapFunc("f", p, addr, addr(k.out), true).wat() : `${p.kind} ${k.out}`;
     groups.set(wat, [...(groups.get(wat) ?? []), k]);
   }
   const calls = new Map<Kernel, WasmCall>();
@@ -47,12 +48,15 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
     const name = `${simdPrefix(first.simd!.plan)}_${first.out}`;
     const shared = ks.length > 1;
     for (const k of ks) {
-      const p = k.simd!.plan as SimdMatmul;
-      const args = shared ? [p.a, p.b, { base: k.out, offset: 0 }, ...(p.epilogue?.leaves ?? [])].map(address) : [];
+      const p = k.simd!.plan;
+      // a shared map takes the output's address, then its leaves'
+      const operands = p.kind === "map" ? [{ base: k.out, offset: 0 }, ...p.epilogue.leaves] : [(p as SimdMatmul).a, (p as SimdMatmul).b, { base: k.out, offset: 0 }, ...((p as SimdMatmul).epilogue?.leaves ?? [])];
+      const args = shared ? operands.map(address) : [];
       calls.set(k, { name, args });
     }
     const plan = first.simd!.plan;
-    const func = shared && plan.kind === "matmul" ? simdMatmulFunc(name, plan, addr, addr(first.out), true) : simdFunc(name, plan, addr, addr(first.out));
+    const func =
+      shared && plan.kind === "matmul" ? simdMatmulFunc(name, plan, addr, addr(first.out), true) : shared && plan.kind === "map" ? simdMapFunc(name, plan, addr, addr(first.out), true) : simdFunc(name, plan, addr, addr(first.out));
     return { name, arity: func.arity, of: ks, func };
   });
   return { calls, funcs: funcs.map(({ name, arity, of }) => ({ name, arity, of })), ...wasmModule(funcs.map((f) => f.func), Math.max(1, Math.ceil(arenaBytes / 65536))) };
@@ -60,7 +64,7 @@ export function wasmKernelsOf(prog: Program, arenaBytes: number): { calls: Map<K
 
 /** The `Kernels` interface's methods: one per function, its parameters the addresses a shared one takes, its doc the (first) kernel's math. */
 export function kernelMethods(funcs: readonly { name: string; arity: number; of: Kernel[] }[]) {
-  const params = (n: number) => ["a", "b", "c", ...Array.from({ length: n - 3 }, (_, i) => `l${i}`)].map((name) => ({ name, type: "number" }));
+  const params = (n: number) => ["a", "b", "c", ...Array.from({ length: n - 3 }, (_, i) => `l${i}`)].slice(0, n).map((name) => ({ name, type: "number" }));
   const more = (f: { of: Kernel[] }) => (f.of.length > 1 ? ` (and ${f.of.length - 1} more: the operands' byte addresses are the arguments)` : "");
   return funcs.map((f) => ({ name: f.name, parameters: f.arity ? params(f.arity) : [], returnType: "void", docs: [safe(f.of[0]!.comment.split(";  ")[0]!) + more(f)] }));
 }

@@ -5,11 +5,13 @@
  */
 import type { Graph, Node } from "../ir/graph.js";
 import type { Lanes, Lowering } from "../ops/types.js";
-import type { LaneEpilogue } from "../wasm/matmul.js";
+import { vector, type LaneEpilogue } from "../wasm/matmul.js";
+import { mapLanes, planMap } from "../wasm/map.js";
+import { Func } from "../wasm/module.js";
 import { epilogueFits } from "../wasm/plan.js";
 import { isScalarConst, type Storage } from "./buffers.js";
 import { kindOf, lowering, type Fusion } from "./fuse.js";
-import { broadcastView, collectReads, emitElementwise, emitReduce, leaves, readAccFrom, render, type Expr } from "./loops.js";
+import { broadcastView, collectReads, emitElementwise, emitReduce, leaves, mergeAxes, readAccFrom, render, type Expr } from "./loops.js";
 import { fmtNum, mathWriter } from "./math.js";
 import type { Kernel } from "./program.js";
 import { contiguous, read, type KernelWriter, type View } from "./view.js";
@@ -74,7 +76,8 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
         });
       };
       const plan = simdOf(host, ins);
-      const lanes = plan && laneEpilogue(e);
+      // an epilogue in the kernel's lanes uses only the arithmetic they have (src/wasm/matmul.ts `vector`)
+      const lanes = plan && laneEpilogue(e, vector);
       // the epilogue in the kernel's lanes, as each block is stored; else, after the SIMD product, in
       // JavaScript: each element of the output read back and its result stored there
       if (plan && plan.kind !== "attention" && lanes && epilogueFits(plan, lanes.leaves)) simd = { plan: { ...plan, epilogue: lanes }, product: mathOf(n, true) };
@@ -88,6 +91,9 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
       const e: Expr = k === "copy" ? rawExpr(n) : { kind: "op", node: n, args: n.inputs.map((c) => exprOf(c, n.shape)) };
       collectReads(e, reads);
       emit = (w) => emitElementwise(w, outView, e);
+      // a copy (a transpose written out, a root that is a view) is a map of one leaf
+      const plan = g.dtype === "float32" && !readable ? mapPlanOf(n, outView, e) : undefined;
+      if (plan) simd = { plan, product: mathOf(n, true) };
     } else if (k === "reduce") {
       const x = n.inputs[0]!;
       const e = exprOf(x, x.shape);
@@ -135,13 +141,16 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
   };
 }
 
-/** A kernel's epilogue in SIMD lanes, when every op in it is written in lanes (src/ops: `lanes`). */
-function laneEpilogue(e: Expr): LaneEpilogue | undefined {
+/**
+ * A kernel's epilogue in SIMD lanes, when every op in it is written in lanes (src/ops: `lanes`) with
+ * only the methods that `target` has (a dry run with a recording Lanes tells which ones it calls).
+ */
+function laneEpilogue(e: Expr, target: Lanes<unknown>): LaneEpilogue | undefined {
   const lanesOf = (x: Node) => (lowering(x) as Kind<"elementwise">).lanes;
   const written = (x: Expr): boolean => x.kind !== "op" || (lanesOf(x.node) !== undefined && x.args.every(written));
   if (!written(e)) return undefined;
   const ls = leaves(e);
-  return {
+  const epilogue: LaneEpilogue = {
     leaves: ls.map((l) => l.view),
     build<V>(L: Lanes<V>, acc: V, leaf: (index: number) => V): V {
       const go = (x: Expr): V =>
@@ -149,4 +158,21 @@ function laneEpilogue(e: Expr): LaneEpilogue | undefined {
       return go(e);
     },
   };
+  const used = new Set<string>();
+  const record = (m: string) => () => (used.add(m), 0);
+  epilogue.build(Object.fromEntries(LANE_METHODS.map((m) => [m, record(m)])) as unknown as Lanes<number>, 0, () => 0);
+  return [...used].every((m) => typeof (target as unknown as Record<string, unknown>)[m] === "function") ? epilogue : undefined;
+}
+
+/** Every method of `Lanes`, the optional ones too, for the dry run above (a record, so that a method added to `Lanes` must be added here). */
+const LANE_METHODS = Object.keys({ add: 1, sub: 1, mul: 1, div: 1, neg: 1, num: 1, ifGreater: 1, exp: 1, erf: 1, max: 1, min: 1, abs: 1, sqrt: 1 } satisfies Record<keyof Lanes<unknown>, 1>);
+
+/** An elementwise kernel as a WebAssembly map (src/wasm/map.ts): float32 operands, every op in the map's lanes, runs that suit four lanes. */
+function mapPlanOf(n: Node, out: View, e: Expr) {
+  const ls = leaves(e);
+  if (n.dtype !== "float32" || ls.some((l) => l.node.dtype !== "float32")) return undefined;
+  const lanes = laneEpilogue(e, mapLanes(new Func("probe")));
+  if (!lanes) return undefined;
+  const { extents, strides } = mergeAxes([...out.shape], [out.strides as number[], ...ls.map((l) => l.view.strides as number[])], out.shape.map(() => 0));
+  return planMap(extents, strides.slice(1), lanes);
 }

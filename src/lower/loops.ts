@@ -36,8 +36,8 @@ export function leaves(e: Expr, out: Leaf[] = []): Leaf[] {
   return out;
 }
 
-/** Merge adjacent loop axes that every view walks as one (row-major continuation). */
-function mergeAxes(extents: number[], viewsStrides: number[][], groupOf: number[]): { extents: number[]; strides: number[][] } {
+/** Merge adjacent loop axes that every view walks as one (row-major continuation); size-1 axes are dropped. */
+export function mergeAxes(extents: number[], viewsStrides: number[][], groupOf: number[]): { extents: number[]; strides: number[][] } {
   const ex = [...extents];
   const st = viewsStrides.map((s) => [...s]);
   const grp = [...groupOf];

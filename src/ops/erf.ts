@@ -64,6 +64,7 @@ export const erf = unary("erf", {
   expr: (x) => `erf(${x})`,
   torch: (x) => `torch.erf(${x})`,
   onnx: (o, x) => o.node("Erf", [x]),
+  lanes: (L, x) => L.erf!(x),
   math: (x) => `erf(${x})`,
   // d erf(x) = 2/√π·exp(−x²)·dx
   vjp: ({ inputs: [x], dy }, b) => [b.mul(dy, b.mul(b.exp(b.neg(b.square(x!))), 2 / Math.sqrt(Math.PI)))],

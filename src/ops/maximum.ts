@@ -6,6 +6,7 @@ export const maximum = binary("maximum", {
   expr: (a, b) => `Math.max(${a}, ${b})`,
   torch: (a, b) => `torch.maximum(${a}, ${b})`,
   onnx: (o, a, b) => o.node("Max", [a, b]),
+  lanes: (L, a, b) => L.max!(a, b),
   math: (a, b) => `max(${a}, ${b})`,
   // d max(a,b) = [a ≥ b]·da + [a < b]·db  (a tie sends the whole gradient to a)
   vjp: ({ inputs: [x, y], dy }, b) => {

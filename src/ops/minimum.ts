@@ -6,6 +6,7 @@ export const minimum = binary("minimum", {
   expr: (a, b) => `Math.min(${a}, ${b})`,
   torch: (a, b) => `torch.minimum(${a}, ${b})`,
   onnx: (o, a, b) => o.node("Min", [a, b]),
+  lanes: (L, a, b) => L.min!(a, b),
   math: (a, b) => `min(${a}, ${b})`,
   // d min(a,b) = [a ≤ b]·da + [a > b]·db  (a tie sends the whole gradient to a)
   vjp: ({ inputs: [x, y], dy }, b) => {

@@ -24,9 +24,9 @@ export type TensorLike = Node | number;
 export type { Node, Shape, Builder, DType, FloatDType };
 
 /**
- * The arithmetic an elementwise op may be written in to run in SIMD lanes after a matmul
- * (src/wasm implements it with f32x4 and f32 instructions). An op that is not written in it
- * (exp, tanh, …) runs its epilogue in the JavaScript loops instead.
+ * The arithmetic an elementwise op may be written in to run in SIMD lanes, after a matmul or as an
+ * elementwise kernel of its own (src/wasm implements it with f32x4 instructions). An op that is not
+ * written in it (tanh, …) runs in the JavaScript loops instead.
  */
 export interface Lanes<V> {
   add(a: V, b: V): V;
@@ -37,6 +37,19 @@ export interface Lanes<V> {
   num(c: number): V;
   /** `a > b ? x : y`, as JavaScript compares: false when either is NaN. */
   ifGreater(a: V, b: V, x: V, y: V): V;
+  // What only some targets have (the elementwise map kernels, src/wasm/map.ts; not a matmul's or a
+  // conv's epilogue): an op written with one runs in the lanes of a target that has it, and in
+  // JavaScript elsewhere (src/lower/kernels.ts asks which methods an expression calls).
+  /** eˣ, as Math.exp rounded to the lanes' precision (within an ulp or two). */
+  exp?(a: V): V;
+  /** erf(x), as the model's erf rounded to the lanes' precision (within an ulp or two). */
+  erf?(a: V): V;
+  /** Math.max and Math.min: NaN if either is NaN, and +0 above −0. */
+  max?(a: V, b: V): V;
+  min?(a: V, b: V): V;
+  abs?(a: V): V;
+  /** √x, correctly rounded. */
+  sqrt?(a: V): V;
 }
 
 /** How a primitive becomes loops (the callbacks receive the op's typed attributes `A`). */

@@ -211,6 +211,25 @@ export class Func {
     return this;
   }
 
+  /** The body only when `cond` (an i32) is not zero: an `if` block (a map's lanes skip a costly piece that no lane needs). */
+  when(cond: Ins, body: () => void): this {
+    const bin = (x: Ins): void => {
+      x.args.forEach(bin);
+      this.code.push(...x.bytes);
+    };
+    bin(cond);
+    const flat = (x: Ins): string => (x.args.length ? `(${x.text} ${x.args.map(flat).join(" ")})` : `(${x.text})`);
+    this.text.push(`${"  ".repeat(this.depth)}(if ${flat(cond)}`);
+    this.text.push(`${"  ".repeat(this.depth + 1)}(then`);
+    this.code.push(0x04, 0x40);
+    this.depth += 2;
+    body();
+    this.depth -= 2;
+    this.text[this.text.length - 1] += "))";
+    this.code.push(0x0b);
+    return this;
+  }
+
   private print(e: Ins, depth: number): void {
     const flat = (x: Ins): string => (x.args.length ? `(${x.text} ${x.args.map(flat).join(" ")})` : `(${x.text})`);
     const pad = "  ".repeat(depth);

@@ -1,6 +1,7 @@
 /**
  * A kernel's WebAssembly SIMD plan: a matmul (src/wasm/matmul.ts), a convolution (src/wasm/conv.ts),
- * attention's scores (src/wasm/attention.ts) or max pooling (src/wasm/pool.ts), told apart by `kind`.
+ * attention (src/wasm/attention.ts), max pooling (src/wasm/pool.ts) or an elementwise map
+ * (src/wasm/map.ts), told apart by `kind`.
  * What the lowering and the emitter ask of a plan, in one place: the buffers it reads, whether a
  * fused epilogue fits its lanes, its function, and a line saying how it runs.
  */
@@ -8,10 +9,11 @@ import type { View } from "../lower/view.js";
 import { attentionHow, attentionReads, simdAttentionFunc, type SimdAttention } from "./attention.js";
 import { convEpilogueFits, convHow, convReads, simdConvFunc, type SimdConv } from "./conv.js";
 import { bufferReads as matmulReads, epilogueFits as matmulEpilogueFits, simdMatmulFunc, type SimdMatmul } from "./matmul.js";
+import { mapHow, mapReads, simdMapFunc, type SimdMap } from "./map.js";
 import type { Func } from "./module.js";
 import { planPoolPrefix, poolHow, poolReads, simdPoolFunc, type SimdPool } from "./pool.js";
 
-export type SimdPlan = SimdMatmul | SimdConv | SimdAttention | SimdPool;
+export type SimdPlan = SimdMatmul | SimdConv | SimdAttention | SimdPool | SimdMap;
 
 /** The buffers the kernel reads (all must live in the arena). */
 export function bufferReads(p: SimdPlan): string[] {
@@ -24,10 +26,12 @@ export function bufferReads(p: SimdPlan): string[] {
       return attentionReads(p);
     case "pool":
       return poolReads(p);
+    case "map":
+      return mapReads(p);
   }
 }
 
-/** Whether the kernel can apply an elementwise epilogue reading `leaves` in its lanes (attention's and a pooling's, whose output may be int32, take none). */
+/** Whether the kernel can apply an elementwise epilogue reading `leaves` in its lanes (attention, a pooling, whose output may be int32, and a map, which is all epilogue, take none). */
 export function epilogueFits(p: SimdPlan, leaves: readonly View[]): boolean {
   switch (p.kind) {
     case "matmul":
@@ -36,6 +40,7 @@ export function epilogueFits(p: SimdPlan, leaves: readonly View[]): boolean {
       return convEpilogueFits(p, leaves);
     case "attention":
     case "pool":
+    case "map":
       return false;
   }
 }
@@ -51,6 +56,8 @@ export function simdFunc(name: string, p: SimdPlan, addr: (base: string) => numb
       return simdAttentionFunc(name, p, addr, out);
     case "pool":
       return simdPoolFunc(name, p, addr, out);
+    case "map":
+      return simdMapFunc(name, p, addr, out);
   }
 }
 
@@ -65,8 +72,10 @@ export function simdHow(p: SimdPlan): string {
       return attentionHow(p);
     case "pool":
       return poolHow(p);
+    case "map":
+      return mapHow(p);
   }
 }
 
-/** The prefix of the kernel's function name in the module (`mm_dW3`, `conv_p1_relu`, `attn_o_P`, `pool_p1_argmax`). */
-export const simdPrefix = (p: SimdPlan): string => ({ matmul: "mm", conv: "conv", attention: "attn", pool: planPoolPrefix })[p.kind];
+/** The prefix of the kernel's function name in the module (`mm_dW3`, `conv_p1_relu`, `attn_o_P`, `pool_p1_argmax`, `map_x2_add`). */
+export const simdPrefix = (p: SimdPlan): string => ({ matmul: "mm", conv: "conv", attention: "attn", pool: planPoolPrefix, map: "map" })[p.kind];
