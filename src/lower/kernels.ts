@@ -106,8 +106,7 @@ export function kernels(g: Graph, f: Fusion, s: Storage, readable = false): Kern
       const lw = lowering(n) as Kind<"kernel">;
       emit = (w) => lw.emit(opWriter(w), outView, ins, { ...n.attrs });
       const plan = simdOf(n, ins);
-      const finish = lw.simdFinish;
-      if (plan) simd = { plan, product: mathOf(n, true), ...(finish && { epilogue: (w: KernelWriter) => finish(opWriter(w), outView, ins, { ...n.attrs }) }) };
+      if (plan) simd = { plan, product: mathOf(n, true) };
     } else throw new Error(`internal: no kernel for ${n.op}`);
     const steps: string[] = [];
     const math = mathOf(n, true, steps);

@@ -6,7 +6,7 @@
  * they are. scaledDotProductAttention is P·v.
  */
 import { FlatgradError, fmtShape, size } from "../ir/shape.js";
-import { affine, type KernelWriter, type View } from "../lower/view.js";
+import { affine } from "../lower/view.js";
 import { planAttention } from "../wasm/attention.js";
 import { sameDtype } from "./family.js";
 import type { Builder, Node, Primitive, TensorLike } from "./types.js";
@@ -73,69 +73,60 @@ export const attentionProbs: Primitive<(b: Builder, q: TensorLike, k: TensorLike
     kind: "kernel",
     // per query row: its offset and the output row's, hoisted; keys two at a time (two dot products
     // sharing each load of q, each summed in order over the head size), then the odd one
-    emit: (w, out, [q, k], attrs) => rows(w, out, q!, k!, attrs, true),
-    // float32: the scores in WebAssembly SIMD (src/wasm/attention.ts), then the softmax here
+    emit: (w, out, [q, k], { causal, scale }) => {
+      const s = q!.shape;
+      const r = s.length;
+      const [Lq, d] = s.slice(-2) as [number, number];
+      const Lk = k!.shape[r - 2]!;
+      const lead = s.slice(0, -2).map((_, a) => w.local(`b${a}`));
+      const [i, j, p, m, sum, end, qi, row, kj] = ["i", "j", "p", "m", "sum", "end", "qi", "row", "kj"].map((n) => w.local(n)) as [string, string, string, string, string, string, string, string, string];
+      const [sqp, skj, skp, spj] = [q!.strides[r - 1]!, k!.strides[r - 2]!, k!.strides[r - 1]!, out.strides[r - 1]!];
+      const at1 = (base: string, v: string, stride: number) => (stride === 0 ? base : `${base} + ${affine(0, [v], [stride])}`);
+      const P = (jj: string) => `${out.base}[${at1(row, jj, spj)}]`;
+      const qp = `${q!.base}[${at1(qi, p, sqp)}]!`;
+      const kp = (t: number) => `${k!.base}[${at1(t ? `${kj} + ${t * skj}` : kj, p, skp)}]!`;
+      const nest = (a: number): void =>
+        a < lead.length
+          ? w.loop(lead[a]!, s[a]!, () => nest(a + 1))
+          : w.loop(i, Lq, () => {
+              w.line(`const ${qi} = ${affine(q!.offset, [...lead, i], q!.strides.slice(0, -1))};`);
+              w.line(`const ${row} = ${affine(out.offset, [...lead, i], out.strides.slice(0, -1))};`);
+              if (causal) {
+                w.line(`// causal: query ${i} reads keys 0..${i} only (the loop bound is the mask)`);
+                w.line(`const ${end} = ${Lq <= Lk ? `${i} + 1` : `${i} < ${Lk} ? ${i} + 1 : ${Lk}`};`);
+              }
+              const bound = causal ? end : String(Lk);
+              const keys = (body: () => void) => w.block(`for (let ${j} = 0; ${j} < ${bound}; ${j}++)`, body);
+              // S = q·kᵀ·scale, and its maximum
+              w.line(`let ${m} = -Infinity;`);
+              w.line(`let ${j} = 0;`);
+              /** keys j … j + n − 1: n dot products over the head size, stored scaled */
+              const dots = (n: number) => {
+                const acc = Array.from({ length: n }, (_, t) => w.local(`s${t}`));
+                w.line(`const ${kj} = ${affine(k!.offset, [...lead, j], k!.strides.slice(0, -1))};`);
+                w.line(`let ${acc.map((a) => `${a} = 0`).join(", ")};`);
+                w.loop(p, d, () => {
+                  if (n === 1) return w.line(`${acc[0]} += ${qp} * ${kp(0)};`);
+                  w.line(`const ${w.local("qv")} = ${qp};`);
+                  acc.forEach((a, t) => w.line(`${a} += ${w.local("qv")} * ${kp(t)};`));
+                });
+                acc.forEach((a, t) => {
+                  w.line(`${a} *= ${scale};`);
+                  w.line(`${P(t ? `${j} + ${t}` : j)} = ${a};`);
+                  w.line(`if (${a} > ${m}) ${m} = ${a};`);
+                });
+              };
+              w.block(`for (; ${j} + 1 < ${bound}; ${j} += 2)`, () => dots(2));
+              w.block(`if (${j} < ${bound})`, () => dots(1));
+              // P = exp(S − max) / Σ exp(S − max)
+              w.line(`let ${sum} = 0;`);
+              keys(() => w.line(`${sum} += ${P(j)} = Math.exp(${P(j)}! - ${m});`));
+              keys(() => w.line(`${P(j)} /= ${sum};`));
+              if (causal) w.block(`for (let ${j} = ${end}; ${j} < ${Lk}; ${j}++)`, () => w.line(`${P(j)} = 0;`));
+            });
+      nest(0);
+    },
+    // float32: the kernel in WebAssembly SIMD (src/wasm/attention.ts), these loops the fallback
     simd: ([q, k], attrs) => planAttention(q!, k!, attrs),
-    simdFinish: (w, out, [q, k], attrs) => rows(w, out, q!, k!, attrs, false),
   },
 };
-
-/** The kernel's loops over the query rows: with `scores`, each row's S = q·kᵀ·scale first; then the softmax of the row in place. */
-function rows(w: KernelWriter, out: View, q: View, k: View, { causal, scale }: AttentionAttrs, scores: boolean): void {
-  const s = q.shape;
-  const r = s.length;
-  const [Lq, d] = s.slice(-2) as [number, number];
-  const Lk = k.shape[r - 2]!;
-  const lead = s.slice(0, -2).map((_, a) => w.local(`b${a}`));
-  const [i, j, p, m, sum, end, qi, row, kj] = ["i", "j", "p", "m", "sum", "end", "qi", "row", "kj"].map((n) => w.local(n)) as [string, string, string, string, string, string, string, string, string];
-  const [sqp, skj, skp, spj] = [q.strides[r - 1]!, k.strides[r - 2]!, k.strides[r - 1]!, out.strides[r - 1]!];
-  const at1 = (base: string, v: string, stride: number) => (stride === 0 ? base : `${base} + ${affine(0, [v], [stride])}`);
-  const P = (jj: string) => `${out.base}[${at1(row, jj, spj)}]`;
-  const qp = `${q.base}[${at1(qi, p, sqp)}]!`;
-  const kp = (t: number) => `${k.base}[${at1(t ? `${kj} + ${t * skj}` : kj, p, skp)}]!`;
-  const nest = (a: number): void =>
-    a < lead.length
-      ? w.loop(lead[a]!, s[a]!, () => nest(a + 1))
-      : w.loop(i, Lq, () => {
-          if (scores) w.line(`const ${qi} = ${affine(q.offset, [...lead, i], q.strides.slice(0, -1))};`);
-          w.line(`const ${row} = ${affine(out.offset, [...lead, i], out.strides.slice(0, -1))};`);
-          if (causal) {
-            w.line(`// causal: query ${i} reads keys 0..${i} only (the loop bound is the mask)`);
-            w.line(`const ${end} = ${Lq <= Lk ? `${i} + 1` : `${i} < ${Lk} ? ${i} + 1 : ${Lk}`};`);
-          }
-          const bound = causal ? end : String(Lk);
-          const keys = (body: () => void) => w.block(`for (let ${j} = 0; ${j} < ${bound}; ${j}++)`, body);
-          w.line(`let ${m} = -Infinity;`);
-          if (scores) {
-            // S = q·kᵀ·scale, and its maximum
-            w.line(`let ${j} = 0;`);
-            /** keys j … j + n − 1: n dot products over the head size, stored scaled */
-            const dots = (n: number) => {
-              const acc = Array.from({ length: n }, (_, t) => w.local(`s${t}`));
-              w.line(`const ${kj} = ${affine(k.offset, [...lead, j], k.strides.slice(0, -1))};`);
-              w.line(`let ${acc.map((a) => `${a} = 0`).join(", ")};`);
-              w.loop(p, d, () => {
-                if (n === 1) return w.line(`${acc[0]} += ${qp} * ${kp(0)};`);
-                w.line(`const ${w.local("qv")} = ${qp};`);
-                acc.forEach((a, t) => w.line(`${a} += ${w.local("qv")} * ${kp(t)};`));
-              });
-              acc.forEach((a, t) => {
-                w.line(`${a} *= ${scale};`);
-                w.line(`${P(t ? `${j} + ${t}` : j)} = ${a};`);
-                w.line(`if (${a} > ${m}) ${m} = ${a};`);
-              });
-            };
-            w.block(`for (; ${j} + 1 < ${bound}; ${j} += 2)`, () => dots(2));
-            w.block(`if (${j} < ${bound})`, () => dots(1));
-          } else {
-            // the scores S are in place: their maximum
-            keys(() => w.line(`if (${P(j)}! > ${m}) ${m} = ${P(j)}!;`));
-          }
-          // P = exp(S − max) / Σ exp(S − max)
-          w.line(`let ${sum} = 0;`);
-          keys(() => w.line(`${sum} += ${P(j)} = Math.exp(${P(j)}! - ${m});`));
-          keys(() => w.line(`${P(j)} /= ${sum};`));
-          if (causal) w.block(`for (let ${j} = ${end}; ${j} < ${Lk}; ${j}++)`, () => w.line(`${P(j)} = 0;`));
-        });
-  nest(0);
-}

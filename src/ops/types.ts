@@ -75,8 +75,6 @@ export type Lowering<A extends Attrs = Attrs> =
        * only); `operands`, the node's inputs, for a plan that relies on how an operand was made.
        */
       simd?(ins: readonly View[], attrs: A, operands: readonly Node[]): SimdPlan | undefined;
-      /** What runs in JavaScript after the SIMD function, in place on its output (attention's softmax after its scores). */
-      simdFinish?(w: KernelWriter, out: View, ins: View[], attrs: A): void;
     };
 
 /** Where a source's values come from: data, trained params, state that is not trained, or literals. */

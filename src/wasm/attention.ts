@@ -1,14 +1,16 @@
 /**
- * Attention's scores in WebAssembly SIMD: S = q·kᵀ·scale for attentionProbs (src/ops/attentionProbs.ts),
- * one query row at a time, f32x4 along the head size: the row of q stays in registers, each key's
- * dot product is d/4 multiply-adds and a sum of four lanes. With `causal`, query i reads keys 0..i
- * only: the rows are written out one by one (literal key counts), so the mask is the loop bound here
- * too. The softmax over each row (its maximum, the exponentials, the normalisation, the masked zeros)
- * follows in JavaScript, in place.
+ * attentionProbs (src/ops/attentionProbs.ts) in WebAssembly SIMD: P = softmax(q·kᵀ·scale) one query
+ * row at a time. The scores: the row of q stays in registers, f32x4 along the head size, each key's
+ * dot product d/4 multiply-adds and a sum of four lanes, stored scaled, its maximum kept. The
+ * softmax: e = exp(S − max) four keys at a time (src/wasm/vmath.ts's eˣ, within an ulp of Math.exp),
+ * the row's last keys one at a time through the same lanes, their sum, then each divided by it.
+ * With `causal`, query i reads keys 0..i only: the rows are written out one by one (literal key
+ * counts), so the mask is the loop bound here too, and the masked probabilities are stored as zeros.
  */
 import type { View } from "../lower/view.js";
 import { Nest } from "./conv.js";
-import { Func, lane, mem, op, f32const, type Ins } from "./module.js";
+import { Func, f32const, lane, mem, op, v128zero, type Ins } from "./module.js";
+import { Temps, vexp } from "./vmath.js";
 
 export interface SimdAttention {
   kind: "attention";
@@ -38,9 +40,9 @@ export function planAttention(q: View, k: View, attrs: { causal: boolean; scale:
 
 export const attentionReads = (p: SimdAttention): string[] => [p.q.base, p.k.base];
 
-export const attentionHow = (p: SimdAttention): string => `the scores q·kᵀ·scale, f32x4 along the head size${p.causal ? ", keys j ≤ i only" : ""}`;
+export const attentionHow = (p: SimdAttention): string => `the scores f32x4 along the head size${p.causal ? ", keys j ≤ i only" : ""}, the softmax four keys at a time`;
 
-/** The scores' function; `addr(base)` is a buffer's arena byte offset, `out` the output's. */
+/** The kernel's function; `addr(base)` is a buffer's arena byte offset, `out` the output's. */
 export function simdAttentionFunc(name: string, p: SimdAttention, addr: (base: string) => number, out: number): Func {
   const f = new Func(name);
   const r = p.q.shape.length;
@@ -48,21 +50,47 @@ export function simdAttentionFunc(name: string, p: SimdAttention, addr: (base: s
   const K = addr(p.k.base) + p.k.offset * 4;
   const [sqi, skj] = [p.q.strides[r - 2]! * 4, p.k.strides[r - 2]! * 4];
   const V = p.d / 4;
-  f.comment(`S = q·kᵀ·${p.scale}: q [${[...p.lead, p.Lq, p.d].join(", ")}], k [${[...p.lead, p.Lk, p.d].join(", ")}], S [${[...p.lead, p.Lq, p.Lk].join(", ")}]${p.causal ? ", query i reads keys 0..i" : ""}`);
-  f.comment(`${p.q.base} at byte ${Q}, ${p.k.base} at byte ${K}, S at byte ${out}`);
+  f.comment(`P = softmax(q·kᵀ·${p.scale}): q [${[...p.lead, p.Lq, p.d].join(", ")}], k [${[...p.lead, p.Lk, p.d].join(", ")}], P [${[...p.lead, p.Lq, p.Lk].join(", ")}]${p.causal ? ", query i reads keys 0..i" : ""}`);
+  f.comment(`${p.q.base} at byte ${Q}, ${p.k.base} at byte ${K}, P at byte ${out}`);
   const nest = new Nest(f, ["q", "k", "o"]);
   const qv = Array.from({ length: V }, (_, v) => f.local(`qv${v}`, "v128"));
-  const acc = f.local("acc", "v128");
-  // one query row: q in registers, then `keys` dot products, each stored scaled
+  const [acc, m, sum, sums] = [f.local("acc", "v128"), f.local("m", "f32"), f.local("sum", "f32"), f.local("sums", "v128")];
+  const hsum = (v: Ins) => op("f32.add", op("f32.add", lane(0, v), lane(1, v)), op("f32.add", lane(2, v), lane(3, v)));
+  /** One query row of `keys` keys, in place at the row's start. */
   const row = (keys: number) => {
+    // S = q·kᵀ·scale and its maximum
     for (let v = 0; v < V; v++) f.set(qv[v]!, mem("v128.load", Q + v * 16, nest.get("q")));
+    f.set(m, f32const(-Infinity));
     nest.level("cj", keys, { k: skj, o: 4 }, () => {
-      let sum: Ins = op("f32x4.mul", f.get(qv[0]!), mem("v128.load", K, nest.get("k")));
-      for (let v = 1; v < V; v++) sum = op("f32x4.add", sum, op("f32x4.mul", f.get(qv[v]!), mem("v128.load", K + v * 16, nest.get("k"))));
-      f.set(acc, sum);
-      const l = (i: number) => lane(i, f.get(acc));
-      f.emit(mem("f32.store", out, nest.get("o"), op("f32.mul", op("f32.add", op("f32.add", l(0), l(1)), op("f32.add", l(2), l(3))), f32const(p.scale))));
+      let dot: Ins = op("f32x4.mul", f.get(qv[0]!), mem("v128.load", K, nest.get("k")));
+      for (let v = 1; v < V; v++) dot = op("f32x4.add", dot, op("f32x4.mul", f.get(qv[v]!), mem("v128.load", K + v * 16, nest.get("k"))));
+      f.set(acc, dot);
+      f.set(sum, op("f32.mul", hsum(f.get(acc)), f32const(p.scale)));
+      f.emit(mem("f32.store", out, nest.get("o"), f.get(sum)));
+      f.set(m, op("f32.max", f.get(m), f.get(sum)));
     });
+    // e = exp(S − max), four keys at a time, then the last ones one at a time (a splat in, lane 0 out); their sum
+    const t = new Temps(f);
+    const shifted = (s: Ins) => op("f32x4.sub", s, op("f32x4.splat", f.get(m)));
+    const vectors = Math.floor(keys / 4);
+    f.set(sums, v128zero());
+    nest.level("ce", vectors, { o: 16 }, () => {
+      f.set(acc, vexp(t, shifted(mem("v128.load", out, nest.get("o")))));
+      f.emit(mem("v128.store", out, nest.get("o"), f.get(acc)));
+      f.set(sums, op("f32x4.add", f.get(sums), f.get(acc)));
+    });
+    f.set(sum, hsum(f.get(sums)));
+    nest.level("cs", keys % 4, { o: 4 }, () => {
+      f.set(acc, vexp(t, shifted(mem("v128.load32_splat", out, nest.get("o")))));
+      f.emit(mem("f32.store", out, nest.get("o"), lane(0, f.get(acc))));
+      f.set(sum, op("f32.add", f.get(sum), lane(0, f.get(acc))));
+    }, { o: vectors * 16 });
+    // P = e / Σ e
+    f.set(acc, op("f32x4.splat", f.get(sum)));
+    nest.level("cd", vectors, { o: 16 }, () => f.emit(mem("v128.store", out, nest.get("o"), op("f32x4.div", mem("v128.load", out, nest.get("o")), f.get(acc)))));
+    nest.level("cr", keys % 4, { o: 4 }, () => f.emit(mem("f32.store", out, nest.get("o"), op("f32.div", mem("f32.load", out, nest.get("o")), f.get(sum)))), { o: vectors * 16 });
+    // the masked keys' probabilities: zeros
+    for (let j = keys; j < p.Lk; j++) f.emit(mem("f32.store", out + j * 4, nest.get("o"), f32const(0)));
   };
   const lead = (a: number): void => {
     if (a < p.lead.length) return nest.level(`cb${a}`, p.lead[a]!, { q: p.q.strides[a]! * 4, k: p.k.strides[a]! * 4, o: p.Lq * p.Lk * 4 * p.lead.slice(a + 1).reduce((x, y) => x * y, 1) }, () => lead(a + 1));

@@ -1,5 +1,6 @@
 /**
- * Attention's scores in WebAssembly SIMD (src/wasm/attention.ts): the SIMD build, the plain loops
+ * attentionProbs in WebAssembly SIMD (src/wasm/attention.ts: the scores, then the softmax four keys
+ * at a time, the row's last keys one at a time): the SIMD build, the plain loops
  * (`simd: false`) and the float64 interpreter agree on P = softmax(q·kᵀ·scale), its output and its
  * gradients, with and without the causal mask, for queries fewer and more than keys, one or two
  * batch axes, heads read through reshape/transpose views (W5's layout), k broadcast over a batch
@@ -48,9 +49,9 @@ const net = (c: Case) => ({
   },
 });
 
-describe("WebAssembly SIMD attention scores", () => {
+describe("WebAssembly SIMD attention probabilities", () => {
   for (const [i, c] of cases.entries()) {
-    it(`q ${JSON.stringify(c.q)}, k ${JSON.stringify(c.k)}${c.causal ? ", causal" : ""}${c.heads ? `, heads of ${c.heads}` : ""}: SIMD ${c.simd ? "scores" : "not planned"}; both engines agree with the float64 interpreter`, async () => {
+    it(`q ${JSON.stringify(c.q)}, k ${JSON.stringify(c.k)}${c.causal ? ", causal" : ""}${c.heads ? `, heads of ${c.heads}` : ""}: SIMD ${c.simd ? "kernel" : "not planned"}; both engines agree with the float64 interpreter`, async () => {
       const { mod, graph, text, program } = await compileAndLoad(net(c), `simdattn-${i}`);
       const planned = program.forward.filter((k) => k.simd?.plan.kind === "attention");
       expect(planned.length).toBe(c.simd ? 1 : 0);
