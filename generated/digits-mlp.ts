@@ -140,81 +140,86 @@ function fillNormal(a: Arr, std: number, rand: () => number): void {
   }
 }
 
-/** The WebAssembly SIMD kernels (5455 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
+/** The WebAssembly SIMD kernels (5803 bytes, base64): one function per matmul, over the model's arena as their memory. Their text is at the end of this file. */
 const WASM_KERNELS = [
   "AGFzbQEAAAABBAFgAAADCgkAAAAAAAAAAAAFBAEBAwMHcwoGbWVtb3J5AgAFbW1fYTEAAAltbV9sb2dpdHMAAQ1tYXBfcHJvYnNf",
   "c3ViAAINbWFwX3Byb2JzX2V4cAADCW1hcF9wcm9icwAEC21hcF9kbG9naXRzAAUGbW1fZFcyAAYGbW1fZHoxAAcGbW1fZFcxAAgK",
-  "tykJ2gcFCn8IewF/BnsBfUEAIQBBACEBQQAhBkEQIQgDQEEAIQIgASEDIAYhB0HAACEJA0D9DAAAAAAAAAAAAAAAAAAAAAAhCv0M",
-  "AAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAA",
-  "ACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQVBECES",
-  "A0AgBP0AAvDYBCETIAT9AALw2gQhFCAE/QAC8NwEIRUgBP0AAvDeBCEWIAX9AAIAIRcgBf0AAoACIRggCiATIBf95gH95AEhCiAL",
-  "IBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY/eYB/eQBIQ8gECAWIBf9",
-  "5gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0fApIgCv0fA5IhGSADIBkg",
-  "ByoCgIACkkMAAAAAIBkgByoCgIACkkMAAAAAXhs4AvDsBSAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRkgAyAZIAcqAoSAApJDAAAA",
-  "ACAZIAcqAoSAApJDAAAAAF4bOAL07AUgDP0fACAM/R8BkiAM/R8CkiAM/R8DkiEZIAMgGSAHKgKAgAKSQwAAAAAgGSAHKgKAgAKS",
-  "QwAAAABeGzgC8PAFIA39HwAgDf0fAZIgDf0fApIgDf0fA5IhGSADIBkgByoChIACkkMAAAAAIBkgByoChIACkkMAAAAAXhs4AvTw",
-  "BSAO/R8AIA79HwGSIA79HwKSIA79HwOSIRkgAyAZIAcqAoCAApJDAAAAACAZIAcqAoCAApJDAAAAAF4bOALw9AUgD/0fACAP/R8B",
-  "kiAP/R8CkiAP/R8DkiEZIAMgGSAHKgKEgAKSQwAAAAAgGSAHKgKEgAKSQwAAAABeGzgC9PQFIBD9HwAgEP0fAZIgEP0fApIgEP0f",
-  "A5IhGSADIBkgByoCgIACkkMAAAAAIBkgByoCgIACkkMAAAAAXhs4AvD4BSAR/R8AIBH9HwGSIBH9HwKSIBH9HwOSIRkgAyAZIAcq",
-  "AoSAApJDAAAAACAZIAcqAoSAApJDAAAAAF4bOAL0+AUgAkGABGohAiADQQhqIQMgB0EIaiEHIAlBAWsiCQ0ACyAAQYAIaiEAIAFB",
-  "gBBqIQEgCEEBayIIDQALC6wGBQp/CHsBfwZ7AX1BACEAQQAhAUEAIQZBECEIA0BBACECIAEhAyAGIQdBBSEJA0D9DAAAAAAAAAAA",
+  "kywJjwcECn8IewF/CXtBACEAQQAhAUEAIQZBICEIA0BBACECIAEhAyAGIQdBICEJA0D9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAA",
+  "AAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO",
+  "/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACERIAAhBCACIQVBECESA0Ag",
+  "BP0AAoDZBCETIAT9AAKA2wQhFCAF/QACACEVIAX9AAKAAiEWIAX9AAKABCEXIAX9AAKABiEYIAogEyAV/eYB/eQBIQogCyATIBb9",
+  "5gH95AEhCyAMIBMgF/3mAf3kASEMIA0gEyAY/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIBAgFCAX/eYB/eQB",
+  "IRAgESAUIBj95gH95AEhESAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAKIAv9DQABAgMQERITBAUGBxQVFhcgCiAL/Q0ICQoLGBka",
+  "GwwNDg8cHR4f/eQBIRkgDCAN/Q0AAQIDEBESEwQFBgcUFRYXIAwgDf0NCAkKCxgZGhsMDQ4PHB0eH/3kASEaIBkgGv0NAAECAwQF",
+  "BgcQERITFBUWFyAZIBr9DQgJCgsMDQ4PGBkaGxwdHh/95AEhGyADIBsgB/0AAoCAAv3kAf0MAAAAAAAAAAAAAAAAAAAAACAbIAf9",
+  "AAKAgAL95AH9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/QsCgO0FIA4gD/0NAAECAxAREhMEBQYHFBUWFyAOIA/9DQgJCgsYGRobDA0O",
+  "DxwdHh/95AEhGSAQIBH9DQABAgMQERITBAUGBxQVFhcgECAR/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRogGSAa/Q0AAQIDBAUGBxAR",
+  "EhMUFRYXIBkgGv0NCAkKCwwNDg8YGRobHB0eH/3kASEbIAMgGyAH/QACgIAC/eQB/QwAAAAAAAAAAAAAAAAAAAAAIBsgB/0AAoCA",
+  "Av3kAf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL9CwKA8QUgAkGACGohAiADQRBqIQMgB0EQaiEHIAlBAWsiCQ0ACyAAQYAEaiEAIAFB",
+  "gAhqIQEgCEEBayIIDQALC9MJBQp/CHsBfwl7AX1BACEAQQAhAUEAIQZBICEIA0BBACECIAEhAyAGIQdBAiEJA0D9DAAAAAAAAAAA",
   "AAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAA",
   "AAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ/9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER",
-  "IAAhBCACIQVBICESA0AgBP0AAvDsBSETIAT9AALw8AUhFCAE/QAC8PQFIRUgBP0AAvD4BSEWIAX9AAKAhAIhFyAF/QACgIgCIRgg",
-  "CiATIBf95gH95AEhCiALIBMgGP3mAf3kASELIAwgFCAX/eYB/eQBIQwgDSAUIBj95gH95AEhDSAOIBUgF/3mAf3kASEOIA8gFSAY",
-  "/eYB/eQBIQ8gECAWIBf95gH95AEhECARIBYgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAr9HwAgCv0fAZIgCv0f",
-  "ApIgCv0fA5IhGSADIBkgByoCgKwCkjgC8OwHIAv9HwAgC/0fAZIgC/0fApIgC/0fA5IhGSADIBkgByoChKwCkjgC9OwHIAz9HwAg",
-  "DP0fAZIgDP0fApIgDP0fA5IhGSADIBkgByoCgKwCkjgCmO0HIA39HwAgDf0fAZIgDf0fApIgDf0fA5IhGSADIBkgByoChKwCkjgC",
-  "nO0HIA79HwAgDv0fAZIgDv0fApIgDv0fA5IhGSADIBkgByoCgKwCkjgCwO0HIA/9HwAgD/0fAZIgD/0fApIgD/0fA5IhGSADIBkg",
-  "ByoChKwCkjgCxO0HIBD9HwAgEP0fAZIgEP0fApIgEP0fA5IhGSADIBkgByoCgKwCkjgC6O0HIBH9HwAgEf0fAZIgEf0fApIgEf0f",
-  "A5IhGSADIBkgByoChKwCkjgC7O0HIAJBgAhqIQIgA0EIaiEDIAdBCGohByAJQQFrIgkNAAsgAEGAEGohACABQaABaiEBIAhBAWsi",
-  "CA0ACwuZAQEHf0EAIQBBACECQcAAIQQDQCAAIQEgAiEDQQIhBQNAIAEgAf0AAvDsByAD/QkC8IAI/eUB/QsC8IIIIAFBEGohASAF",
-  "QQFrIgUNAAtBAiEGA0AgASAB/QkC8OwHIAP9CQLwgAj95QH9HwA4AvCCCCABQQRqIQEgBkEBayIGDQALIABBKGohACACQQRqIQIg",
-  "BEEBayIEDQALC8QDAgN/BntBACEAIAAhAUGgASECA0AgAf0AAvCCCP0MAADQwgAA0MIAANDCAADQwv3pAf0MAACyQgAAskIAALJC",
-  "AACyQv3oASEDIAP9DDuquD87qrg/O6q4PzuquD/95gH9aiEEIAMgBP0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAE/QyDgF65g4Be",
-  "uYOAXrmDgF65/eYB/eUBIQUgBP34ASEGIAZBAf2sASEH/QwAAAA/AAAAPwAAAD8AAAA/IAX9DKqqKj6qqio+qqoqPqqqKj4gBf0M",
-  "wakqPcGpKj3BqSo9wakqPSAF/QwIiQg8CIkIPAiJCDwIiQg8IAX9DM5DtzrOQ7c6zkO3Os5DtzogBf0MZ2lQOWdpUDlnaVA5Z2lQ",
-  "Of3mAf3kAf3mAf3kAf3mAf3kAf3mAf3kAf3mAf3kASAF/eYBIAX95gEgBf3kAf0MAACAPwAAgD8AAIA/AACAP/3kASAH/Qx/AAAA",
-  "fwAAAH8AAAB/AAAA/a4BQRf9qwH95gEgBiAH/bEB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gEhCCABIAj9CwLwlgggAUEQ",
-  "aiEBIAJBAWsiAg0ACwuZAQEHf0EAIQBBACECQcAAIQQDQCAAIQEgAiEDQQIhBQNAIAEgAf0AAvCWCCAD/QkC8KoI/ecB/QsC8KwI",
-  "IAFBEGohASAFQQFrIgUNAAtBAiEGA0AgASAB/QkC8JYIIAP9CQLwqgj95wH9HwA4AvCsCCABQQRqIQEgBkEBayIGDQALIABBKGoh",
-  "ACACQQRqIQIgBEEBayIEDQALC9kBAQd/QQAhAEEAIQJBwAAhBANAIAAhASACIQNBAiEFA0AgAf0MAACAvAAAgLwAAIC8AACAvCAB",
-  "/QAC8NgF/eYBIAP9CQLwrAggAf0AAvCWCP3mAf3kAf0LAvDsByABQRBqIQEgBUEBayIFDQALQQIhBgNAIAH9DAAAgLwAAIC8AACA",
-  "vAAAgLwgAf0JAvDYBf3mASAD/QkC8KwIIAH9CQLwlgj95gH95AH9HwA4AvDsByABQQRqIQEgBkEBayIGDQALIABBKGohACACQQRq",
-  "IQIgBEEBayIEDQALC9kGBAh/CHsBfwZ7QQAhAEEAIQFBAiEGA0BBACECIAEhA0EQIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwA",
-  "AAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAAAAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAA",
-  "IQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQ",
-  "A0AgBP0JAvDsByERIAT9CQL07AchEiAE/QkC+OwHIRMgBP0JAvzsByEUIAX9AALw7AUhFSAF/QACgO0FIRYgCCARIBX95gH95AEh",
-  "CCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQBIQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAU",
-  "IBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARBKGohBCAFQYAEaiEFIBBBAWsiEA0ACyADIAj9CwKwsAQgAyAJ/QsCwLAEIAMgCv0L",
-  "ArC0BCADIAv9CwLAtAQgAyAM/QsCsLgEIAMgDf0LAsC4BCADIA79CwKwvAQgAyAP/QsCwLwEIAJBIGohAiADQSBqIQMgB0EBayIH",
-  "DQALIABBEGohACABQYAQaiEBIAZBAWsiBg0AC0EgIQBBgCAhAUEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAA",
-  "AAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQsgACEEIAIhBUHAACEQA0AgBP0J",
-  "AvDsByERIAT9CQL07AchEiAF/QAC8OwFIRUgBf0AAoDtBSEWIAggESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3k",
-  "ASEKIAsgEiAW/eYB/eQBIQsgBEEoaiEEIAVBgARqIQUgEEEBayIQDQALIAMgCP0LArCwBCADIAn9CwLAsAQgAyAK/QsCsLQEIAMg",
-  "C/0LAsC0BCACQSBqIQIgA0EgaiEDIAdBAWsiBw0ACyAAQQhqIQAgAUGACGohAQvaCAQKfwh7AX8Ge0EAIQBBACEBQQAhBkEQIQgD",
-  "QEEAIQIgASEDIAYhB0EQIQkDQP0MAAAAAAAAAAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAA",
-  "AAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAA",
-  "AAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAAIREgACEEIAIhBUEKIRIDQCAE/QkC8OwHIRMgBP0JApjtByEUIAT9CQLA7QchFSAE",
-  "/QkC6O0HIRYgBf0AAoCEAiEXIAX9AAKQhAIhGCAKIBMgF/3mAf3kASEKIAsgEyAY/eYB/eQBIQsgDCAUIBf95gH95AEhDCANIBQg",
-  "GP3mAf3kASENIA4gFSAX/eYB/eQBIQ4gDyAVIBj95gH95AEhDyAQIBYgF/3mAf3kASEQIBEgFiAY/eYB/eQBIREgBEEEaiEEIAVB",
-  "gARqIQUgEkEBayISDQALIAMgCv0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QAC8OwF/QwAAAAAAAAAAAAA",
-  "AAAAAAAA/UT9Uv3mAf0LAvDACCADIAv9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAoDtBf0MAAAAAAAA",
-  "AAAAAAAAAAAAAP1E/VL95gH9CwKAwQggAyAM/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AALw8AX9DAAA",
-  "AAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsC8MQIIAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgPEF",
-  "/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoDFCCADIA79DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0A",
-  "AvD0Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwLwyAggAyAP/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAA",
-  "IAf9AAKA9QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgMkIIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAA",
-  "AAAAACAH/QAC8PgF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAvDMCCADIBH9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAA",
-  "AAAAAAAAAAAgB/0AAoD5Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKAzQggAkEgaiECIANBIGohAyAHQSBqIQcgCUEBayIJ",
-  "DQALIABBoAFqIQAgAUGAEGohASAGQYAQaiEGIAhBAWsiCA0ACwucBAQIfwh7AX8Ge0EAIQBBACEBQSAhBgNAQQAhAiABIQNBCCEH",
-  "A0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAAAAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAA",
-  "AAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAA",
-  "AAAAAAAAAAAAACEPIAAhBCACIQVBwAAhEANAIAT9CQLwwAghESAE/QkC9MAIIRIgBP0JAvjACCETIAT9CQL8wAghFCAF/QAC8NgE",
-  "IRUgBf0AAoDZBCEWIAggESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3kASEKIAsgEiAW/eYB/eQBIQsgDCATIBX9",
-  "5gH95AEhDCANIBMgFv3mAf3kASENIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEhDyAEQYAEaiEEIAVBgAJqIQUgEEEBayIQDQAL",
-  "IAMgCP0LArCsAiADIAn9CwLArAIgAyAK/QsCsK4CIAMgC/0LAsCuAiADIAz9CwKwsAIgAyAN/QsCwLACIAMgDv0LArCyAiADIA/9",
-  "CwLAsgIgAkEgaiECIANBIGohAyAHQQFrIgcNAAsgAEEQaiEAIAFBgAhqIQEgBkEBayIGDQALCw==",
+  "IAAhBCACIQVBICESA0AgBP0AAoDtBSETIAT9AAKA8QUhFCAF/QACgIQCIRUgBf0AAoCIAiEWIAX9AAKAjAIhFyAF/QACgJACIRgg",
+  "CiATIBX95gH95AEhCiALIBMgFv3mAf3kASELIAwgEyAX/eYB/eQBIQwgDSATIBj95gH95AEhDSAOIBQgFf3mAf3kASEOIA8gFCAW",
+  "/eYB/eQBIQ8gECAUIBf95gH95AEhECARIBQgGP3mAf3kASERIARBEGohBCAFQRBqIQUgEkEBayISDQALIAogC/0NAAECAxAREhME",
+  "BQYHFBUWFyAKIAv9DQgJCgsYGRobDA0ODxwdHh/95AEhGSAMIA39DQABAgMQERITBAUGBxQVFhcgDCAN/Q0ICQoLGBkaGwwNDg8c",
+  "HR4f/eQBIRogGSAa/Q0AAQIDBAUGBxAREhMUFRYXIBkgGv0NCAkKCwwNDg8YGRobHB0eH/3kASEbIAMgGyAH/QACgKwC/eQB/QsC",
+  "gO0HIA4gD/0NAAECAxAREhMEBQYHFBUWFyAOIA/9DQgJCgsYGRobDA0ODxwdHh/95AEhGSAQIBH9DQABAgMQERITBAUGBxQVFhcg",
+  "ECAR/Q0ICQoLGBkaGwwNDg8cHR4f/eQBIRogGSAa/Q0AAQIDBAUGBxAREhMUFRYXIBkgGv0NCAkKCwwNDg8YGRobHB0eH/3kASEb",
+  "IAMgGyAH/QACgKwC/eQB/QsCqO0HIAJBgBBqIQIgA0EQaiEDIAdBEGohByAJQQFrIgkNAAtBgCAhAiABQSBqIQMgBkEgaiEH/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAA",
+  "IQ8gACEEIAIhBUEgIRIDQCAE/QACgO0FIRMgBP0AAoDxBSEUIAX9AAKAhAIhFSAF/QACgIgCIRYgCiATIBX95gH95AEhCiALIBMg",
+  "Fv3mAf3kASELIA4gFCAV/eYB/eQBIQ4gDyAUIBb95gH95AEhDyAEQRBqIQQgBUEQaiEFIBJBAWsiEg0ACyAK/R8AIAr9HwGSIAr9",
+  "HwKSIAr9HwOSIRwgAyAcIAcqAoCsApI4AoDtByAL/R8AIAv9HwGSIAv9HwKSIAv9HwOSIRwgAyAcIAcqAoSsApI4AoTtByAO/R8A",
+  "IA79HwGSIA79HwKSIA79HwOSIRwgAyAcIAcqAoCsApI4AqjtByAP/R8AIA/9HwGSIA/9HwKSIA/9HwOSIRwgAyAcIAcqAoSsApI4",
+  "AqztByACQYAIaiECIANBCGohAyAHQQhqIQcgAEGACGohACABQdAAaiEBIAhBAWsiCA0ACwuZAQEHf0EAIQBBACECQcAAIQQDQCAA",
+  "IQEgAiEDQQIhBQNAIAEgAf0AAoDtByAD/QkCgIEI/eUB/QsCgIMIIAFBEGohASAFQQFrIgUNAAtBAiEGA0AgASAB/QkCgO0HIAP9",
+  "CQKAgQj95QH9HwA4AoCDCCABQQRqIQEgBkEBayIGDQALIABBKGohACACQQRqIQIgBEEBayIEDQALC8QDAgN/BntBACEAIAAhAUGg",
+  "ASECA0AgAf0AAoCDCP0MAADQwgAA0MIAANDCAADQwv3pAf0MAACyQgAAskIAALJCAACyQv3oASEDIAP9DDuquD87qrg/O6q4Pzuq",
+  "uD/95gH9aiEEIAMgBP0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAE/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIQUgBP34ASEGIAZB",
+  "Af2sASEH/QwAAAA/AAAAPwAAAD8AAAA/IAX9DKqqKj6qqio+qqoqPqqqKj4gBf0MwakqPcGpKj3BqSo9wakqPSAF/QwIiQg8CIkI",
+  "PAiJCDwIiQg8IAX9DM5DtzrOQ7c6zkO3Os5DtzogBf0MZ2lQOWdpUDlnaVA5Z2lQOf3mAf3kAf3mAf3kAf3mAf3kAf3mAf3kAf3m",
+  "Af3kASAF/eYBIAX95gEgBf3kAf0MAACAPwAAgD8AAIA/AACAP/3kASAH/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gEgBiAH",
+  "/bEB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gEhCCABIAj9CwKAlwggAUEQaiEBIAJBAWsiAg0ACwuZAQEHf0EAIQBBACEC",
+  "QcAAIQQDQCAAIQEgAiEDQQIhBQNAIAEgAf0AAoCXCCAD/QkCgKsI/ecB/QsCgK0IIAFBEGohASAFQQFrIgUNAAtBAiEGA0AgASAB",
+  "/QkCgJcIIAP9CQKAqwj95wH9HwA4AoCtCCABQQRqIQEgBkEBayIGDQALIABBKGohACACQQRqIQIgBEEBayIEDQALC9kBAQd/QQAh",
+  "AEEAIQJBwAAhBANAIAAhASACIQNBAiEFA0AgAf0MAACAvAAAgLwAAIC8AACAvCAB/QACgNkF/eYBIAP9CQKArQggAf0AAoCXCP3m",
+  "Af3kAf0LAoDtByABQRBqIQEgBUEBayIFDQALQQIhBgNAIAH9DAAAgLwAAIC8AACAvAAAgLwgAf0JAoDZBf3mASAD/QkCgK0IIAH9",
+  "CQKAlwj95gH95AH9HwA4AoDtByABQQRqIQEgBkEBayIGDQALIABBKGohACACQQRqIQIgBEEBayIEDQALC9kGBAh/CHsBfwZ7QQAh",
+  "AEEAIQFBAiEGA0BBACECIAEhA0EQIQcDQP0MAAAAAAAAAAAAAAAAAAAAACEI/QwAAAAAAAAAAAAAAAAAAAAAIQn9DAAAAAAAAAAA",
+  "AAAAAAAAAAAhCv0MAAAAAAAAAAAAAAAAAAAAACEL/QwAAAAAAAAAAAAAAAAAAAAAIQz9DAAAAAAAAAAAAAAAAAAAAAAhDf0MAAAA",
+  "AAAAAAAAAAAAAAAAACEO/QwAAAAAAAAAAAAAAAAAAAAAIQ8gACEEIAIhBUHAACEQA0AgBP0JAoDtByERIAT9CQKE7QchEiAE/QkC",
+  "iO0HIRMgBP0JAoztByEUIAX9AAKA7QUhFSAF/QACkO0FIRYgCCARIBX95gH95AEhCCAJIBEgFv3mAf3kASEJIAogEiAV/eYB/eQB",
+  "IQogCyASIBb95gH95AEhCyAMIBMgFf3mAf3kASEMIA0gEyAW/eYB/eQBIQ0gDiAUIBX95gH95AEhDiAPIBQgFv3mAf3kASEPIARB",
+  "KGohBCAFQYAEaiEFIBBBAWsiEA0ACyADIAj9CwLAsAQgAyAJ/QsC0LAEIAMgCv0LAsC0BCADIAv9CwLQtAQgAyAM/QsCwLgEIAMg",
+  "Df0LAtC4BCADIA79CwLAvAQgAyAP/QsC0LwEIAJBIGohAiADQSBqIQMgB0EBayIHDQALIABBEGohACABQYAQaiEBIAZBAWsiBg0A",
+  "C0EgIQBBgCAhAUEAIQIgASEDQRAhBwNA/QwAAAAAAAAAAAAAAAAAAAAAIQj9DAAAAAAAAAAAAAAAAAAAAAAhCf0MAAAAAAAAAAAA",
+  "AAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQsgACEEIAIhBUHAACEQA0AgBP0JAoDtByERIAT9CQKE7QchEiAF/QACgO0FIRUg",
+  "Bf0AApDtBSEWIAggESAV/eYB/eQBIQggCSARIBb95gH95AEhCSAKIBIgFf3mAf3kASEKIAsgEiAW/eYB/eQBIQsgBEEoaiEEIAVB",
+  "gARqIQUgEEEBayIQDQALIAMgCP0LAsCwBCADIAn9CwLQsAQgAyAK/QsCwLQEIAMgC/0LAtC0BCACQSBqIQIgA0EgaiEDIAdBAWsi",
+  "Bw0ACyAAQQhqIQAgAUGACGohAQvaCAQKfwh7AX8Ge0EAIQBBACEBQQAhBkEQIQgDQEEAIQIgASEDIAYhB0EQIQkDQP0MAAAAAAAA",
+  "AAAAAAAAAAAAACEK/QwAAAAAAAAAAAAAAAAAAAAAIQv9DAAAAAAAAAAAAAAAAAAAAAAhDP0MAAAAAAAAAAAAAAAAAAAAACEN/QwA",
+  "AAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAA",
+  "IREgACEEIAIhBUEKIRIDQCAE/QkCgO0HIRMgBP0JAqjtByEUIAT9CQLQ7QchFSAE/QkC+O0HIRYgBf0AAoCEAiEXIAX9AAKQhAIh",
+  "GCAKIBMgF/3mAf3kASEKIAsgEyAY/eYB/eQBIQsgDCAUIBf95gH95AEhDCANIBQgGP3mAf3kASENIA4gFSAX/eYB/eQBIQ4gDyAV",
+  "IBj95gH95AEhDyAQIBYgF/3mAf3kASEQIBEgFiAY/eYB/eQBIREgBEEEaiEEIAVBgARqIQUgEkEBayISDQALIAMgCv0MAACAPwAA",
+  "gD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgO0F/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0LAoDBCCADIAv9DAAA",
+  "gD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AApDtBf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL95gH9CwKQwQggAyAM",
+  "/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKA8QX9DAAAAAAAAAAAAAAAAAAAAAD9RP1S/eYB/QsCgMUI",
+  "IAMgDf0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACkPEF/QwAAAAAAAAAAAAAAAAAAAAA/UT9Uv3mAf0L",
+  "ApDFCCADIA79DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AAoD1Bf0MAAAAAAAAAAAAAAAAAAAAAP1E/VL9",
+  "5gH9CwKAyQggAyAP/QwAAIA/AACAPwAAgD8AAIA//QwAAAAAAAAAAAAAAAAAAAAAIAf9AAKQ9QX9DAAAAAAAAAAAAAAAAAAAAAD9",
+  "RP1S/eYB/QsCkMkIIAMgEP0MAACAPwAAgD8AAIA/AACAP/0MAAAAAAAAAAAAAAAAAAAAACAH/QACgPkF/QwAAAAAAAAAAAAAAAAA",
+  "AAAA/UT9Uv3mAf0LAoDNCCADIBH9DAAAgD8AAIA/AACAPwAAgD/9DAAAAAAAAAAAAAAAAAAAAAAgB/0AApD5Bf0MAAAAAAAAAAAA",
+  "AAAAAAAAAP1E/VL95gH9CwKQzQggAkEgaiECIANBIGohAyAHQSBqIQcgCUEBayIJDQALIABBoAFqIQAgAUGAEGohASAGQYAQaiEG",
+  "IAhBAWsiCA0ACwucBAQIfwh7AX8Ge0EAIQBBACEBQSAhBgNAQQAhAiABIQNBCCEHA0D9DAAAAAAAAAAAAAAAAAAAAAAhCP0MAAAA",
+  "AAAAAAAAAAAAAAAAACEJ/QwAAAAAAAAAAAAAAAAAAAAAIQr9DAAAAAAAAAAAAAAAAAAAAAAhC/0MAAAAAAAAAAAAAAAAAAAAACEM",
+  "/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEPIAAhBCACIQVBwAAhEANA",
+  "IAT9CQKAwQghESAE/QkChMEIIRIgBP0JAojBCCETIAT9CQKMwQghFCAF/QACgNkEIRUgBf0AApDZBCEWIAggESAV/eYB/eQBIQgg",
+  "CSARIBb95gH95AEhCSAKIBIgFf3mAf3kASEKIAsgEiAW/eYB/eQBIQsgDCATIBX95gH95AEhDCANIBMgFv3mAf3kASENIA4gFCAV",
+  "/eYB/eQBIQ4gDyAUIBb95gH95AEhDyAEQYAEaiEEIAVBgAJqIQUgEEEBayIQDQALIAMgCP0LAsCsAiADIAn9CwLQrAIgAyAK/QsC",
+  "wK4CIAMgC/0LAtCuAiADIAz9CwLAsAIgAyAN/QsC0LACIAMgDv0LAsCyAiADIA/9CwLQsgIgAkEgaiECIANBIGohAyAHQQFrIgcN",
+  "AAsgAEEQaiEAIAFBgAhqIQEgBkEBayIGDQALCw==",
 ].join("");
 
 /** The exports of the kernels' module. */
@@ -473,42 +478,42 @@ function readSafetensors(bytes: Uint8Array, tensors: readonly Tensor[], what: st
  * plain loops even where the WebAssembly SIMD kernels could run (float32 models with matmuls).
  */
 export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
-  // One arena of 172144 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
+  // One arena of 172160 bytes holds every buffer, each a view of its dtype; temporaries whose lifetimes do not overlap share memory.
   // With the WebAssembly SIMD kernels, the arena is their memory; without them, the plain loops below run.
   const kernels = options.simd === false ? undefined : wasmKernels();
-  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(172144);
-  const arena = new Float32Array(memory, 0, 43036);
+  const memory = kernels ? kernels.memory.buffer : new ArrayBuffer(172160);
+  const arena = new Float32Array(memory, 0, 43040);
   // parameters
   const W1 = arena.subarray(0, 8192);
   const b1 = arena.subarray(8192, 8320);
   const W2 = arena.subarray(8320, 9600);
   const b2 = arena.subarray(9600, 9610);
   // gradients dL/dparam
-  const dW1 = arena.subarray(9612, 17804);
-  const db1 = arena.subarray(17804, 17932);
-  const dW2 = arena.subarray(17932, 19212);
-  const db2 = arena.subarray(19212, 19222);
+  const dW1 = arena.subarray(9616, 17808);
+  const db1 = arena.subarray(17808, 17936);
+  const dW2 = arena.subarray(17936, 19216);
+  const db2 = arena.subarray(19216, 19226);
   // optimizer state
-  const optimizer_step = arena.subarray(19224, 19225);
+  const optimizer_step = arena.subarray(19228, 19229);
   // inputs, copied where the WebAssembly kernels read them
-  const x_copy = arena.subarray(19228, 23324);
-  const y_copy = arena.subarray(23324, 23964);
+  const x_copy = arena.subarray(19232, 23328);
+  const y_copy = arena.subarray(23328, 23968);
   // activations and intermediate gradients
-  const dlogits = arena.subarray(32156, 32796);
-  const dz1 = arena.subarray(34844, 43036);
-  const loss = arena.subarray(34340, 34341);
-  const a1 = arena.subarray(23964, 32156);
-  const logits = arena.subarray(32156, 32796); // shares memory with dlogits (their lifetimes do not overlap)
-  const probs_max = arena.subarray(32796, 32860);
-  const probs_sub = arena.subarray(32860, 33500);
-  const probs_exp = arena.subarray(33500, 34140);
-  const probs_sum = arena.subarray(34140, 34204);
-  const loss_sum = arena.subarray(34204, 34268);
-  const dloss_log = arena.subarray(34268, 34332);
-  const loss_sum_2 = arena.subarray(34332, 34333);
-  const loss_sum_3 = arena.subarray(34336, 34337);
-  const dprobs_sum = arena.subarray(34204, 34268); // shares memory with loss_sum (their lifetimes do not overlap)
-  const probs = arena.subarray(34204, 34844); // shares memory with loss, loss_sum, dloss_log and 3 more (their lifetimes do not overlap)
+  const dlogits = arena.subarray(32160, 32800);
+  const dz1 = arena.subarray(34848, 43040);
+  const loss = arena.subarray(34344, 34345);
+  const a1 = arena.subarray(23968, 32160);
+  const logits = arena.subarray(32160, 32800); // shares memory with dlogits
+  const probs_max = arena.subarray(32800, 32864);
+  const probs_sub = arena.subarray(32864, 33504);
+  const probs_exp = arena.subarray(33504, 34144);
+  const probs_sum = arena.subarray(34144, 34208);
+  const loss_sum = arena.subarray(34208, 34272);
+  const dloss_log = arena.subarray(34272, 34336);
+  const loss_sum_2 = arena.subarray(34336, 34337);
+  const loss_sum_3 = arena.subarray(34340, 34341);
+  const dprobs_sum = arena.subarray(34208, 34272); // shares memory with loss_sum
+  const probs = arena.subarray(34208, 34848); // shares memory with loss, loss_sum, dloss_log and 3 more
 
   // initialisation: deterministic for a seed
   const rand = prng(options.seed ?? 0);
@@ -523,7 +528,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -580,7 +585,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -691,7 +696,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -748,7 +753,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1088,7 +1093,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // z1 = x·W1ᵀ + b1;  a1 = relu(z1)   [64×128]   models/digits-mlp.model.ts:16
     if (kernels) {
-      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // a1 ← relu(x·W1ᵀ + b1) in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_a1();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1145,7 +1150,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
     // logits = a1·W2ᵀ + b2   [64×10]   models/digits-mlp.model.ts:17
     if (kernels) {
-      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 4 rows × 2 columns, f32x4 along k)
+      // logits ← a1·W2ᵀ + b2 in WebAssembly SIMD (blocks of 2 rows × 4 columns, f32x4 along k)
       kernels.mm_logits();
     } else {
       for (let i = 0; i < 64; i += 4) {
@@ -1346,291 +1351,255 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *   (func $mm_a1 (export "mm_a1")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
- *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
- *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
- *     (local $b0 v128) (local $b1 v128) (local $dot f32)
+ *     (local $acc02 v128) (local $acc03 v128) (local $acc10 v128) (local $acc11 v128) (local $acc12 v128)
+ *     (local $acc13 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $b2 v128) (local $b3 v128) (local $u v128) (local $w v128) (local $sums v128)
  *     ;; C[64×128] = A·B, k = 64: f32x4 along k
- *     ;; A: x at byte 76912, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 95856
+ *     ;; A: x at byte 76928, row stride 64, k stride 1; B: W1 at byte 0, k stride 1, column stride 64; C at byte 95872
  *     ;; epilogue leaf 0: b1 at byte 32768, row stride 0, column stride 1
- *     ;; rows 0…63, 4 at a time
+ *     ;; rows 0…63, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 16))
+ *     (local.set $ci (i32.const 32))
  *     (loop
- *       ;; columns 0…127, 2 at a time
+ *       ;; columns 0…127, 4 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
  *       (local.set $pl0 (local.get $pr0))
- *       (local.set $cj (i32.const 64))
+ *       (local.set $cj (i32.const 32))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc02 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc03 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc12 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc13 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 16))
  *         (loop
- *           (local.set $a0 (v128.load offset=76912 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=77168 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=77424 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=77680 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=76928 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=77184 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=256 align=4 (local.get $qb)))
+ *           (local.set $b2 (v128.load offset=512 align=4 (local.get $qb)))
+ *           (local.set $b3 (v128.load offset=768 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *           (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
- *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
- *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
- *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *           (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
- *               (f32x4.extract_lane 2 (local.get $acc00)))
- *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=95856
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc00) (local.get $acc01))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc00) (local.get $acc01))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc02) (local.get $acc03))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc02) (local.get $acc03))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=95872 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
- *               (f32x4.extract_lane 2 (local.get $acc01)))
- *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=95860
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc10) (local.get $acc11))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc10) (local.get $acc11))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc12) (local.get $acc13))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc12) (local.get $acc13))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=96384 align=4
  *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
- *               (f32x4.extract_lane 2 (local.get $acc10)))
- *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=96368
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
- *               (f32x4.extract_lane 2 (local.get $acc11)))
- *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=96372
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *               (f32x4.extract_lane 2 (local.get $acc20)))
- *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=96880
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
- *               (f32x4.extract_lane 2 (local.get $acc21)))
- *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=96884
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *               (f32x4.extract_lane 2 (local.get $acc30)))
- *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=97392
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32768 (local.get $pl0))) (f32.const 0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
- *               (f32x4.extract_lane 2 (local.get $acc31)))
- *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=97396
- *           (local.get $pcj)
- *           (select
- *             (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0)))
- *             (f32.const 0)
- *             (f32.gt (f32.add (local.get $dot) (f32.load offset=32772 (local.get $pl0))) (f32.const 0))))
- *         (local.set $pb (i32.add (local.get $pb) (i32.const 512)))
- *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
- *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *           (v128.bitselect
+ *             (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *             (v128.const f32x4 0 0 0 0)
+ *             (f32x4.gt
+ *               (f32x4.add (local.get $sums) (v128.load offset=32768 align=4 (local.get $pl0)))
+ *               (v128.const f32x4 0 0 0 0))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 16)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 2048)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 512)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 1024)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $mm_logits (export "mm_logits")
  *     (local $pa i32) (local $pc i32) (local $pb i32) (local $pcj i32) (local $qa i32) (local $qb i32)
  *     (local $pr0 i32) (local $pl0 i32) (local $ci i32) (local $cj i32) (local $acc00 v128) (local $acc01 v128)
- *     (local $acc10 v128) (local $acc11 v128) (local $acc20 v128) (local $acc21 v128) (local $acc30 v128)
- *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
- *     (local $b0 v128) (local $b1 v128) (local $dot f32)
+ *     (local $acc02 v128) (local $acc03 v128) (local $acc10 v128) (local $acc11 v128) (local $acc12 v128)
+ *     (local $acc13 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+ *     (local $b2 v128) (local $b3 v128) (local $u v128) (local $w v128) (local $sums v128) (local $dot f32)
  *     ;; C[64×10] = A·B, k = 128: f32x4 along k
- *     ;; A: a1 at byte 95856, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 128624
+ *     ;; A: a1 at byte 95872, row stride 128, k stride 1; B: W2 at byte 33280, k stride 1, column stride 128; C at byte 128640
  *     ;; epilogue leaf 0: b2 at byte 38400, row stride 0, column stride 1
- *     ;; rows 0…63, 4 at a time
+ *     ;; rows 0…63, 2 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
  *     (local.set $pr0 (i32.const 0))
- *     (local.set $ci (i32.const 16))
+ *     (local.set $ci (i32.const 32))
  *     (loop
- *       ;; columns 0…9, 2 at a time
+ *       ;; columns 0…7, 4 at a time
  *       (local.set $pb (i32.const 0))
  *       (local.set $pcj (local.get $pc))
  *       (local.set $pl0 (local.get $pr0))
- *       (local.set $cj (i32.const 5))
+ *       (local.set $cj (i32.const 2))
  *       (loop
  *         (local.set $acc00 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc02 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc03 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc10 (v128.const i32x4 0 0 0 0))
  *         (local.set $acc11 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc20 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc21 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc30 (v128.const i32x4 0 0 0 0))
- *         (local.set $acc31 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc12 (v128.const i32x4 0 0 0 0))
+ *         (local.set $acc13 (v128.const i32x4 0 0 0 0))
  *         (local.set $qa (local.get $pa))
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 32))
  *         (loop
- *           (local.set $a0 (v128.load offset=95856 align=4 (local.get $qa)))
- *           (local.set $a1 (v128.load offset=96368 align=4 (local.get $qa)))
- *           (local.set $a2 (v128.load offset=96880 align=4 (local.get $qa)))
- *           (local.set $a3 (v128.load offset=97392 align=4 (local.get $qa)))
+ *           (local.set $a0 (v128.load offset=95872 align=4 (local.get $qa)))
+ *           (local.set $a1 (v128.load offset=96384 align=4 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
+ *           (local.set $b2 (v128.load offset=34304 align=4 (local.get $qb)))
+ *           (local.set $b3 (v128.load offset=34816 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *           (local.set $acc02 (f32x4.add (local.get $acc02) (f32x4.mul (local.get $a0) (local.get $b2))))
+ *           (local.set $acc03 (f32x4.add (local.get $acc03) (f32x4.mul (local.get $a0) (local.get $b3))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
  *           (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
- *           (local.set $acc20 (f32x4.add (local.get $acc20) (f32x4.mul (local.get $a2) (local.get $b0))))
- *           (local.set $acc21 (f32x4.add (local.get $acc21) (f32x4.mul (local.get $a2) (local.get $b1))))
- *           (local.set $acc30 (f32x4.add (local.get $acc30) (f32x4.mul (local.get $a3) (local.get $b0))))
- *           (local.set $acc31 (f32x4.add (local.get $acc31) (f32x4.mul (local.get $a3) (local.get $b1))))
+ *           (local.set $acc12 (f32x4.add (local.get $acc12) (f32x4.mul (local.get $a1) (local.get $b2))))
+ *           (local.set $acc13 (f32x4.add (local.get $acc13) (f32x4.mul (local.get $a1) (local.get $b3))))
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
- *               (f32x4.extract_lane 2 (local.get $acc00)))
- *             (f32x4.extract_lane 3 (local.get $acc00))))
- *         (f32.store offset=128624
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc00) (local.get $acc01))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc00) (local.get $acc01))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc02) (local.get $acc03))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc02) (local.get $acc03))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=128640 align=4
  *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
- *               (f32x4.extract_lane 2 (local.get $acc01)))
- *             (f32x4.extract_lane 3 (local.get $acc01))))
- *         (f32.store offset=128628
+ *           (f32x4.add (local.get $sums) (v128.load offset=38400 align=4 (local.get $pl0))))
+ *         (local.set $u
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc10) (local.get $acc11))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc10) (local.get $acc11))))
+ *         (local.set $w
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc12) (local.get $acc13))
+ *             (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc12) (local.get $acc13))))
+ *         (local.set $sums
+ *           (f32x4.add
+ *             (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $w))
+ *             (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $w))))
+ *         (v128.store offset=128680 align=4
  *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
- *               (f32x4.extract_lane 2 (local.get $acc10)))
- *             (f32x4.extract_lane 3 (local.get $acc10))))
- *         (f32.store offset=128664
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
- *               (f32x4.extract_lane 2 (local.get $acc11)))
- *             (f32x4.extract_lane 3 (local.get $acc11))))
- *         (f32.store offset=128668
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc20)) (f32x4.extract_lane 1 (local.get $acc20)))
- *               (f32x4.extract_lane 2 (local.get $acc20)))
- *             (f32x4.extract_lane 3 (local.get $acc20))))
- *         (f32.store offset=128704
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc21)) (f32x4.extract_lane 1 (local.get $acc21)))
- *               (f32x4.extract_lane 2 (local.get $acc21)))
- *             (f32x4.extract_lane 3 (local.get $acc21))))
- *         (f32.store offset=128708
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc30)) (f32x4.extract_lane 1 (local.get $acc30)))
- *               (f32x4.extract_lane 2 (local.get $acc30)))
- *             (f32x4.extract_lane 3 (local.get $acc30))))
- *         (f32.store offset=128744
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
- *         (local.set $dot
- *           (f32.add
- *             (f32.add
- *               (f32.add (f32x4.extract_lane 0 (local.get $acc31)) (f32x4.extract_lane 1 (local.get $acc31)))
- *               (f32x4.extract_lane 2 (local.get $acc31)))
- *             (f32x4.extract_lane 3 (local.get $acc31))))
- *         (f32.store offset=128748
- *           (local.get $pcj)
- *           (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
- *         (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
- *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
- *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *           (f32x4.add (local.get $sums) (v128.load offset=38400 align=4 (local.get $pl0))))
+ *         (local.set $pb (i32.add (local.get $pb) (i32.const 2048)))
+ *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 16)))
+ *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 16)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
- *       (local.set $pa (i32.add (local.get $pa) (i32.const 2048)))
- *       (local.set $pc (i32.add (local.get $pc) (i32.const 160)))
+ *       ;; columns 8…9, 2 at a time
+ *       (local.set $pb (i32.const 4096))
+ *       (local.set $pcj (i32.add (local.get $pc) (i32.const 32)))
+ *       (local.set $pl0 (i32.add (local.get $pr0) (i32.const 32)))
+ *       (local.set $acc00 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc01 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc10 (v128.const i32x4 0 0 0 0))
+ *       (local.set $acc11 (v128.const i32x4 0 0 0 0))
+ *       (local.set $qa (local.get $pa))
+ *       (local.set $qb (local.get $pb))
+ *       (local.set $cp (i32.const 32))
+ *       (loop
+ *         (local.set $a0 (v128.load offset=95872 align=4 (local.get $qa)))
+ *         (local.set $a1 (v128.load offset=96384 align=4 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=33792 align=4 (local.get $qb)))
+ *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
+ *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
+ *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
+ *         (local.set $acc11 (f32x4.add (local.get $acc11) (f32x4.mul (local.get $a1) (local.get $b1))))
+ *         (local.set $qa (i32.add (local.get $qa) (i32.const 16)))
+ *         (local.set $qb (i32.add (local.get $qb) (i32.const 16)))
+ *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc00)) (f32x4.extract_lane 1 (local.get $acc00)))
+ *             (f32x4.extract_lane 2 (local.get $acc00)))
+ *           (f32x4.extract_lane 3 (local.get $acc00))))
+ *       (f32.store offset=128640
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc01)) (f32x4.extract_lane 1 (local.get $acc01)))
+ *             (f32x4.extract_lane 2 (local.get $acc01)))
+ *           (f32x4.extract_lane 3 (local.get $acc01))))
+ *       (f32.store offset=128644
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc10)) (f32x4.extract_lane 1 (local.get $acc10)))
+ *             (f32x4.extract_lane 2 (local.get $acc10)))
+ *           (f32x4.extract_lane 3 (local.get $acc10))))
+ *       (f32.store offset=128680
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38400 (local.get $pl0))))
+ *       (local.set $dot
+ *         (f32.add
+ *           (f32.add
+ *             (f32.add (f32x4.extract_lane 0 (local.get $acc11)) (f32x4.extract_lane 1 (local.get $acc11)))
+ *             (f32x4.extract_lane 2 (local.get $acc11)))
+ *           (f32x4.extract_lane 3 (local.get $acc11))))
+ *       (f32.store offset=128684
+ *         (local.get $pcj)
+ *         (f32.add (local.get $dot) (f32.load offset=38404 (local.get $pl0))))
+ *       (local.set $pb (i32.add (local.get $pb) (i32.const 1024)))
+ *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 8)))
+ *       (local.set $pl0 (i32.add (local.get $pl0) (i32.const 8)))
+ *       (local.set $pa (i32.add (local.get $pa) (i32.const 1024)))
+ *       (local.set $pc (i32.add (local.get $pc) (i32.const 80)))
  *       (br_if 0 (local.tee $ci (i32.sub (local.get $ci) (i32.const 1))))))
  *   (func $map_probs_sub (export "map_probs_sub")
  *     (local $rc i32) (local $pc i32) (local $rl1 i32) (local $pl1 i32) (local $c0 i32) (local $cv i32)
  *     (local $ct i32)
  *     ;; [64×10] elementwise: f32x4 along runs of 10, the last 2 of each one lane at a time
- *     ;; the output at byte 131440, logits at byte 128624 (strides 10×1)
- *     ;; probs_max at byte 131184 (strides 1×0)
+ *     ;; the output at byte 131456, logits at byte 128640 (strides 10×1)
+ *     ;; probs_max at byte 131200 (strides 1×0)
  *     (local.set $rc (i32.const 0))
  *     (local.set $rl1 (i32.const 0))
  *     (local.set $c0 (i32.const 64))
@@ -1639,21 +1608,21 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $pl1 (local.get $rl1))
  *       (local.set $cv (i32.const 2))
  *       (loop
- *         (v128.store offset=131440 align=4
+ *         (v128.store offset=131456 align=4
  *           (local.get $pc)
  *           (f32x4.sub
- *             (v128.load offset=128624 align=4 (local.get $pc))
- *             (v128.load32_splat offset=131184 (local.get $pl1))))
+ *             (v128.load offset=128640 align=4 (local.get $pc))
+ *             (v128.load32_splat offset=131200 (local.get $pl1))))
  *         (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
  *         (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1)))))
  *       (local.set $ct (i32.const 2))
  *       (loop
- *         (f32.store offset=131440
+ *         (f32.store offset=131456
  *           (local.get $pc)
  *           (f32x4.extract_lane 0
  *             (f32x4.sub
- *               (v128.load32_splat offset=128624 (local.get $pc))
- *               (v128.load32_splat offset=131184 (local.get $pl1)))))
+ *               (v128.load32_splat offset=128640 (local.get $pc))
+ *               (v128.load32_splat offset=131200 (local.get $pl1)))))
  *         (local.set $pc (i32.add (local.get $pc) (i32.const 4)))
  *         (br_if 0 (local.tee $ct (i32.sub (local.get $ct) (i32.const 1)))))
  *       (local.set $rc (i32.add (local.get $rc) (i32.const 40)))
@@ -1663,14 +1632,14 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $rc i32) (local $pc i32) (local $cv i32) (local $t0 v128) (local $t1 v128) (local $t2 v128)
  *     (local $t3 v128) (local $t4 v128) (local $t5 v128)
  *     ;; [640] elementwise: f32x4 along runs of 640
- *     ;; the output at byte 134000, probs_sub at byte 131440 (strides 1)
+ *     ;; the output at byte 134016, probs_sub at byte 131456 (strides 1)
  *     (local.set $rc (i32.const 0))
  *     (local.set $pc (local.get $rc))
  *     (local.set $cv (i32.const 160))
  *     (loop
  *       (local.set $t0
  *         (f32x4.min
- *           (f32x4.max (v128.load offset=131440 align=4 (local.get $pc)) (v128.const f32x4 -104 -104 -104 -104))
+ *           (f32x4.max (v128.load offset=131456 align=4 (local.get $pc)) (v128.const f32x4 -104 -104 -104 -104))
  *           (v128.const f32x4 89 89 89 89)))
  *       (local.set $t1
  *         (f32x4.nearest
@@ -1723,15 +1692,15 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (i32x4.shl
  *             (i32x4.add (i32x4.sub (local.get $t3) (local.get $t4)) (v128.const i32x4 127 127 127 127))
  *             (i32.const 23))))
- *       (v128.store offset=134000 align=4 (local.get $pc) (local.get $t5))
+ *       (v128.store offset=134016 align=4 (local.get $pc) (local.get $t5))
  *       (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
  *       (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1))))))
  *   (func $map_probs (export "map_probs")
  *     (local $rc i32) (local $pc i32) (local $rl1 i32) (local $pl1 i32) (local $c0 i32) (local $cv i32)
  *     (local $ct i32)
  *     ;; [64×10] elementwise: f32x4 along runs of 10, the last 2 of each one lane at a time
- *     ;; the output at byte 136816, probs_exp at byte 134000 (strides 10×1)
- *     ;; probs_sum at byte 136560 (strides 1×0)
+ *     ;; the output at byte 136832, probs_exp at byte 134016 (strides 10×1)
+ *     ;; probs_sum at byte 136576 (strides 1×0)
  *     (local.set $rc (i32.const 0))
  *     (local.set $rl1 (i32.const 0))
  *     (local.set $c0 (i32.const 64))
@@ -1740,21 +1709,21 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $pl1 (local.get $rl1))
  *       (local.set $cv (i32.const 2))
  *       (loop
- *         (v128.store offset=136816 align=4
+ *         (v128.store offset=136832 align=4
  *           (local.get $pc)
  *           (f32x4.div
- *             (v128.load offset=134000 align=4 (local.get $pc))
- *             (v128.load32_splat offset=136560 (local.get $pl1))))
+ *             (v128.load offset=134016 align=4 (local.get $pc))
+ *             (v128.load32_splat offset=136576 (local.get $pl1))))
  *         (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
  *         (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1)))))
  *       (local.set $ct (i32.const 2))
  *       (loop
- *         (f32.store offset=136816
+ *         (f32.store offset=136832
  *           (local.get $pc)
  *           (f32x4.extract_lane 0
  *             (f32x4.div
- *               (v128.load32_splat offset=134000 (local.get $pc))
- *               (v128.load32_splat offset=136560 (local.get $pl1)))))
+ *               (v128.load32_splat offset=134016 (local.get $pc))
+ *               (v128.load32_splat offset=136576 (local.get $pl1)))))
  *         (local.set $pc (i32.add (local.get $pc) (i32.const 4)))
  *         (br_if 0 (local.tee $ct (i32.sub (local.get $ct) (i32.const 1)))))
  *       (local.set $rc (i32.add (local.get $rc) (i32.const 40)))
@@ -1764,8 +1733,8 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $rc i32) (local $pc i32) (local $rl1 i32) (local $pl1 i32) (local $c0 i32) (local $cv i32)
  *     (local $ct i32)
  *     ;; [64×10] elementwise: f32x4 along runs of 10, the last 2 of each one lane at a time
- *     ;; the output at byte 128624, y at byte 93296, probs_exp at byte 134000 (strides 10×1)
- *     ;; dprobs_sum at byte 136816 (strides 1×0)
+ *     ;; the output at byte 128640, y at byte 93312, probs_exp at byte 134016 (strides 10×1)
+ *     ;; dprobs_sum at byte 136832 (strides 1×0)
  *     (local.set $rc (i32.const 0))
  *     (local.set $rl1 (i32.const 0))
  *     (local.set $c0 (i32.const 64))
@@ -1774,29 +1743,29 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $pl1 (local.get $rl1))
  *       (local.set $cv (i32.const 2))
  *       (loop
- *         (v128.store offset=128624 align=4
+ *         (v128.store offset=128640 align=4
  *           (local.get $pc)
  *           (f32x4.add
  *             (f32x4.mul
  *               (v128.const f32x4 -0.015625 -0.015625 -0.015625 -0.015625)
- *               (v128.load offset=93296 align=4 (local.get $pc)))
+ *               (v128.load offset=93312 align=4 (local.get $pc)))
  *             (f32x4.mul
- *               (v128.load32_splat offset=136816 (local.get $pl1))
- *               (v128.load offset=134000 align=4 (local.get $pc)))))
+ *               (v128.load32_splat offset=136832 (local.get $pl1))
+ *               (v128.load offset=134016 align=4 (local.get $pc)))))
  *         (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
  *         (br_if 0 (local.tee $cv (i32.sub (local.get $cv) (i32.const 1)))))
  *       (local.set $ct (i32.const 2))
  *       (loop
- *         (f32.store offset=128624
+ *         (f32.store offset=128640
  *           (local.get $pc)
  *           (f32x4.extract_lane 0
  *             (f32x4.add
  *               (f32x4.mul
  *                 (v128.const f32x4 -0.015625 -0.015625 -0.015625 -0.015625)
- *                 (v128.load32_splat offset=93296 (local.get $pc)))
+ *                 (v128.load32_splat offset=93312 (local.get $pc)))
  *               (f32x4.mul
- *                 (v128.load32_splat offset=136816 (local.get $pl1))
- *                 (v128.load32_splat offset=134000 (local.get $pc))))))
+ *                 (v128.load32_splat offset=136832 (local.get $pl1))
+ *                 (v128.load32_splat offset=134016 (local.get $pc))))))
  *         (local.set $pc (i32.add (local.get $pc) (i32.const 4)))
  *         (br_if 0 (local.tee $ct (i32.sub (local.get $ct) (i32.const 1)))))
  *       (local.set $rc (i32.add (local.get $rc) (i32.const 40)))
@@ -1809,7 +1778,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[10×128] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dlogits at byte 128624, row stride 1, k stride 10; B: a1 at byte 95856, k stride 128, column stride 1; C at byte 71728
+ *     ;; A: dlogits at byte 128640, row stride 1, k stride 10; B: a1 at byte 95872, k stride 128, column stride 1; C at byte 71744
  *     ;; rows 0…7, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1832,12 +1801,12 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=128628 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=128632 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=128636 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=95856 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=95872 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=128640 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128644 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128648 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128652 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=95872 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=95888 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1849,14 +1818,14 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=71728 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=72240 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=72752 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=72768 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=73264 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=73280 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=71760 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=72272 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=72768 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=72784 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=73280 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=73296 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1879,10 +1848,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *       (local.set $qb (local.get $pb))
  *       (local.set $cp (i32.const 64))
  *       (loop
- *         (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
- *         (local.set $a1 (v128.load32_splat offset=128628 (local.get $qa)))
- *         (local.set $b0 (v128.load offset=95856 align=4 (local.get $qb)))
- *         (local.set $b1 (v128.load offset=95872 align=4 (local.get $qb)))
+ *         (local.set $a0 (v128.load32_splat offset=128640 (local.get $qa)))
+ *         (local.set $a1 (v128.load32_splat offset=128644 (local.get $qa)))
+ *         (local.set $b0 (v128.load offset=95872 align=4 (local.get $qb)))
+ *         (local.set $b1 (v128.load offset=95888 align=4 (local.get $qb)))
  *         (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *         (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *         (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -1890,10 +1859,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qa (i32.add (local.get $qa) (i32.const 40)))
  *         (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *         (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *       (v128.store offset=71728 align=4 (local.get $pcj) (local.get $acc00))
- *       (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc01))
- *       (v128.store offset=72240 align=4 (local.get $pcj) (local.get $acc10))
- *       (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc11))
+ *       (v128.store offset=71744 align=4 (local.get $pcj) (local.get $acc00))
+ *       (v128.store offset=71760 align=4 (local.get $pcj) (local.get $acc01))
+ *       (v128.store offset=72256 align=4 (local.get $pcj) (local.get $acc10))
+ *       (v128.store offset=72272 align=4 (local.get $pcj) (local.get $acc11))
  *       (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *       (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *       (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
@@ -1906,8 +1875,8 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $acc31 v128) (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
  *     (local $b0 v128) (local $b1 v128)
  *     ;; C[64×128] = A·B, k = 10: f32x4 along the columns of C
- *     ;; A: dlogits at byte 128624, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 139376
- *     ;; epilogue leaf 0: a1 at byte 95856, row stride 128, column stride 1
+ *     ;; A: dlogits at byte 128640, row stride 10, k stride 1; B: W2 at byte 33280, k stride 128, column stride 1; C at byte 139392
+ *     ;; epilogue leaf 0: a1 at byte 95872, row stride 128, column stride 1
  *     ;; rows 0…63, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -1932,10 +1901,10 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 10))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=128624 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=128664 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=128704 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=128744 (local.get $qa)))
+ *           (local.set $a0 (v128.load32_splat offset=128640 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=128680 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=128720 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=128760 (local.get $qa)))
  *           (local.set $b0 (v128.load offset=33280 align=4 (local.get $qb)))
  *           (local.set $b1 (v128.load offset=33296 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
@@ -1949,70 +1918,70 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 4)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 512)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=139376 align=4
+ *         (v128.store offset=139392 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc00)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=95856 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=139392 align=4
+ *               (f32x4.gt (v128.load offset=95872 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=139408 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc01)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=95872 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=139888 align=4
+ *               (f32x4.gt (v128.load offset=95888 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=139904 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc10)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=96368 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=139904 align=4
+ *               (f32x4.gt (v128.load offset=96384 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=139920 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc11)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=96384 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=140400 align=4
+ *               (f32x4.gt (v128.load offset=96400 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140416 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc20)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=96880 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=140416 align=4
+ *               (f32x4.gt (v128.load offset=96896 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140432 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc21)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=96896 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=140912 align=4
+ *               (f32x4.gt (v128.load offset=96912 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140928 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc30)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=97392 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
- *         (v128.store offset=140928 align=4
+ *               (f32x4.gt (v128.load offset=97408 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *         (v128.store offset=140944 align=4
  *           (local.get $pcj)
  *           (f32x4.mul
  *             (local.get $acc31)
  *             (v128.bitselect
  *               (v128.const f32x4 1 1 1 1)
  *               (v128.const f32x4 0 0 0 0)
- *               (f32x4.gt (v128.load offset=97408 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
+ *               (f32x4.gt (v128.load offset=97424 align=4 (local.get $pl0)) (v128.const f32x4 0 0 0 0)))))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (local.set $pl0 (i32.add (local.get $pl0) (i32.const 32)))
@@ -2028,7 +1997,7 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *     (local $cp i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $b0 v128)
  *     (local $b1 v128)
  *     ;; C[128×64] = A·B, k = 64: f32x4 along the columns of C
- *     ;; A: dz1 at byte 139376, row stride 1, k stride 128; B: x at byte 76912, k stride 64, column stride 1; C at byte 38448
+ *     ;; A: dz1 at byte 139392, row stride 1, k stride 128; B: x at byte 76928, k stride 64, column stride 1; C at byte 38464
  *     ;; rows 0…127, 4 at a time
  *     (local.set $pa (i32.const 0))
  *     (local.set $pc (i32.const 0))
@@ -2051,12 +2020,12 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *         (local.set $qb (local.get $pb))
  *         (local.set $cp (i32.const 64))
  *         (loop
- *           (local.set $a0 (v128.load32_splat offset=139376 (local.get $qa)))
- *           (local.set $a1 (v128.load32_splat offset=139380 (local.get $qa)))
- *           (local.set $a2 (v128.load32_splat offset=139384 (local.get $qa)))
- *           (local.set $a3 (v128.load32_splat offset=139388 (local.get $qa)))
- *           (local.set $b0 (v128.load offset=76912 align=4 (local.get $qb)))
- *           (local.set $b1 (v128.load offset=76928 align=4 (local.get $qb)))
+ *           (local.set $a0 (v128.load32_splat offset=139392 (local.get $qa)))
+ *           (local.set $a1 (v128.load32_splat offset=139396 (local.get $qa)))
+ *           (local.set $a2 (v128.load32_splat offset=139400 (local.get $qa)))
+ *           (local.set $a3 (v128.load32_splat offset=139404 (local.get $qa)))
+ *           (local.set $b0 (v128.load offset=76928 align=4 (local.get $qb)))
+ *           (local.set $b1 (v128.load offset=76944 align=4 (local.get $qb)))
  *           (local.set $acc00 (f32x4.add (local.get $acc00) (f32x4.mul (local.get $a0) (local.get $b0))))
  *           (local.set $acc01 (f32x4.add (local.get $acc01) (f32x4.mul (local.get $a0) (local.get $b1))))
  *           (local.set $acc10 (f32x4.add (local.get $acc10) (f32x4.mul (local.get $a1) (local.get $b0))))
@@ -2068,14 +2037,14 @@ export async function createModelAsync(options: { seed?: number; simd?: boolean 
  *           (local.set $qa (i32.add (local.get $qa) (i32.const 512)))
  *           (local.set $qb (i32.add (local.get $qb) (i32.const 256)))
  *           (br_if 0 (local.tee $cp (i32.sub (local.get $cp) (i32.const 1)))))
- *         (v128.store offset=38448 align=4 (local.get $pcj) (local.get $acc00))
- *         (v128.store offset=38464 align=4 (local.get $pcj) (local.get $acc01))
- *         (v128.store offset=38704 align=4 (local.get $pcj) (local.get $acc10))
- *         (v128.store offset=38720 align=4 (local.get $pcj) (local.get $acc11))
- *         (v128.store offset=38960 align=4 (local.get $pcj) (local.get $acc20))
- *         (v128.store offset=38976 align=4 (local.get $pcj) (local.get $acc21))
- *         (v128.store offset=39216 align=4 (local.get $pcj) (local.get $acc30))
- *         (v128.store offset=39232 align=4 (local.get $pcj) (local.get $acc31))
+ *         (v128.store offset=38464 align=4 (local.get $pcj) (local.get $acc00))
+ *         (v128.store offset=38480 align=4 (local.get $pcj) (local.get $acc01))
+ *         (v128.store offset=38720 align=4 (local.get $pcj) (local.get $acc10))
+ *         (v128.store offset=38736 align=4 (local.get $pcj) (local.get $acc11))
+ *         (v128.store offset=38976 align=4 (local.get $pcj) (local.get $acc20))
+ *         (v128.store offset=38992 align=4 (local.get $pcj) (local.get $acc21))
+ *         (v128.store offset=39232 align=4 (local.get $pcj) (local.get $acc30))
+ *         (v128.store offset=39248 align=4 (local.get $pcj) (local.get $acc31))
  *         (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
  *         (local.set $pcj (i32.add (local.get $pcj) (i32.const 32)))
  *         (br_if 0 (local.tee $cj (i32.sub (local.get $cj) (i32.const 1)))))
