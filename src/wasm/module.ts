@@ -40,6 +40,10 @@ const PLAIN = {
   "i32x4.add": [0xfd, ...uleb(0xae)],
   "i32x4.eq": [0xfd, ...uleb(0x37)],
   "i32.shl": [0x74],
+  // attention's rows: how many keys a causal row reads, in vectors and the rest
+  "i32.lt_s": [0x48],
+  "i32.and": [0x71],
+  "i32.shr_u": [0x76],
 } as const;
 export type PlainOp = keyof typeof PLAIN;
 
@@ -202,6 +206,18 @@ export class Func {
     }
     this.local(counter, "i32");
     this.set(counter, i32(count));
+    return this.loopOn(counter, body);
+  }
+
+  /** The body `count` times, `count` an i32 known only at run time (zero: not at all): the do-while loop inside an `if`. */
+  repeatDynamic(counter: string, count: Ins, body: () => void): this {
+    this.local(counter, "i32");
+    this.set(counter, count);
+    return this.when(this.get(counter), () => this.loopOn(counter, body));
+  }
+
+  /** A do-while loop that runs while `counter`, decremented after each pass, is not zero. */
+  private loopOn(counter: string, body: () => void): this {
     this.text.push(`${"  ".repeat(this.depth)}(loop`);
     this.code.push(0x03, 0x40);
     this.depth++;
