@@ -6,31 +6,32 @@
  * (relative for small |x|: erf(x) ≈ 1.128·x keeps its bits down to the subnormals). NaN and ±∞ give
  * what JavaScript's functions give: exp(NaN) = NaN, exp(+∞) = +∞, exp(−∞) = 0, erf(±∞) = ±1.
  */
-import { f32x4const, i32, i32x4const, op, uleb, type Func, type Ins } from "./module.js";
+import { f32x4const, i32, i32x4const, op, type Func, type Ins, type PlainOp } from "./module.js";
 
-/** An f32x4 / i32x4 instruction without immediates (0xfd, then its LEB128 opcode). */
+/** An instruction of src/wasm/module.ts's table as a function of its operands. */
 const simd =
-  (text: string, code: number) =>
-  (...args: Ins[]): Ins => ({ text, bytes: [0xfd, ...uleb(code)], args });
+  (o: PlainOp) =>
+  (...args: Ins[]): Ins =>
+    op(o, ...args);
 export const V = {
-  min: simd("f32x4.min", 0xe8),
-  max: simd("f32x4.max", 0xe9),
-  abs: simd("f32x4.abs", 0xe0),
-  sqrt: simd("f32x4.sqrt", 0xe3),
-  nearest: simd("f32x4.nearest", 0x6a),
-  lt: simd("f32x4.lt", 0x43),
-  ge: simd("f32x4.ge", 0x46),
-  or: simd("v128.or", 0x50),
-  and: simd("v128.and", 0x4e),
-  bitselect: simd("v128.bitselect", 0x52),
-  truncSat: simd("i32x4.trunc_sat_f32x4_s", 0xf8),
-  iadd: simd("i32x4.add", 0xae),
-  isub: simd("i32x4.sub", 0xb1),
+  min: simd("f32x4.min"),
+  max: simd("f32x4.max"),
+  abs: simd("f32x4.abs"),
+  sqrt: simd("f32x4.sqrt"),
+  nearest: simd("f32x4.nearest"),
+  lt: simd("f32x4.lt"),
+  ge: simd("f32x4.ge"),
+  or: simd("v128.or"),
+  and: simd("v128.and"),
+  bitselect: simd("v128.bitselect"),
+  truncSat: simd("i32x4.trunc_sat_f32x4_s"),
+  iadd: simd("i32x4.add"),
+  isub: simd("i32x4.sub"),
   /** Lanes shifted by an i32 count. */
-  shl: simd("i32x4.shl", 0xab),
-  shrS: simd("i32x4.shr_s", 0xac),
+  shl: simd("i32x4.shl"),
+  shrS: simd("i32x4.shr_s"),
   /** 1 when any lane is not zero (an i32). */
-  anyTrue: simd("v128.any_true", 0x53),
+  anyTrue: simd("v128.any_true"),
 };
 const add = (a: Ins, b: Ins) => op("f32x4.add", a, b);
 const sub = (a: Ins, b: Ins) => op("f32x4.sub", a, b);
