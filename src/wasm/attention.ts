@@ -9,7 +9,7 @@
  * probabilities are stored as zeros. One row's code serves every row.
  */
 import type { View } from "../lower/view.js";
-import { Nest } from "./conv.js";
+import { Nest } from "./nest.js";
 import { Func, f32const, i32, lane, mem, op, v128zero, type Ins } from "./module.js";
 import { Temps, vexp } from "./vmath.js";
 

@@ -21,7 +21,7 @@ import { sameShape } from "../ir/shape.js";
 import { isContiguous, type View } from "../lower/view.js";
 import type { PoolAttrs } from "../ops/poolWindows.js";
 import type { LaneEpilogue } from "./matmul.js";
-import { zeroFill } from "./conv.js";
+import { zeroFill } from "./nest.js";
 import { Func, i32, i32x4const, mem, op, shuffle, v128zero, type Ins } from "./module.js";
 
 /** x [..., H, W] pooled to [..., OH, OW]: `planes` planes (the lead axes' product). */
